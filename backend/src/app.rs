@@ -1,0 +1,143 @@
+//! The HTTP application: shared state and the router, built without a socket so tests can
+//! drive it directly.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::middleware;
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::auth::limiter::LoginLimiter;
+use crate::auth::token::SigningKey;
+use crate::config::AppConfig;
+use crate::error::AppError;
+use crate::ops::metrics::{self, Metrics};
+use crate::web::{self, WebAssets};
+use crate::{api_keys, audit, auth, ops, teams, users};
+
+/// Facts about this running server.
+#[derive(Clone, Debug)]
+pub struct ServerInfo {
+    pub started_at: DateTime<Utc>,
+    /// `embedded` or `external`.
+    pub database_mode: &'static str,
+}
+
+/// What every handler can reach. Cheap to clone: everything is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub config: Arc<AppConfig>,
+    pub signing_key: Arc<SigningKey>,
+    pub login_limiter: Arc<LoginLimiter>,
+    pub metrics: Arc<Metrics>,
+    pub info: Arc<ServerInfo>,
+    pub web: Arc<WebAssets>,
+}
+
+impl AppState {
+    /// Builds the state over a migrated database (the signing key lives there).
+    pub async fn new(db: PgPool, config: AppConfig, info: ServerInfo) -> anyhow::Result<Self> {
+        let signing_key = SigningKey::load_or_create(&db).await?;
+        let login_limiter =
+            LoginLimiter::new(config.login_limit_per_ip, config.login_limit_per_account);
+        let web = WebAssets::load(config.web_dir.as_deref());
+        Ok(AppState {
+            db,
+            metrics: Arc::new(Metrics::new(info.started_at)),
+            signing_key: Arc::new(signing_key),
+            login_limiter: Arc::new(login_limiter),
+            config: Arc::new(config),
+            info: Arc::new(info),
+            web: Arc::new(web),
+        })
+    }
+}
+
+/// Content Security Policy for a WASM single-page app: only our own scripts (and compiling
+/// WebAssembly from them), inline styles for the chart library, nothing framed or framing us.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; \
+    connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; \
+    form-action 'self'; frame-ancestors 'none'";
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(auth::routes())
+        .merge(users::routes())
+        .merge(teams::routes())
+        .merge(api_keys::routes())
+        .merge(audit::routes())
+        .merge(ops::api_routes())
+        .fallback(|uri: axum::http::Uri| async move {
+            AppError::not_found(format!("No API endpoint at {}.", uri.path()))
+        })
+        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes));
+
+    let security_headers = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ));
+
+    let request_id = HeaderName::from_static("x-request-id");
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<_>| {
+            let id = request
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        })
+        .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Millis));
+
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::routes())
+        .merge(web::routes(state.config.web_dir.as_deref()))
+        .method_not_allowed_fallback(|| async {
+            AppError::MethodNotAllowed("This endpoint does not answer that method.".to_owned())
+        })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track_requests,
+        ))
+        .layer(security_headers)
+        .layer(CompressionLayer::new())
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,385 @@
+//! Authentication: logging in and out, refreshing sessions, changing one's own password, and
+//! the extractors every other area uses to know who is calling.
+
+mod extract;
+pub mod limiter;
+pub mod password;
+pub mod session;
+pub mod token;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header::USER_AGENT};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use serde_json::json;
+use uuid::Uuid;
+use vigil_shared::auth::{ChangePasswordRequest, LoginRequest, User};
+
+pub use extract::{
+    ACCESS_COOKIE, Admin, ApiKeyCaller, AuthUser, Caller, ClientIp, Editor, IngestAccess,
+    REFRESH_COOKIE, ReadAccess, Responder,
+};
+
+use crate::app::AppState;
+use crate::audit::{self, AuditActor, Target};
+use crate::error::{AppError, AppResult, FieldErrors, Json};
+use crate::users;
+use token::hash_token;
+
+/// One message for every credential failure, so answers do not reveal which emails exist.
+const INVALID_CREDENTIALS: &str = "Invalid email or password.";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+        .route("/auth/password", post(change_password))
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers.get(USER_AGENT).and_then(|v| v.to_str().ok())
+}
+
+fn too_many(message: String, retry_after: Duration) -> AppError {
+    AppError::TooManyRequests {
+        message,
+        retry_after,
+    }
+}
+
+fn minutes(duration: Duration) -> u64 {
+    duration.as_secs().div_ceil(60).max(1)
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Json(request): Json<LoginRequest>,
+) -> AppResult<(CookieJar, Json<User>)> {
+    let mut errors = FieldErrors::new();
+    if request.email.trim().is_empty() {
+        errors.add("email", "is required");
+    }
+    if request.password.is_empty() {
+        errors.add("password", "is required");
+    }
+    errors.into_result()?;
+    let email = request.email.trim().to_lowercase();
+
+    if let Err(wait) = state.login_limiter.attempt(ip.as_deref(), &email) {
+        return Err(too_many(
+            format!(
+                "Too many login attempts; try again in {} seconds.",
+                wait.as_secs()
+            ),
+            wait,
+        ));
+    }
+
+    let account = sqlx::query!(
+        r#"SELECT id, password_hash, disabled,
+                  GREATEST(locked_until - now(), interval '0') AS "locked_for!"
+           FROM users WHERE lower(email) = $1"#,
+        email
+    )
+    .fetch_optional(&state.db)
+    .await?;
+
+    if let Some(account) = &account {
+        let locked_for = Duration::from_micros(account.locked_for.microseconds.max(0) as u64);
+        if !locked_for.is_zero() {
+            return Err(too_many(
+                format!(
+                    "Too many failed logins: this account is locked for {} more minute(s).",
+                    minutes(locked_for)
+                ),
+                locked_for,
+            ));
+        }
+    }
+
+    let password_hash = account.as_ref().map(|a| a.password_hash.as_str());
+    let password_matches = password::verify(&request.password, password_hash).await?;
+    let actor = AuditActor::anonymous(ip.as_deref());
+
+    let Some(account) = account else {
+        audit::record(
+            &state.db,
+            actor,
+            "auth.login_failed",
+            Target::none(),
+            json!({ "email": email }),
+        )
+        .await?;
+        return Err(AppError::unauthorized(INVALID_CREDENTIALS));
+    };
+
+    if !password_matches {
+        let lockout = &state.config.lockout;
+        let locked = sqlx::query_scalar!(
+            r#"UPDATE users
+               SET failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
+                   locked_until = CASE WHEN failed_logins + 1 >= $2
+                                       THEN now() + make_interval(secs => $3) ELSE locked_until END
+               WHERE id = $1
+               RETURNING locked_until IS NOT NULL AND locked_until > now() AS "locked!""#,
+            account.id,
+            lockout.max_failures,
+            lockout.duration.as_secs_f64()
+        )
+        .fetch_one(&state.db)
+        .await?;
+        let action = if locked {
+            "auth.lockout"
+        } else {
+            "auth.login_failed"
+        };
+        audit::record(
+            &state.db,
+            actor,
+            action,
+            Target::of("user", account.id),
+            json!({ "email": email }),
+        )
+        .await?;
+        return Err(AppError::unauthorized(INVALID_CREDENTIALS));
+    }
+
+    if account.disabled {
+        return Err(AppError::forbidden(
+            "This account is disabled; ask an administrator to enable it.",
+        ));
+    }
+
+    let mut tx = state.db.begin().await?;
+    sqlx::query!(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = $1",
+        account.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    let session = session::issue(
+        &mut tx,
+        &state,
+        account.id,
+        Uuid::new_v4(),
+        ip.as_deref(),
+        user_agent(&headers),
+    )
+    .await?;
+    let user = users::find(&mut *tx, account.id)
+        .await?
+        .ok_or_else(|| AppError::unauthorized(INVALID_CREDENTIALS))?;
+    audit::record(
+        &mut *tx,
+        AuditActor {
+            label: &user.email,
+            user_id: Some(user.id),
+            ip: ip.as_deref(),
+        },
+        "auth.login",
+        Target::of("user", user.id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        session::set_cookies(jar, &state.config, session),
+        Json(user),
+    ))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> AppResult<(CookieJar, Json<User>)> {
+    let Some(presented) = jar.get(REFRESH_COOKIE) else {
+        return Err(AppError::unauthorized(
+            "There is no session to refresh; log in.",
+        ));
+    };
+    let hash = hash_token(presented.value());
+
+    let mut tx = state.db.begin().await?;
+    let token = sqlx::query!(
+        r#"SELECT t.id, t.family_id, t.user_id, u.email, u.disabled,
+                  t.expires_at <= now() AS "expired!",
+                  t.revoked_at IS NOT NULL AS "revoked!",
+                  now() - t.rotated_at AS rotated_ago
+           FROM refresh_tokens t JOIN users u ON u.id = t.user_id
+           WHERE t.token_hash = $1
+           FOR UPDATE OF t"#,
+        hash
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::unauthorized("Your session is not valid; log in again."))?;
+
+    if token.revoked || token.expired {
+        return Err(AppError::unauthorized(
+            "Your session has ended; log in again.",
+        ));
+    }
+    if let Some(ago) = token.rotated_ago {
+        let grace = state.config.refresh_reuse_grace.as_micros() as i64;
+        if ago.months == 0 && ago.days == 0 && ago.microseconds < grace {
+            return Err(AppError::Unauthorized {
+                code: "refresh_superseded",
+                message: "This session was refreshed a moment ago; retry the request.".to_owned(),
+            });
+        }
+        // An old token came back: someone kept a copy. End the whole login.
+        session::revoke_family(&mut *tx, token.family_id).await?;
+        audit::record(
+            &mut *tx,
+            AuditActor {
+                label: &token.email,
+                user_id: Some(token.user_id),
+                ip: ip.as_deref(),
+            },
+            "auth.refresh_reuse",
+            Target::of("user", token.user_id),
+            json!({ "family": token.family_id }),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(AppError::Unauthorized {
+            code: "session_revoked",
+            message: "This session was ended because an old token was reused; log in again."
+                .to_owned(),
+        });
+    }
+    if token.disabled {
+        session::revoke_family(&mut *tx, token.family_id).await?;
+        tx.commit().await?;
+        return Err(AppError::unauthorized("This account is disabled."));
+    }
+
+    sqlx::query!(
+        "UPDATE refresh_tokens SET rotated_at = now() WHERE id = $1",
+        token.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    let session = session::issue(
+        &mut tx,
+        &state,
+        token.user_id,
+        token.family_id,
+        ip.as_deref(),
+        user_agent(&headers),
+    )
+    .await?;
+    let user = users::find(&mut *tx, token.user_id)
+        .await?
+        .ok_or_else(|| AppError::unauthorized("Your session has ended; log in again."))?;
+    tx.commit().await?;
+    Ok((
+        session::set_cookies(jar, &state.config, session),
+        Json(user),
+    ))
+}
+
+/// Ends the caller's login (refresh family) and clears the cookies. Idempotent.
+async fn logout(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    jar: CookieJar,
+) -> AppResult<(CookieJar, StatusCode)> {
+    let from_refresh = match jar.get(REFRESH_COOKIE) {
+        Some(cookie) => sqlx::query!(
+            "SELECT family_id, user_id FROM refresh_tokens WHERE token_hash = $1",
+            hash_token(cookie.value())
+        )
+        .fetch_optional(&state.db)
+        .await?
+        .map(|row| (row.family_id, row.user_id)),
+        None => None,
+    };
+    // An expired access token still names its login; its signature is what matters here.
+    let from_access = jar
+        .get(ACCESS_COOKIE)
+        .and_then(|cookie| state.signing_key.verify(cookie.value(), i64::MIN).ok())
+        .map(|claims| (claims.fam, claims.sub));
+
+    if let Some((family, user_id)) = from_refresh.or(from_access) {
+        let mut tx = state.db.begin().await?;
+        session::revoke_family(&mut *tx, family).await?;
+        let email = sqlx::query_scalar!("SELECT email FROM users WHERE id = $1", user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or_default();
+        audit::record(
+            &mut *tx,
+            AuditActor {
+                label: &email,
+                user_id: Some(user_id),
+                ip: ip.as_deref(),
+            },
+            "auth.logout",
+            Target::of("user", user_id),
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok((
+        session::clear_cookies(jar, &state.config),
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+async fn me(user: AuthUser, State(state): State<AppState>) -> AppResult<Json<User>> {
+    users::find(&state.db, user.id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::unauthorized("Your session has ended; log in again."))
+}
+
+async fn change_password(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Json(request): Json<ChangePasswordRequest>,
+) -> AppResult<StatusCode> {
+    let new_password = password::NewPassword::parse(&request.new_password)
+        .map_err(|e| AppError::invalid("new_password", e))?;
+    let stored = sqlx::query_scalar!("SELECT password_hash FROM users WHERE id = $1", user.id)
+        .fetch_one(&state.db)
+        .await?;
+    if !password::verify(&request.current_password, Some(&stored)).await? {
+        return Err(AppError::invalid(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    let hash = password::hash(&new_password).await?;
+    let mut tx = state.db.begin().await?;
+    sqlx::query!(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1",
+        user.id,
+        hash
+    )
+    .execute(&mut *tx)
+    .await?;
+    // Other sessions may belong to whoever learnt the old password; this one stays.
+    session::revoke_all_for_user(&mut *tx, user.id, Some(user.family)).await?;
+    audit::record(
+        &mut *tx,
+        user.audit_actor(),
+        "auth.change_password",
+        Target::of("user", user.id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,216 @@
+//! The command line: `vigil serve`, `vigil user create`, `vigil migrate`.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use vigil_shared::Role;
+use vigil_shared::admin::CreateUserRequest;
+
+use crate::db::{self, Database, DatabaseSource, PoolSettings};
+use crate::serve;
+use crate::telemetry::{self, LogFormat};
+use crate::users;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vigil",
+    version,
+    about = "Self-hosted observability: metrics, alerts, incidents and SLA reports in one binary.",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the database is. Shared by every command, so `vigil user create` finds the same
+/// database as `vigil serve`.
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL. Without it, Vigil runs its own PostgreSQL in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory for Vigil's state, including the embedded PostgreSQL cluster.
+    #[arg(
+        long,
+        env = "VIGIL_DATA_DIR",
+        default_value = "./vigil-data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Most database connections this process opens.
+    #[arg(
+        long,
+        env = "VIGIL_DB_MAX_CONNECTIONS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub db_max_connections: u32,
+}
+
+impl DatabaseArgs {
+    pub fn source(&self) -> DatabaseSource {
+        match &self.database_url {
+            Some(url) if !url.trim().is_empty() => DatabaseSource::Url(url.clone()),
+            _ => DatabaseSource::Embedded(self.data_dir.clone()),
+        }
+    }
+
+    pub fn pool_settings(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.db_max_connections,
+            ..PoolSettings::default()
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: API, web UI and background workers on one port.
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Apply pending database migrations and exit (`serve` also does this at start-up).
+    Migrate,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VIGIL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Seed demo users (one per role; see --demo-password).
+    #[arg(long, env = "VIGIL_DEMO")]
+    pub demo: bool,
+
+    /// Password for the demo users. Without it, a random one is generated and printed.
+    #[arg(long, env = "VIGIL_DEMO_PASSWORD", hide_env_values = true)]
+    pub demo_password: Option<String>,
+
+    /// Email of the admin created on the first start when there are no users (not with --demo).
+    #[arg(long, env = "VIGIL_ADMIN_EMAIL", default_value = "admin@vigil.local")]
+    pub admin_email: String,
+
+    /// Password of that first admin. Without it, a random one is generated and printed once.
+    #[arg(long, env = "VIGIL_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Directory of the built web frontend (holding index.html and assets/).
+    #[arg(long, env = "VIGIL_WEB_DIR", default_value = "frontend/dist")]
+    pub web_dir: PathBuf,
+
+    /// Log format.
+    #[arg(long, env = "VIGIL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+
+    /// Mark session cookies Secure; set it when users reach Vigil over HTTPS.
+    #[arg(long, env = "VIGIL_COOKIE_SECURE")]
+    pub cookie_secure: bool,
+
+    /// Take client addresses from X-Forwarded-For; only behind a reverse proxy you trust.
+    #[arg(long, env = "VIGIL_TRUST_PROXY_HEADERS")]
+    pub trust_proxy_headers: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (works while a server is running on the same data directory).
+    Create(CreateUserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    #[arg(long)]
+    pub email: String,
+
+    /// The password; `-` reads it from standard input (keeps it out of the process list).
+    #[arg(long)]
+    pub password: String,
+
+    #[arg(long, value_parser = parse_role)]
+    pub role: Role,
+
+    /// Name shown in the UI (defaults to the part of the email before the @).
+    #[arg(long, default_value = "")]
+    pub display_name: String,
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    value.parse::<Role>().map_err(|e| e.to_string())
+}
+
+/// Runs a parsed command line to completion.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => {
+                telemetry::init(args.log_format, "info,sqlx=warn");
+                serve::run(&cli.database, args).await
+            }
+            Command::User(UserCommand::Create(args)) => {
+                telemetry::init(LogFormat::Auto, "warn");
+                create_user(&cli.database, args).await
+            }
+            Command::Migrate => {
+                telemetry::init(LogFormat::Auto, "info,sqlx=warn");
+                let database =
+                    Database::open(&cli.database.source(), &cli.database.pool_settings()).await?;
+                let result = db::migrate(&database.pool).await;
+                database.close().await?;
+                result?;
+                println!("The database schema is up to date.");
+                Ok(())
+            }
+        }
+    })
+}
+
+async fn create_user(database: &DatabaseArgs, args: CreateUserArgs) -> anyhow::Result<()> {
+    let password = if args.password == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the password from standard input")?;
+        text.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        args.password
+    };
+    let request = CreateUserRequest {
+        email: args.email,
+        display_name: args.display_name,
+        password,
+        role: args.role,
+    };
+    let new_user = users::NewUser::parse(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let database = Database::open(&database.source(), &database.pool_settings()).await?;
+    let result = async {
+        db::migrate(&database.pool).await?;
+        users::create(&database.pool, crate::audit::AuditActor::CLI, &new_user)
+            .await
+            .map_err(|e| match e {
+                crate::error::AppError::Conflict { message, .. } => anyhow::anyhow!(message),
+                other => anyhow::anyhow!(other),
+            })
+    }
+    .await;
+    database.close().await?;
+    let user = result?;
+    println!("Created {} {} (id {}).", user.role, user.email, user.id);
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! Demo mode: one user per role with a known password, so a newcomer can log in as each.
+//! (Later areas add their demo workload here: synthetic services, rules, policies, SLOs.)
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use vigil_shared::Role;
+use vigil_shared::admin::CreateUserRequest;
+
+use crate::auth::token::random_bytes;
+use crate::users::{self, NewUser};
+
+pub const DEMO_USERS: [(&str, &str, Role); 4] = [
+    ("admin@vigil.local", "Ada Admin", Role::Admin),
+    ("editor@vigil.local", "Eddie Editor", Role::Editor),
+    ("responder@vigil.local", "Rosa Responder", Role::Responder),
+    ("viewer@vigil.local", "Vic Viewer", Role::Viewer),
+];
+
+/// A password people can type: 16 characters from 96 random bits.
+pub fn random_password() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<12>())
+}
+
+/// Creates the demo users, or resets them to `password` if they exist, so that the password
+/// printed at start-up is always the one that works.
+pub async fn seed_users(pool: &sqlx::PgPool, password: &str) -> anyhow::Result<()> {
+    for (email, display_name, role) in DEMO_USERS {
+        let user = NewUser::parse(&CreateUserRequest {
+            email: email.to_owned(),
+            display_name: display_name.to_owned(),
+            password: password.to_owned(),
+            role,
+        })
+        .map_err(|e| anyhow::anyhow!("demo user {email}: {e}"))?;
+        users::upsert_with_password(pool, &user).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! Vigil's server: a library so that integration tests and the benchmark harness can build
+//! the same application the binary runs.
+
+pub mod api_keys;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod ops;
+pub mod serve;
+pub mod teams;
+pub mod telemetry;
+pub mod users;
+pub mod web;
+pub mod workers;

@@ -1,0 +1,327 @@
+//! Users: the admin API to list, create and change them, and the queries other areas use to
+//! read them. Users are disabled rather than deleted, so incident timelines and the audit log
+//! keep naming them.
+
+pub mod email;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde_json::json;
+use sqlx::types::Json as SqlJson;
+use sqlx::{PgExecutor, PgPool};
+use vigil_shared::Role;
+use vigil_shared::admin::{CreateUserRequest, ResetPasswordRequest, UpdateUserRequest, UserList};
+use vigil_shared::auth::{TeamRef, User};
+
+pub use email::Email;
+
+use crate::app::AppState;
+use crate::audit::{self, AuditActor, Target};
+use crate::auth::{Admin, password, session};
+use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+
+pub const MAX_DISPLAY_NAME: usize = 100;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{id}", get(get_user).patch(update_user))
+        .route("/users/{id}/password", post(reset_password))
+}
+
+/// A display name as given, trimmed; empty means "use the email's local part".
+fn parse_display_name(input: &str) -> Result<String, String> {
+    let name = input.trim();
+    if name.chars().count() > MAX_DISPLAY_NAME {
+        return Err(format!("must be at most {MAX_DISPLAY_NAME} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters".to_owned());
+    }
+    Ok(name.to_owned())
+}
+
+/// A validated request to create a user, also used by the CLI and demo seeding.
+pub struct NewUser {
+    pub email: Email,
+    pub display_name: String,
+    pub password: password::NewPassword,
+    pub role: Role,
+}
+
+impl NewUser {
+    pub fn parse(request: &CreateUserRequest) -> AppResult<Self> {
+        let mut errors = FieldErrors::new();
+        let email = Email::parse(&request.email)
+            .map_err(|e| errors.add("email", e))
+            .ok();
+        let display_name = parse_display_name(&request.display_name)
+            .map_err(|e| errors.add("display_name", e))
+            .ok();
+        let password = password::NewPassword::parse(&request.password)
+            .map_err(|e| errors.add("password", e))
+            .ok();
+        errors.into_result()?;
+        let (Some(email), Some(mut display_name), Some(password)) = (email, display_name, password)
+        else {
+            unreachable!("every field parsed when no error was recorded");
+        };
+        if display_name.is_empty() {
+            display_name = email.local_part().to_owned();
+        }
+        Ok(NewUser {
+            email,
+            display_name,
+            password,
+            role: request.role,
+        })
+    }
+}
+
+/// Creates a user and records it in the audit log; 409 on a taken email.
+pub async fn create(pool: &PgPool, actor: AuditActor<'_>, user: &NewUser) -> AppResult<User> {
+    let hash = password::hash(&user.password).await?;
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "INSERT INTO users (email, display_name, password_hash, role)
+         VALUES ($1, $2, $3, $4) RETURNING id",
+        user.email.as_str(),
+        user.display_name,
+        hash,
+        user.role as Role
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .on_constraint("users_email_key", || {
+        AppError::conflict_on("email", "A user with this email already exists.")
+    })?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "user.create",
+        Target::of("user", id),
+        json!({ "email": user.email.as_str(), "role": user.role }),
+    )
+    .await?;
+    let created = find(&mut *tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Sets a user's password (and role) by email, creating the user if needed. For bootstrap
+/// paths (demo users, first admin) where the caller decides the password.
+pub async fn upsert_with_password(pool: &PgPool, user: &NewUser) -> anyhow::Result<i64> {
+    let hash = password::hash(&user.password).await?;
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "INSERT INTO users (email, display_name, password_hash, role)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (lower(email)) DO UPDATE
+            SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,
+                disabled = false, failed_logins = 0, locked_until = NULL, updated_at = now()
+         RETURNING id",
+        user.email.as_str(),
+        user.display_name,
+        hash,
+        user.role as Role
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        AuditActor::SYSTEM,
+        "user.bootstrap",
+        Target::of("user", id),
+        json!({ "email": user.email.as_str(), "role": user.role }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// One user as the API shows it, with their teams.
+pub async fn find<'e>(db: impl PgExecutor<'e>, id: i64) -> Result<Option<User>, sqlx::Error> {
+    Ok(select(db, Some(id)).await?.pop())
+}
+
+/// Users as the API shows them, with their teams: one, or all ordered by email.
+async fn select<'e>(db: impl PgExecutor<'e>, id: Option<i64>) -> Result<Vec<User>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT u.id, u.email, u.display_name, u.role AS "role: Role", u.disabled,
+                  u.created_at, u.last_login_at,
+                  COALESCE((SELECT json_agg(json_build_object('id', t.id, 'name', t.name) ORDER BY t.name)
+                            FROM team_members m JOIN teams t ON t.id = m.team_id
+                            WHERE m.user_id = u.id), '[]') AS "teams!: SqlJson<Vec<TeamRef>>"
+           FROM users u
+           WHERE $1::bigint IS NULL OR u.id = $1
+           ORDER BY lower(u.email)"#,
+        id
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| User {
+            id: row.id,
+            email: row.email,
+            display_name: row.display_name,
+            role: row.role,
+            disabled: row.disabled,
+            teams: row.teams.0,
+            created_at: row.created_at,
+            last_login_at: row.last_login_at,
+        })
+        .collect())
+}
+
+pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM users"#)
+        .fetch_one(pool)
+        .await
+}
+
+async fn list_users(
+    Admin(_admin): Admin,
+    State(state): State<AppState>,
+) -> AppResult<Json<UserList>> {
+    let users = select(&state.db, None).await?;
+    Ok(Json(UserList { users }))
+}
+
+async fn create_user(
+    Admin(admin): Admin,
+    State(state): State<AppState>,
+    Json(request): Json<CreateUserRequest>,
+) -> AppResult<(StatusCode, Json<User>)> {
+    let new_user = NewUser::parse(&request)?;
+    let user = create(&state.db, admin.audit_actor(), &new_user).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+async fn get_user(
+    Admin(_admin): Admin,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> AppResult<Json<User>> {
+    find(&state.db, id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::not_found("There is no user with this id."))
+}
+
+async fn update_user(
+    Admin(admin): Admin,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(request): Json<UpdateUserRequest>,
+) -> AppResult<Json<User>> {
+    let display_name = request
+        .display_name
+        .as_deref()
+        .map(parse_display_name)
+        .transpose()
+        .map_err(|e| AppError::invalid("display_name", e))?;
+
+    let mut tx = state.db.begin().await?;
+    // Lock every active admin row first: two admins demoting each other at the same moment
+    // must not both succeed and leave nobody in charge.
+    let active_admins = sqlx::query_scalar!(
+        "SELECT id FROM users WHERE role = 'admin' AND NOT disabled FOR UPDATE"
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let current = sqlx::query!(
+        r#"SELECT role AS "role: Role", disabled FROM users WHERE id = $1 FOR UPDATE"#,
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::not_found("There is no user with this id."))?;
+
+    let new_role = request.role.unwrap_or(current.role);
+    let new_disabled = request.disabled.unwrap_or(current.disabled);
+    let was_active_admin = current.role == Role::Admin && !current.disabled;
+    let stays_active_admin = new_role == Role::Admin && !new_disabled;
+    if was_active_admin && !stays_active_admin && active_admins.len() <= 1 {
+        let field = if request.disabled == Some(true) {
+            "disabled"
+        } else {
+            "role"
+        };
+        return Err(AppError::conflict_on(
+            field,
+            "This is the last active admin; make someone else an admin first.",
+        ));
+    }
+
+    sqlx::query!(
+        "UPDATE users SET role = $2, disabled = $3, display_name = COALESCE($4, display_name),
+                          updated_at = now()
+         WHERE id = $1",
+        id,
+        new_role as Role,
+        new_disabled,
+        display_name
+    )
+    .execute(&mut *tx)
+    .await?;
+    if new_disabled && !current.disabled {
+        session::revoke_all_for_user(&mut *tx, id, None).await?;
+    }
+    audit::record(
+        &mut *tx,
+        admin.audit_actor(),
+        "user.update",
+        Target::of("user", id),
+        json!({
+            "role": request.role,
+            "disabled": request.disabled,
+            "display_name": display_name,
+        }),
+    )
+    .await?;
+    let user = find(&mut *tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    tx.commit().await?;
+    Ok(Json(user))
+}
+
+async fn reset_password(
+    Admin(admin): Admin,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(request): Json<ResetPasswordRequest>,
+) -> AppResult<StatusCode> {
+    let password = password::NewPassword::parse(&request.password)
+        .map_err(|e| AppError::invalid("password", e))?;
+    let hash = password::hash(&password).await?;
+    let mut tx = state.db.begin().await?;
+    let updated = sqlx::query!(
+        "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = now()
+         WHERE id = $1",
+        id,
+        hash
+    )
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(AppError::not_found("There is no user with this id."));
+    }
+    // Whoever knew the old password may hold a session; end them all.
+    session::revoke_all_for_user(&mut *tx, id, None).await?;
+    audit::record(
+        &mut *tx,
+        admin.audit_actor(),
+        "user.reset_password",
+        Target::of("user", id),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,31 @@
+//! Starts every background worker in one place, each with the shared shutdown signal.
+
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+use crate::auth;
+
+pub struct Workers {
+    tasks: JoinSet<()>,
+}
+
+impl Workers {
+    /// Waits until every worker has returned (after the shutdown signal).
+    pub async fn wait(mut self) {
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(error) = result {
+                tracing::error!(%error, "a background worker panicked");
+            }
+        }
+    }
+}
+
+pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
+    let mut tasks = JoinSet::new();
+    tasks.spawn(auth::session::prune_worker(
+        state.db.clone(),
+        shutdown.clone(),
+    ));
+    Workers { tasks }
+}

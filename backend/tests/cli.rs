@@ -1,0 +1,340 @@
+//! The `vigil` binary as people run it: `serve`, `user create`, `--help`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::throwaway_cluster_options;
+use sqlx::{Connection, PgConnection};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vigil::db::EmbeddedCluster;
+
+const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
+
+fn data_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn vigil(data_dir: &Path) -> Command {
+    let mut command = Command::new(VIGIL);
+    command
+        .env_remove("DATABASE_URL")
+        .env("VIGIL_DATA_DIR", data_dir);
+    command
+}
+
+fn is_running(dir: &Path) -> bool {
+    dir.join("postgres/data/postmaster.pid").exists()
+}
+
+async fn user_exists(cluster: &EmbeddedCluster, email: &str) -> bool {
+    let mut conn = PgConnection::connect_with(&cluster.connect_options("vigil"))
+        .await
+        .unwrap();
+    let exists = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
+        .bind(email)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    exists
+}
+
+#[tokio::test]
+async fn user_create_joins_the_cluster_of_a_running_server_and_leaves_it_running() {
+    let dir = data_dir("cli-join");
+    let cluster = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            EmbeddedCluster::start(&dir, &throwaway_cluster_options())
+        })
+        .await
+        .unwrap()
+        .unwrap()
+    };
+    vigil::db::ensure_database(&cluster, "vigil").await.unwrap();
+
+    let output = vigil(&dir)
+        .args([
+            "user",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--password",
+            "long enough",
+            "--role",
+            "admin",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Created admin ops@example.com"));
+    assert!(is_running(&dir), "the server's cluster must keep running");
+    assert!(user_exists(&cluster, "ops@example.com").await);
+
+    let duplicate = vigil(&dir)
+        .args([
+            "user",
+            "create",
+            "--email",
+            "OPS@example.com",
+            "--password",
+            "long enough",
+            "--role",
+            "viewer",
+        ])
+        .output()
+        .unwrap();
+    assert!(!duplicate.status.success());
+    assert!(String::from_utf8_lossy(&duplicate.stderr).contains("already exists"));
+
+    tokio::task::spawn_blocking(move || cluster.release())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn user_create_alone_starts_the_cluster_and_stops_it_afterwards() {
+    let dir = data_dir("cli-alone");
+    let mut child = vigil(&dir)
+        .args([
+            "user",
+            "create",
+            "--email",
+            "first@example.com",
+            "--password",
+            "-",
+            "--role",
+            "admin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"from standard input\n")
+            .unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !is_running(&dir),
+        "a cluster started for one command must be stopped after it"
+    );
+}
+
+#[test]
+fn user_create_refuses_bad_input_before_touching_the_database() {
+    let dir = data_dir("cli-bad");
+    let output = vigil(&dir)
+        .args([
+            "user",
+            "create",
+            "--email",
+            "nope",
+            "--password",
+            "short",
+            "--role",
+            "viewer",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("email"), "{stderr}");
+    assert!(stderr.contains("password"), "{stderr}");
+    assert!(!dir.join("postgres").exists());
+
+    let bad_role = vigil(&dir)
+        .args([
+            "user",
+            "create",
+            "--email",
+            "a@example.com",
+            "--password",
+            "long enough",
+            "--role",
+            "root",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
+}
+
+#[test]
+fn help_describes_every_command_and_flag() {
+    let top = Command::new(VIGIL).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&top.stdout);
+    for word in ["serve", "user", "migrate", "--database-url", "--data-dir"] {
+        assert!(text.contains(word), "`vigil --help` lacks {word}:\n{text}");
+    }
+    let serve = Command::new(VIGIL)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&serve.stdout);
+    for word in [
+        "--listen",
+        "--demo",
+        "--demo-password",
+        "--web-dir",
+        "VIGIL_LISTEN",
+        "127.0.0.1:8080",
+    ] {
+        assert!(
+            text.contains(word),
+            "`vigil serve --help` lacks {word}:\n{text}"
+        );
+    }
+    let create = Command::new(VIGIL)
+        .args(["user", "create", "--help"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&create.stdout);
+    for word in ["--email", "--password", "--role"] {
+        assert!(
+            text.contains(word),
+            "`vigil user create --help` lacks {word}:\n{text}"
+        );
+    }
+}
+
+/// Minimal HTTP/1.1 client: enough to talk to the real server without another dependency.
+async fn http(address: &str, method: &str, path: &str, json: Option<&str>) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let body = json.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn wait_for_banner(child: &mut Child) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        if let Some(url) = line.split("ready at http://").nth(1) {
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return url.trim().to_owned();
+        }
+    }
+    panic!("vigil serve did not print its address");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_runs_with_demo_users_on_the_embedded_database_and_stops_cleanly() {
+    let dir = data_dir("serve");
+    let mut child = vigil(&dir)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--demo",
+            "--web-dir",
+            "/nonexistent",
+        ])
+        .env("VIGIL_DEMO_PASSWORD", "demo password")
+        .env("VIGIL_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let address = tokio::task::block_in_place(|| wait_for_banner(&mut child));
+
+    let (status, _) = http(&address, "GET", "/readyz", None).await;
+    assert_eq!(status, 200);
+    for email in [
+        "admin@vigil.local",
+        "editor@vigil.local",
+        "responder@vigil.local",
+        "viewer@vigil.local",
+    ] {
+        let credentials = format!(r#"{{"email":"{email}","password":"demo password"}}"#);
+        let (status, body) = http(&address, "POST", "/api/v1/auth/login", Some(&credentials)).await;
+        assert_eq!(status, 200, "{email}: {body}");
+    }
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = tokio::task::block_in_place(|| child.wait()).unwrap();
+    assert!(status.success(), "vigil serve exited with {status}");
+    assert!(
+        !is_running(&dir),
+        "the embedded PostgreSQL must stop with the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_prints_a_first_admin_when_the_database_has_no_users() {
+    let dir = data_dir("serve-first");
+    let mut child = vigil(&dir)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--web-dir",
+            "/nonexistent",
+        ])
+        .env("VIGIL_ADMIN_PASSWORD", "first admin pass")
+        .env("VIGIL_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let address = tokio::task::block_in_place(|| wait_for_banner(&mut child));
+    let (status, body) = http(
+        &address,
+        "POST",
+        "/api/v1/auth/login",
+        Some(r#"{"email":"admin@vigil.local","password":"first admin pass"}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert!(
+        tokio::task::block_in_place(|| child.wait())
+            .unwrap()
+            .success()
+    );
+}

@@ -1,0 +1,10 @@
+//! Wire types of Vigil's HTTP API: what the server sends and accepts, shared with the
+//! WASM frontend so both sides agree at compile time. Server-only code stays out of here.
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod role;
+pub mod status;
+
+pub use role::Role;
