@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 use vigil_shared::Role;
 use vigil_shared::admin::CreateUserRequest;
@@ -18,9 +19,12 @@ use crate::{demo, users, workers};
 
 pub async fn run(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let started_at = Utc::now();
+    // Listen for signals before anything else, so one arriving during start-up is honoured
+    // (with an orderly shutdown) rather than killing the process and orphaning PostgreSQL.
+    let signals = ShutdownSignals::listen()?;
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting Vigil");
     let database = Database::open(&database_args.source(), &database_args.pool_settings()).await?;
-    let outcome = serve_with(&database, args, started_at).await;
+    let outcome = serve_with(&database, args, started_at, signals).await;
     if let Err(error) = database.close().await {
         tracing::error!(error = format!("{error:#}"), "closing the database failed");
     }
@@ -31,6 +35,7 @@ async fn serve_with(
     database: &Database,
     args: ServeArgs,
     started_at: chrono::DateTime<Utc>,
+    signals: ShutdownSignals,
 ) -> anyhow::Result<()> {
     let pool = database.pool.clone();
     tracing::info!("applying database migrations");
@@ -65,7 +70,7 @@ async fn serve_with(
 
     let app = app::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(signals.received())
         .await
         .context("the HTTP server failed")?;
 
@@ -92,10 +97,7 @@ async fn bootstrap_users(
     args: &ServeArgs,
 ) -> anyhow::Result<Option<Credentials>> {
     if args.demo {
-        let (password, generated) = match &args.demo_password {
-            Some(password) => (password.clone(), false),
-            None => (demo::random_password(), true),
-        };
+        let (password, generated) = chosen_or_generated(args.demo_password.as_deref());
         demo::seed_users(pool, &password).await?;
         return Ok(Some(Credentials {
             users: demo::DEMO_USERS
@@ -109,10 +111,7 @@ async fn bootstrap_users(
     if users::count(pool).await? > 0 {
         return Ok(None);
     }
-    let (password, generated) = match &args.admin_password {
-        Some(password) => (password.clone(), false),
-        None => (demo::random_password(), true),
-    };
+    let (password, generated) = chosen_or_generated(args.admin_password.as_deref());
     let admin = users::NewUser::parse(&CreateUserRequest {
         email: args.admin_email.clone(),
         display_name: "Administrator".to_owned(),
@@ -126,6 +125,15 @@ async fn bootstrap_users(
         password,
         generated,
     }))
+}
+
+/// The password given, or a generated one (and whether it was generated). An empty value
+/// counts as not given: deployment templates often pass `VAR=` for "unset".
+fn chosen_or_generated(given: Option<&str>) -> (String, bool) {
+    match given.filter(|p| !p.is_empty()) {
+        Some(password) => (password.to_owned(), false),
+        None => (demo::random_password(), true),
+    }
 }
 
 fn print_banner(address: &str, credentials: Option<&Credentials>, embedded_url: Option<String>) {
@@ -154,28 +162,26 @@ fn print_banner(address: &str, credentials: Option<&Credentials>, embedded_url: 
     println!("{banner}");
 }
 
-/// Resolves on Ctrl-C or SIGTERM (what `docker stop` and systemd send).
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+/// SIGINT (Ctrl-C) and SIGTERM (what `docker stop` and systemd send), registered at once.
+struct ShutdownSignals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl ShutdownSignals {
+    fn listen() -> anyhow::Result<Self> {
+        Ok(ShutdownSignals {
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+        })
     }
-    tracing::info!("shutting down: finishing in-flight requests");
+
+    /// Resolves when either signal arrives (or has arrived since `listen`).
+    async fn received(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+        tracing::info!("shutting down: finishing in-flight requests");
+    }
 }

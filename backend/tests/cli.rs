@@ -240,6 +240,30 @@ async fn http(address: &str, method: &str, path: &str, json: Option<&str>) -> (u
     (status, body)
 }
 
+/// Reads stdout up to the address line; returns the address and everything printed before it.
+fn wait_for_banner_text(child: &mut Child) -> (String, String) {
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = String::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(url) = line.split("ready at http://").nth(1) {
+            let url = url.trim().to_owned();
+            // The credentials follow the address line.
+            for line in lines.by_ref().take(8).flatten() {
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            std::thread::spawn(move || for _ in lines {});
+            return (url, seen);
+        }
+    }
+    panic!("vigil serve did not print its address; it printed:\n{seen}");
+}
+
 fn wait_for_banner(child: &mut Child) -> String {
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
@@ -330,6 +354,38 @@ async fn serve_prints_a_first_admin_when_the_database_has_no_users() {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert!(
+        tokio::task::block_in_place(|| child.wait())
+            .unwrap()
+            .success()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_admin_password_variable_counts_as_unset() {
+    let dir = data_dir("serve-empty-env");
+    let mut child = vigil(&dir)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--web-dir",
+            "/nonexistent",
+        ])
+        .env("VIGIL_ADMIN_PASSWORD", "")
+        .env("VIGIL_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (_, banner) = tokio::task::block_in_place(|| wait_for_banner_text(&mut child));
+    assert!(banner.contains("generated for this start"), "{banner}");
+    assert!(banner.contains("admin@vigil.local"), "{banner}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
     assert!(

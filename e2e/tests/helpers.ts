@@ -1,0 +1,19 @@
+import { expect, type Page } from '@playwright/test';
+import { demoPassword } from '../playwright.config';
+
+export { demoPassword };
+
+/** Logs in through the form, the way a person does. */
+export async function logIn(page: Page, email: string, password = demoPassword) {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+}
+
+export async function logOut(page: Page) {
+  await page.locator('.usermenu-button').click();
+  await page.getByRole('menuitem', { name: 'Log out' }).click();
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
+}

@@ -1,0 +1,335 @@
+//! The typed client for Vigil's HTTP API. Pages call these functions and never build URLs or
+//! requests themselves.
+//!
+//! A 401 triggers one session refresh and a retry; if the session cannot be refreshed, the
+//! handler registered with [`on_session_lost`] runs (the app sends the user to the login page).
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use vigil_shared::admin::{
+    ApiKeyList, AuditLogPage, CreateApiKeyRequest, CreateTeamRequest, CreateUserRequest,
+    CreatedApiKey, ResetPasswordRequest, Team, TeamList, UpdateTeamRequest, UpdateUserRequest,
+    UserList,
+};
+use vigil_shared::auth::{ChangePasswordRequest, LoginRequest, User};
+use vigil_shared::error::ErrorBody;
+use vigil_shared::status::BuildInfo;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{RequestCredentials, RequestInit, Response};
+
+/// A failed API call, as the server described it (or as the network failed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApiError {
+    /// HTTP status; 0 when the server could not be reached.
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+impl ApiError {
+    fn network(detail: &str) -> Self {
+        ApiError {
+            status: 0,
+            code: "network".to_owned(),
+            message: format!(
+                "Vigil could not be reached ({detail}). Check your connection and retry."
+            ),
+            fields: BTreeMap::new(),
+        }
+    }
+
+    /// The problem with one form field, if the server named it.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.fields.get(name).cloned()
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+thread_local! {
+    static SESSION_LOST: RefCell<Option<Box<dyn Fn()>>> = const { RefCell::new(None) };
+}
+
+/// Registers what to do when the session is gone for good (expired and not refreshable).
+pub fn on_session_lost(handler: impl Fn() + 'static) {
+    SESSION_LOST.with(|slot| *slot.borrow_mut() = Some(Box::new(handler)));
+}
+
+fn session_lost() {
+    SESSION_LOST.with(|slot| {
+        if let Some(handler) = slot.borrow().as_ref() {
+            handler();
+        }
+    });
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+async fn send(method: Method, path: &str, body: Option<&str>) -> ApiResult<Response> {
+    let init = RequestInit::new();
+    init.set_method(method.as_str());
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let headers = web_sys::Headers::new().map_err(|_| ApiError::network("headers"))?;
+    headers
+        .set("Accept", "application/json")
+        .map_err(|_| ApiError::network("headers"))?;
+    if let Some(body) = body {
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(|_| ApiError::network("headers"))?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers(&headers);
+    let window = web_sys::window().ok_or_else(|| ApiError::network("no window"))?;
+    let response = JsFuture::from(window.fetch_with_str_and_init(path, &init))
+        .await
+        .map_err(|e| {
+            ApiError::network(&e.as_string().unwrap_or_else(|| "request failed".to_owned()))
+        })?;
+    response
+        .dyn_into::<Response>()
+        .map_err(|_| ApiError::network("unexpected response"))
+}
+
+async fn text_of(response: &Response) -> String {
+    match response.text() {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+async fn error_of(response: &Response) -> ApiError {
+    let status = response.status();
+    let text = text_of(response).await;
+    match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(body) => ApiError {
+            status,
+            code: body.error.code,
+            message: body.error.message,
+            fields: body.error.fields,
+        },
+        Err(_) => ApiError {
+            status,
+            code: "http".to_owned(),
+            message: format!("The server answered {status}."),
+            fields: BTreeMap::new(),
+        },
+    }
+}
+
+/// Tries to renew the session; `true` when the cookies were renewed (or another tab just did).
+async fn refresh_session() -> bool {
+    match send(Method::Post, "/api/v1/auth/refresh", None).await {
+        Ok(response) if response.ok() => true,
+        Ok(response) => error_of(&response).await.code == "refresh_superseded",
+        Err(_) => false,
+    }
+}
+
+async fn call(method: Method, path: &str, body: Option<String>) -> ApiResult<String> {
+    let mut response = send(method, path, body.as_deref()).await?;
+    let is_auth_endpoint =
+        path.starts_with("/api/v1/auth/login") || path.starts_with("/api/v1/auth/refresh");
+    if response.status() == 401 && !is_auth_endpoint {
+        if refresh_session().await {
+            response = send(method, path, body.as_deref()).await?;
+        }
+        if response.status() == 401 {
+            let error = error_of(&response).await;
+            session_lost();
+            return Err(error);
+        }
+    }
+    if !response.ok() {
+        return Err(error_of(&response).await);
+    }
+    Ok(text_of(&response).await)
+}
+
+async fn json<T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> ApiResult<T> {
+    let text = call(method, path, body).await?;
+    serde_json::from_str(&text).map_err(|e| ApiError {
+        status: 200,
+        code: "decode".to_owned(),
+        message: format!("The server's answer could not be read: {e}"),
+        fields: BTreeMap::new(),
+    })
+}
+
+fn encode(body: &impl Serialize) -> Option<String> {
+    Some(serde_json::to_string(body).expect("request types serialize"))
+}
+
+// Auth
+
+pub async fn login(request: &LoginRequest) -> ApiResult<User> {
+    json(Method::Post, "/api/v1/auth/login", encode(request)).await
+}
+
+pub async fn logout() -> ApiResult<()> {
+    call(Method::Post, "/api/v1/auth/logout", None)
+        .await
+        .map(drop)
+}
+
+/// The logged-in user, or `Ok(None)` when nobody is (without triggering the lost-session hook).
+pub async fn current_user() -> ApiResult<Option<User>> {
+    let mut response = send(Method::Get, "/api/v1/auth/me", None).await?;
+    if response.status() == 401 {
+        if !refresh_session().await {
+            return Ok(None);
+        }
+        response = send(Method::Get, "/api/v1/auth/me", None).await?;
+        if response.status() == 401 {
+            return Ok(None);
+        }
+    }
+    if !response.ok() {
+        return Err(error_of(&response).await);
+    }
+    serde_json::from_str(&text_of(&response).await)
+        .map(Some)
+        .map_err(|e| ApiError::network(&e.to_string()))
+}
+
+pub async fn change_password(request: &ChangePasswordRequest) -> ApiResult<()> {
+    call(Method::Post, "/api/v1/auth/password", encode(request))
+        .await
+        .map(drop)
+}
+
+pub async fn build_info() -> ApiResult<BuildInfo> {
+    json(Method::Get, "/api/v1/status/buildinfo", None).await
+}
+
+// Users
+
+pub async fn list_users() -> ApiResult<UserList> {
+    json(Method::Get, "/api/v1/users", None).await
+}
+
+pub async fn create_user(request: &CreateUserRequest) -> ApiResult<User> {
+    json(Method::Post, "/api/v1/users", encode(request)).await
+}
+
+pub async fn update_user(id: i64, request: &UpdateUserRequest) -> ApiResult<User> {
+    json(
+        Method::Patch,
+        &format!("/api/v1/users/{id}"),
+        encode(request),
+    )
+    .await
+}
+
+pub async fn reset_password(id: i64, request: &ResetPasswordRequest) -> ApiResult<()> {
+    call(
+        Method::Post,
+        &format!("/api/v1/users/{id}/password"),
+        encode(request),
+    )
+    .await
+    .map(drop)
+}
+
+// Teams
+
+pub async fn list_teams() -> ApiResult<TeamList> {
+    json(Method::Get, "/api/v1/teams", None).await
+}
+
+pub async fn create_team(request: &CreateTeamRequest) -> ApiResult<Team> {
+    json(Method::Post, "/api/v1/teams", encode(request)).await
+}
+
+pub async fn update_team(id: i64, request: &UpdateTeamRequest) -> ApiResult<Team> {
+    json(
+        Method::Patch,
+        &format!("/api/v1/teams/{id}"),
+        encode(request),
+    )
+    .await
+}
+
+pub async fn delete_team(id: i64) -> ApiResult<()> {
+    call(Method::Delete, &format!("/api/v1/teams/{id}"), None)
+        .await
+        .map(drop)
+}
+
+// API keys
+
+pub async fn list_api_keys() -> ApiResult<ApiKeyList> {
+    json(Method::Get, "/api/v1/api-keys", None).await
+}
+
+pub async fn create_api_key(request: &CreateApiKeyRequest) -> ApiResult<CreatedApiKey> {
+    json(Method::Post, "/api/v1/api-keys", encode(request)).await
+}
+
+pub async fn revoke_api_key(id: i64) -> ApiResult<()> {
+    call(Method::Delete, &format!("/api/v1/api-keys/{id}"), None)
+        .await
+        .map(drop)
+}
+
+// Audit log
+
+/// One page of the audit log, newest first; `before` continues from a previous page.
+pub async fn audit_log(action: &str, actor: &str, before: Option<i64>) -> ApiResult<AuditLogPage> {
+    let mut query = vec!["limit=100".to_owned()];
+    if !action.trim().is_empty() {
+        query.push(format!("action={}", encode_component(action.trim())));
+    }
+    if !actor.trim().is_empty() {
+        query.push(format!("actor={}", encode_component(actor.trim())));
+    }
+    if let Some(before) = before {
+        query.push(format!("before={before}"));
+    }
+    json(
+        Method::Get,
+        &format!("/api/v1/audit-log?{}", query.join("&")),
+        None,
+    )
+    .await
+}
+
+pub fn encode_component(text: &str) -> String {
+    js_sys::encode_uri_component(text).into()
+}

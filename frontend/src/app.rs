@@ -1,0 +1,92 @@
+//! The app: session check at start-up, then the router.
+
+use leptos::prelude::*;
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::api;
+use crate::components::{NotBuilt, Shell, Spinner};
+use crate::pages::{account, admin, home, login};
+use crate::session::Session;
+use crate::theme::provide_theme;
+
+#[component]
+pub fn App() -> impl IntoView {
+    let session = Session::new();
+    provide_context(session);
+    provide_theme();
+
+    // A session that cannot be renewed sends the user to the login page (the shell redirects
+    // as soon as nobody is logged in, remembering where they were).
+    api::on_session_lost(move || session.user.set(None));
+
+    leptos::task::spawn_local(async move {
+        match api::current_user().await {
+            Ok(user) => session.user.set(user),
+            Err(error) => leptos::logging::warn!("could not check the session: {error}"),
+        }
+        session.checked.set(true);
+    });
+
+    view! {
+        <Router>
+            <Show
+                when=move || session.checked.get()
+                fallback=|| view! { <div class="splash"><Spinner/><span>"Loading Vigil…"</span></div> }
+            >
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/login") view=login::LoginPage/>
+                    <ParentRoute path=path!("") view=Shell>
+                        <Route path=path!("") view=home::HomePage/>
+                        <Route path=path!("account") view=account::AccountPage/>
+                        <Route
+                            path=path!("dashboards")
+                            view=|| view! { <NotBuilt title="Dashboards" purpose="Role-based dashboards of panels drawn from PromQL queries."/> }
+                        />
+                        <Route
+                            path=path!("explore")
+                            view=|| view! { <NotBuilt title="Explore" purpose="Ad-hoc PromQL queries with a chart and a table."/> }
+                        />
+                        <Route
+                            path=path!("alerts")
+                            view=|| view! { <NotBuilt title="Alerts" purpose="Firing and pending alerts, alert rules with warning and critical thresholds, silences."/> }
+                        />
+                        <Route
+                            path=path!("incidents")
+                            view=|| view! { <NotBuilt title="Incidents" purpose="Incidents opened by alerts: acknowledge, escalate, resolve."/> }
+                        />
+                        <Route
+                            path=path!("oncall")
+                            view=|| view! { <NotBuilt title="On-call" purpose="Schedules, escalation policies, who is on call now, MTTA and MTTR."/> }
+                        />
+                        <Route
+                            path=path!("slos")
+                            view=|| view! { <NotBuilt title="SLOs & Reports" purpose="Service level objectives, error budgets and SLA reports (PDF, CSV, JSON)."/> }
+                        />
+                        <Route
+                            path=path!("traces")
+                            view=|| view! { <NotBuilt title="Traces" purpose="Search traces and see their spans as a waterfall."/> }
+                        />
+                        <ParentRoute path=path!("admin") view=admin::AdminLayout>
+                            <Route path=path!("") view=|| view! { <Redirect path="/admin/users"/> }/>
+                            <Route path=path!("users") view=admin::users::UsersPage/>
+                            <Route path=path!("teams") view=admin::teams::TeamsPage/>
+                            <Route path=path!("api-keys") view=admin::api_keys::ApiKeysPage/>
+                            <Route path=path!("audit-log") view=admin::audit_log::AuditLogPage/>
+                        </ParentRoute>
+                    </ParentRoute>
+                </Routes>
+            </Show>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <section class="page narrow">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. " <a href="/">"Go to the home page"</a> "."</p>
+        </section>
+    }
+}

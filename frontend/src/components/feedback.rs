@@ -1,0 +1,49 @@
+//! Loading states, errors, and pages of areas still to come.
+
+use leptos::prelude::*;
+
+use crate::api::ApiError;
+
+#[component]
+pub fn Spinner() -> impl IntoView {
+    view! { <span class="spinner" aria-hidden="true"></span> }
+}
+
+/// A loading state that says what is loading.
+#[component]
+pub fn Loading(#[prop(into)] what: String) -> impl IntoView {
+    view! {
+        <div class="loading" role="status" aria-live="polite">
+            <Spinner/>
+            <span>{format!("Loading {what}…")}</span>
+        </div>
+    }
+}
+
+/// An error from the server (or the network), shown where the user is looking.
+#[component]
+pub fn ErrorBanner(#[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoView {
+    move || {
+        error.get().map(|error| {
+            view! {
+                <div class="banner banner-error" role="alert">
+                    {error.message}
+                </div>
+            }
+        })
+    }
+}
+
+/// The page of an area whose issue has not landed yet: says so plainly.
+#[component]
+pub fn NotBuilt(#[prop(into)] title: String, #[prop(into)] purpose: String) -> impl IntoView {
+    view! {
+        <section class="page">
+            <header class="page-header"><h1>{title}</h1></header>
+            <div class="card empty-state">
+                <p class="muted">"Not built yet."</p>
+                <p>{purpose}</p>
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,9 @@
+//! Vigil's web UI: a Leptos single-page app talking to the Vigil API.
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod format;
+pub mod pages;
+pub mod session;
+pub mod theme;

@@ -1,0 +1,67 @@
+# Shared by scripts/run.sh and scripts/test.sh: install what is missing, say what is happening.
+# Sourced, not run.
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else die "installing packages needs root; run as root or install sudo (wanted: $*)"
+  fi
+}
+
+APT_UPDATED=
+# Installs Debian packages that are not installed yet.
+apt_install() {
+  local missing=()
+  for package in "$@"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null 2>&1 || die "please install: ${missing[*]} (no apt-get here)"
+  step "installing ${missing[*]} (Debian packages)"
+  if [ -z "$APT_UPDATED" ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# PostgreSQL server programs, for the embedded database (found on PATH or under /usr/lib/postgresql).
+ensure_postgres() {
+  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then return 0; fi
+  if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then return 0; fi
+  apt_install postgresql
+}
+
+ensure_wasm_target() {
+  command -v rustup >/dev/null 2>&1 || return 0
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    step "installing the wasm32-unknown-unknown Rust target"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
+ensure_node() {
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then return 0; fi
+  apt_install nodejs npm
+}
+
+# Stops a throwaway PostgreSQL cluster left by the integration tests (it runs as the data
+# directory's owner, which is the `postgres` user when the tests ran as root).
+stop_cluster() {
+  local pgdata=$1
+  [ -f "$pgdata/postmaster.pid" ] || return 0
+  local pg_ctl
+  pg_ctl=$(command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V | tail -n 1)
+  local owner
+  owner=$(stat -c %U "$pgdata")
+  if [ "$(id -u)" -eq 0 ] && [ "$owner" != root ]; then
+    runuser -u "$owner" -- "$pg_ctl" stop -D "$pgdata" -m fast -s || true
+  else
+    "$pg_ctl" stop -D "$pgdata" -m fast -s || true
+  fi
+}

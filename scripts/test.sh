@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, unit and integration tests against a real
+# PostgreSQL, and browser tests in Debian's chromium against the real server.
+# Installs what it needs (PostgreSQL, chromium, the wasm32 target, npm packages).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+started=$SECONDS
+
+ensure_postgres
+ensure_chromium
+ensure_node
+ensure_wasm_target
+
+step "[1/5] formatting and lints"
+cargo fmt --all --check
+cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --package vigil-web --target wasm32-unknown-unknown --quiet -- -D warnings
+
+step "[2/5] building the web frontend (checked against the 600 KB gzip budget)"
+cargo xtask build-web --max-gzip-kb 600
+
+step "[3/5] unit and integration tests (real PostgreSQL, a fresh database per test)"
+test_cluster=target/tmp/vigil-test-pg/postgres/data
+trap 'stop_cluster "$test_cluster"' EXIT
+cargo test --quiet
+stop_cluster "$test_cluster"
+
+step "[4/5] building the server for the browser tests"
+cargo build --quiet --package vigil
+
+step "[5/5] browser tests (Playwright + chromium against the real server)"
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test)
+
+step "all tests passed in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"
