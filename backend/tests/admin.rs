@@ -258,14 +258,39 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     let demote_a = format!("/api/v1/users/{a}");
     let body = json!({ "role": "viewer" });
 
-    let (first, second) = tokio::join!(
+    // Hold the admin rows so that both requests get past authentication and wait at the
+    // lock together: the moment the safeguard exists for.
+    let mut blocker = app.db.begin().await.unwrap();
+    sqlx::query("SELECT id FROM users WHERE role = 'admin' FOR UPDATE")
+        .fetch_all(&mut *blocker)
+        .await
+        .unwrap();
+    let release = async {
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            )
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+            if waiting == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        blocker.commit().await.unwrap();
+    };
+
+    let (first, second, ()) = tokio::join!(
         client_a.patch(&demote_b, &body),
-        client_b.patch(&demote_a, &body)
+        client_b.patch(&demote_a, &body),
+        release
     );
 
-    let statuses = [first.status, second.status];
-    assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
-    assert!(statuses.contains(&StatusCode::CONFLICT), "{statuses:?}");
+    let mut statuses = [first.status, second.status];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
     let admins: i64 =
         sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled")
             .fetch_one(&app.db)

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::throwaway_cluster_options;
+use nix::sys::signal::Signal;
 use sqlx::{Connection, PgConnection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vigil::db::EmbeddedCluster;
@@ -240,6 +241,43 @@ async fn http(address: &str, method: &str, path: &str, json: Option<&str>) -> (u
     (status, body)
 }
 
+/// A running `vigil serve`, stopped with SIGTERM when dropped (also when a test fails), so no
+/// server or PostgreSQL outlives the test.
+struct Server(Child);
+
+impl Server {
+    fn spawn(command: &mut Command) -> Self {
+        Server(
+            command
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+
+    fn signal(&self, signal: Signal) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.0.id() as i32), signal);
+    }
+
+    /// Sends `signal` and waits for the exit; `true` for a clean one.
+    fn stop_with(&mut self, signal: Signal) -> bool {
+        self.signal(signal);
+        tokio::task::block_in_place(|| self.0.wait())
+            .unwrap()
+            .success()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            self.signal(Signal::SIGTERM);
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Reads stdout up to the address line; returns the address and everything printed before it.
 fn wait_for_banner_text(child: &mut Child) -> (String, String) {
     let stdout = child.stdout.take().unwrap();
@@ -282,22 +320,20 @@ fn wait_for_banner(child: &mut Child) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_runs_with_demo_users_on_the_embedded_database_and_stops_cleanly() {
     let dir = data_dir("serve");
-    let mut child = vigil(&dir)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--demo",
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .env("VIGIL_DEMO_PASSWORD", "demo password")
-        .env("VIGIL_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let address = tokio::task::block_in_place(|| wait_for_banner(&mut child));
+    let mut server = Server::spawn(
+        vigil(&dir)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--demo",
+                "--web-dir",
+                "/nonexistent",
+            ])
+            .env("VIGIL_DEMO_PASSWORD", "demo password")
+            .env("VIGIL_LOG_FORMAT", "json"),
+    );
+    let address = tokio::task::block_in_place(|| wait_for_banner(&mut server.0));
 
     let (status, _) = http(&address, "GET", "/readyz", None).await;
     assert_eq!(status, 200);
@@ -312,13 +348,10 @@ async fn serve_runs_with_demo_users_on_the_embedded_database_and_stops_cleanly()
         assert_eq!(status, 200, "{email}: {body}");
     }
 
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let status = tokio::task::block_in_place(|| child.wait()).unwrap();
-    assert!(status.success(), "vigil serve exited with {status}");
+    assert!(
+        server.stop_with(Signal::SIGTERM),
+        "vigil serve did not exit cleanly"
+    );
     assert!(
         !is_running(&dir),
         "the embedded PostgreSQL must stop with the server"
@@ -328,21 +361,19 @@ async fn serve_runs_with_demo_users_on_the_embedded_database_and_stops_cleanly()
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_prints_a_first_admin_when_the_database_has_no_users() {
     let dir = data_dir("serve-first");
-    let mut child = vigil(&dir)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .env("VIGIL_ADMIN_PASSWORD", "first admin pass")
-        .env("VIGIL_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let address = tokio::task::block_in_place(|| wait_for_banner(&mut child));
+    let mut server = Server::spawn(
+        vigil(&dir)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--web-dir",
+                "/nonexistent",
+            ])
+            .env("VIGIL_ADMIN_PASSWORD", "first admin pass")
+            .env("VIGIL_LOG_FORMAT", "json"),
+    );
+    let address = tokio::task::block_in_place(|| wait_for_banner(&mut server.0));
     let (status, body) = http(
         &address,
         "POST",
@@ -351,46 +382,37 @@ async fn serve_prints_a_first_admin_when_the_database_has_no_users() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
     assert!(
-        tokio::task::block_in_place(|| child.wait())
-            .unwrap()
-            .success()
+        server.stop_with(Signal::SIGINT),
+        "Ctrl-C must stop vigil cleanly"
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_empty_admin_password_variable_counts_as_unset() {
     let dir = data_dir("serve-empty-env");
-    let mut child = vigil(&dir)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .env("VIGIL_ADMIN_PASSWORD", "")
-        .env("VIGIL_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (_, banner) = tokio::task::block_in_place(|| wait_for_banner_text(&mut child));
+    let mut server = Server::spawn(
+        vigil(&dir)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--web-dir",
+                "/nonexistent",
+            ])
+            .env("VIGIL_ADMIN_PASSWORD", "")
+            .env("VIGIL_LOG_FORMAT", "json"),
+    );
+    let (_, banner) = tokio::task::block_in_place(|| wait_for_banner_text(&mut server.0));
     assert!(banner.contains("generated for this start"), "{banner}");
     assert!(banner.contains("admin@vigil.local"), "{banner}");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
+    // Stopped right after the banner: the signal must still shut down cleanly.
     assert!(
-        tokio::task::block_in_place(|| child.wait())
-            .unwrap()
-            .success()
+        server.stop_with(Signal::SIGTERM),
+        "vigil serve did not exit cleanly"
+    );
+    assert!(
+        !is_running(&dir),
+        "the embedded PostgreSQL must stop with the server"
     );
 }

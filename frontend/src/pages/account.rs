@@ -4,8 +4,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use vigil_shared::auth::ChangePasswordRequest;
 
-use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, TextField};
+use crate::api;
+use crate::components::{ErrorBanner, FormState, TextField};
 use crate::session::use_session;
 
 #[component]
@@ -13,35 +13,25 @@ pub fn AccountPage() -> impl IntoView {
     let session = use_session();
     let current = RwSignal::new(String::new());
     let new_password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
+    let form = FormState::new();
     let saved = RwSignal::new(false);
-    let pending = RwSignal::new(false);
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        pending.set(true);
         saved.set(false);
-        error.set(None);
         let request = ChangePasswordRequest {
             current_password: current.get_untracked(),
             new_password: new_password.get_untracked(),
         };
-        leptos::task::spawn_local(async move {
-            match api::change_password(&request).await {
-                Ok(()) => {
-                    saved.set(true);
-                    current.set(String::new());
-                    new_password.set(String::new());
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            pending.set(false);
-        });
+        form.submit(
+            async move { api::change_password(&request).await },
+            move |()| {
+                saved.set(true);
+                current.set(String::new());
+                new_password.set(String::new());
+            },
+        );
     };
-    let field = move |name: &'static str| {
-        Signal::derive(move || error.with(|e| e.as_ref().and_then(|e| e.field(name))))
-    };
-    let general_error = Signal::derive(move || error.get().filter(|e| e.fields.is_empty()));
 
     view! {
         <section class="page narrow">
@@ -59,15 +49,15 @@ pub fn AccountPage() -> impl IntoView {
             </div>
             <form class="card" on:submit=submit>
                 <h2>"Change password"</h2>
-                <ErrorBanner error=general_error/>
+                <ErrorBanner error=form.general()/>
                 <Show when=move || saved.get()>
                     <div class="banner banner-ok" role="status">"Password changed. Your other sessions were logged out."</div>
                 </Show>
                 <TextField label="Current password" name="current_password" value=current input_type="password"
-                    autocomplete="current-password" error=field("current_password")/>
+                    autocomplete="current-password" error=form.field("current_password")/>
                 <TextField label="New password" name="new_password" value=new_password input_type="password"
-                    autocomplete="new-password" error=field("new_password") hint="At least 8 characters."/>
-                <button class="button primary" type="submit" disabled=move || pending.get()>"Change password"</button>
+                    autocomplete="new-password" error=form.field("new_password") hint="At least 8 characters."/>
+                <button class="button primary" type="submit" disabled=move || form.pending.get()>"Change password"</button>
             </form>
         </section>
     }

@@ -7,7 +7,7 @@ use vigil_shared::admin::{ApiKey, ApiKeyScope, CreateApiKeyRequest, CreatedApiKe
 
 use super::confirm;
 use crate::api::{self, ApiError};
-use crate::components::{CheckboxField, ErrorBanner, Loading, TextField};
+use crate::components::{CheckboxField, ErrorBanner, FormState, Loading, TextField};
 use crate::format;
 
 #[component]
@@ -120,12 +120,10 @@ fn CreateKeyForm(on_created: Callback<CreatedApiKey>) -> impl IntoView {
     let ingest = RwSignal::new(true);
     let read = RwSignal::new(false);
     let expires = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
-    let pending = RwSignal::new(false);
+    let form = FormState::new();
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        error.set(None);
         let mut scopes = Vec::new();
         if ingest.get_untracked() {
             scopes.push(ApiKeyScope::Ingest);
@@ -143,28 +141,21 @@ fn CreateKeyForm(on_created: Callback<CreatedApiKey>) -> impl IntoView {
             scopes,
             expires_at,
         };
-        pending.set(true);
-        leptos::task::spawn_local(async move {
-            match api::create_api_key(&request).await {
-                Ok(key) => {
-                    name.set(String::new());
-                    expires.set(String::new());
-                    on_created.run(key);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-            pending.set(false);
-        });
+        form.submit(
+            async move { api::create_api_key(&request).await },
+            move |key| {
+                name.set(String::new());
+                expires.set(String::new());
+                on_created.run(key);
+            },
+        );
     };
-    let field = move |name: &'static str| {
-        Signal::derive(move || error.with(|e| e.as_ref().and_then(|e| e.field(name))))
-    };
-    let general_error = Signal::derive(move || error.get().filter(|e| e.fields.is_empty()));
+    let field = move |name: &'static str| form.field(name);
 
     view! {
         <form class="card form-grid" on:submit=submit aria-label="New API key">
             <h2>"New API key"</h2>
-            <ErrorBanner error=general_error/>
+            <ErrorBanner error=form.general()/>
             <TextField label="Name" name="key-name" value=name error=field("name") placeholder="prometheus-remote-write"/>
             <fieldset class="field" class:has-error=move || field("scopes").get().is_some()>
                 <legend>"Scopes"</legend>
@@ -175,7 +166,7 @@ fn CreateKeyForm(on_created: Callback<CreatedApiKey>) -> impl IntoView {
             <TextField label="Expires" name="expires" value=expires input_type="date" error=field("expires_at")
                 hint="Optional; the key stops working after this day (UTC)."/>
             <div class="form-actions">
-                <button class="button primary" type="submit" disabled=move || pending.get()>"Create key"</button>
+                <button class="button primary" type="submit" disabled=move || form.pending.get()>"Create key"</button>
             </div>
         </form>
     }

@@ -9,7 +9,7 @@ use vigil_shared::auth::User;
 
 use super::confirm;
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, Loading, TextField};
+use crate::components::{ErrorBanner, FormState, Loading, TextField};
 
 #[component]
 pub fn TeamsPage() -> impl IntoView {
@@ -90,7 +90,7 @@ fn CreateTeamForm(
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     let members = RwSignal::new(BTreeSet::<i64>::new());
-    let error = RwSignal::new(None::<ApiError>);
+    let form = FormState::new();
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -99,28 +99,19 @@ fn CreateTeamForm(
             description: description.get_untracked(),
             member_ids: members.get_untracked().into_iter().collect(),
         };
-        leptos::task::spawn_local(async move {
-            match api::create_team(&request).await {
-                Ok(_) => {
-                    error.set(None);
-                    name.set(String::new());
-                    description.set(String::new());
-                    members.set(BTreeSet::new());
-                    on_created.run(Ok(()));
-                }
-                Err(e) => error.set(Some(e)),
-            }
+        form.submit(async move { api::create_team(&request).await }, move |_| {
+            name.set(String::new());
+            description.set(String::new());
+            members.set(BTreeSet::new());
+            on_created.run(Ok(()));
         });
     };
-    let field = move |name: &'static str| {
-        Signal::derive(move || error.with(|e| e.as_ref().and_then(|e| e.field(name))))
-    };
-    let general_error = Signal::derive(move || error.get().filter(|e| e.fields.is_empty()));
+    let field = move |name: &'static str| form.field(name);
 
     view! {
         <form class="card form-grid" on:submit=submit aria-label="New team">
             <h2>"New team"</h2>
-            <ErrorBanner error=general_error/>
+            <ErrorBanner error=form.general()/>
             <TextField label="Name" name="team-name" value=name error=field("name")/>
             <TextField label="Description" name="team-description" value=description error=field("description")/>
             <MemberPicker users=users selected=members name="new-team-member"/>

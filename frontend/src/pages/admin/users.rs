@@ -7,7 +7,7 @@ use vigil_shared::admin::{CreateUserRequest, ResetPasswordRequest, UpdateUserReq
 use vigil_shared::auth::User;
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, Loading, SelectField, TextField};
+use crate::components::{ErrorBanner, FormState, Loading, SelectField, TextField};
 use crate::format;
 
 fn role_options() -> Vec<(String, String)> {
@@ -65,51 +65,40 @@ fn CreateUserForm(on_created: Callback<Result<String, ApiError>>) -> impl IntoVi
     let display_name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new("viewer".to_owned());
-    let error = RwSignal::new(None::<ApiError>);
-    let pending = RwSignal::new(false);
+    let form = FormState::new();
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        pending.set(true);
-        error.set(None);
         let request = CreateUserRequest {
             email: email.get_untracked(),
             display_name: display_name.get_untracked(),
             password: password.get_untracked(),
             role: role.get_untracked().parse().unwrap_or(Role::Viewer),
         };
-        leptos::task::spawn_local(async move {
-            match api::create_user(&request).await {
-                Ok(user) => {
-                    email.set(String::new());
-                    display_name.set(String::new());
-                    password.set(String::new());
-                    role.set("viewer".to_owned());
-                    on_created.run(Ok(format!("Created {} ({}).", user.email, user.role)));
-                }
-                // Typed values stay in the fields; the problems show beside them.
-                Err(e) => error.set(Some(e)),
-            }
-            pending.set(false);
-        });
+        form.submit(
+            async move { api::create_user(&request).await },
+            move |user| {
+                email.set(String::new());
+                display_name.set(String::new());
+                password.set(String::new());
+                role.set("viewer".to_owned());
+                on_created.run(Ok(format!("Created {} ({}).", user.email, user.role)));
+            },
+        );
     };
-    let field = move |name: &'static str| {
-        Signal::derive(move || error.with(|e| e.as_ref().and_then(|e| e.field(name))))
-    };
-    let general_error = Signal::derive(move || error.get().filter(|e| e.fields.is_empty()));
 
     view! {
         <form class="card form-grid" on:submit=submit aria-label="New user">
             <h2>"New user"</h2>
-            <ErrorBanner error=general_error/>
-            <TextField label="Email" name="email" value=email input_type="email" autocomplete="off" error=field("email")/>
-            <TextField label="Display name" name="display_name" value=display_name error=field("display_name")
+            <ErrorBanner error=form.general()/>
+            <TextField label="Email" name="email" value=email input_type="email" autocomplete="off" error=form.field("email")/>
+            <TextField label="Display name" name="display_name" value=display_name error=form.field("display_name")
                 hint="Optional; defaults to the part of the email before the @."/>
             <TextField label="Password" name="password" value=password input_type="password" autocomplete="new-password"
-                error=field("password") hint="At least 8 characters."/>
-            <SelectField label="Role" name="role" value=role options=role_options() error=field("role")/>
+                error=form.field("password") hint="At least 8 characters."/>
+            <SelectField label="Role" name="role" value=role options=role_options() error=form.field("role")/>
             <div class="form-actions">
-                <button class="button primary" type="submit" disabled=move || pending.get()>"Create user"</button>
+                <button class="button primary" type="submit" disabled=move || form.pending.get()>"Create user"</button>
             </div>
         </form>
     }
