@@ -106,3 +106,36 @@ test('the theme switches between light and dark and is remembered', async ({ pag
   await page.reload();
   await expect(html).toHaveAttribute('data-theme', after);
 });
+
+test('an admin changes a role and disables a user from the table; a taken email is named beside the field', async ({ page }) => {
+  await logIn(page, 'admin@vigil.local');
+  await page.goto('/admin/users');
+  const form = page.getByRole('form', { name: 'New user' });
+  await form.getByLabel('Email').fill('on.call@example.com');
+  await form.getByLabel('Password').fill('on call password');
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await expect(page.getByText('Created on.call@example.com (viewer).')).toBeVisible();
+
+  const row = page.getByRole('row').filter({ hasText: 'on.call@example.com' });
+  await row.getByLabel('Role of on.call@example.com').selectOption('responder');
+  await expect(page.getByText('on.call@example.com is now responder.')).toBeVisible();
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await expect(page.getByText('on.call@example.com is disabled.')).toBeVisible();
+  await expect(row.getByText('disabled', { exact: true })).toBeVisible();
+
+  // The server refuses a second account with that email; the form says so beside the field
+  // and keeps what was typed.
+  await form.getByLabel('Email').fill('ON.CALL@example.com');
+  await form.getByLabel('Password').fill('another password');
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await expect(form.getByText('A user with this email already exists.')).toBeVisible();
+  await expect(form.getByLabel('Email')).toHaveValue('ON.CALL@example.com');
+  await expect(form.getByLabel('Password')).toHaveValue('another password');
+
+  // The disabled user cannot log in.
+  await logOut(page);
+  await page.getByLabel('Email').fill('on.call@example.com');
+  await page.getByLabel('Password').fill('on call password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('alert')).toContainText('disabled');
+});

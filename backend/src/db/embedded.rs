@@ -278,8 +278,9 @@ fn read_cluster_version(pgdata: &Path) -> anyhow::Result<Option<String>> {
     }
 }
 
-/// Finds a directory holding `initdb` and `pg_ctl`, preferring one whose major version matches
-/// an existing cluster.
+/// Finds a directory holding `initdb` and `pg_ctl` (on `PATH`, then under
+/// `/usr/lib/postgresql/*/bin`, newest first), preferring one whose major version matches an
+/// existing cluster.
 fn find_bin_dir(cluster_version: Option<&str>) -> anyhow::Result<PathBuf> {
     let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|path| std::env::split_paths(&path).collect())
@@ -295,7 +296,13 @@ fn find_bin_dir(cluster_version: Option<&str>) -> anyhow::Result<PathBuf> {
         .collect();
     versioned.sort_by_key(|(major, _)| std::cmp::Reverse(*major));
     candidates.extend(versioned.into_iter().map(|(_, dir)| dir));
+    choose_bin_dir(candidates, cluster_version)
+}
 
+fn choose_bin_dir(
+    candidates: Vec<PathBuf>,
+    cluster_version: Option<&str>,
+) -> anyhow::Result<PathBuf> {
     let usable: Vec<PathBuf> = candidates
         .into_iter()
         .filter(|dir| dir.join("pg_ctl").is_file() && dir.join("initdb").is_file())
@@ -543,6 +550,15 @@ mod tests {
         );
         let short = Layout::new(Path::new("/srv/vigil"), None).unwrap();
         assert_eq!(short.socket_dir, PathBuf::from("/srv/vigil/postgres/run"));
+    }
+
+    #[test]
+    fn without_postgresql_programs_the_error_says_how_to_get_them() {
+        let error = choose_bin_dir(vec![PathBuf::from("/nonexistent/bin")], None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("apt-get install postgresql"), "{error}");
+        assert!(error.contains("DATABASE_URL"), "{error}");
     }
 
     #[test]
