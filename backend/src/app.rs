@@ -22,9 +22,10 @@ use crate::auth::limiter::LoginLimiter;
 use crate::auth::token::SigningKey;
 use crate::config::AppConfig;
 use crate::error::AppError;
+use crate::metrics::MetricStore;
 use crate::ops::metrics::{self, Metrics};
 use crate::web::{self, WebAssets};
-use crate::{api_keys, audit, auth, ops, teams, users};
+use crate::{api_keys, audit, auth, ingest, ops, teams, users};
 
 /// Facts about this running server.
 #[derive(Clone, Debug)]
@@ -41,7 +42,10 @@ pub struct AppState {
     pub config: Arc<AppConfig>,
     pub signing_key: Arc<SigningKey>,
     pub login_limiter: Arc<LoginLimiter>,
-    pub metrics: Arc<Metrics>,
+    /// Vigil's own metrics, exposed at `/metrics`.
+    pub telemetry: Arc<Metrics>,
+    /// The metric store (samples written by clients and read by PromQL).
+    pub metrics: Arc<MetricStore>,
     pub info: Arc<ServerInfo>,
     pub web: Arc<WebAssets>,
 }
@@ -53,9 +57,11 @@ impl AppState {
         let login_limiter =
             LoginLimiter::new(config.login_limit_per_ip, config.login_limit_per_account);
         let web = WebAssets::load(config.web_dir.as_deref());
+        let metrics = MetricStore::open(db.clone(), config.metrics.clone()).await?;
         Ok(AppState {
             db,
-            metrics: Arc::new(Metrics::new(info.started_at)),
+            telemetry: Arc::new(Metrics::new(info.started_at)),
+            metrics: Arc::new(metrics),
             signing_key: Arc::new(signing_key),
             login_limiter: Arc::new(login_limiter),
             config: Arc::new(config),
@@ -125,6 +131,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .nest("/api/v1", api)
+        .merge(ingest::routes(&state.config.ingest))
         .merge(ops::routes())
         .merge(web::routes(state.config.web_dir.as_deref()))
         .method_not_allowed_fallback(|| async {

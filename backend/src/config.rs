@@ -4,6 +4,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::limiter::Limit;
+use crate::ingest::IngestLimits;
+use crate::metrics::StoreConfig;
 
 #[derive(Clone, Debug)]
 pub struct AppConfig {
@@ -23,6 +25,10 @@ pub struct AppConfig {
     pub body_limit_bytes: usize,
     /// The built web frontend (`index.html` and `assets/`); `None` serves a notice instead.
     pub web_dir: Option<PathBuf>,
+    /// Ingestion body limits.
+    pub ingest: IngestLimits,
+    /// Metric storage: retention, accepted time window, write concurrency, label limits.
+    pub metrics: StoreConfig,
 }
 
 /// Consecutive failed logins that lock an account, and for how long.
@@ -54,6 +60,8 @@ impl Default for AppConfig {
             },
             body_limit_bytes: 1024 * 1024,
             web_dir: None,
+            ingest: IngestLimits::default(),
+            metrics: StoreConfig::default(),
         }
     }
 }

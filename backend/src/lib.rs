@@ -10,6 +10,8 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod ingest;
+pub mod metrics;
 pub mod ops;
 pub mod serve;
 pub mod teams;

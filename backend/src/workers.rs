@@ -5,6 +5,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
 use crate::auth;
+use crate::metrics::{partitions, rollup};
 
 pub struct Workers {
     tasks: JoinSet<()>,
@@ -25,6 +26,14 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
     let mut tasks = JoinSet::new();
     tasks.spawn(auth::session::prune_worker(
         state.db.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(partitions::maintenance_worker(
+        state.metrics.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(rollup::rollup_worker(
+        state.metrics.clone(),
         shutdown.clone(),
     ));
     Workers { tasks }

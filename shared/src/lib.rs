@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod error;
+pub mod prometheus;
 pub mod role;
 pub mod status;
 

@@ -30,6 +30,11 @@ struct RouteLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProtocolLabels {
+    protocol: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -54,6 +59,8 @@ pub struct Metrics {
     http_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     db_connections: Family<PoolLabels, Gauge>,
     resident_memory: Gauge<u64, AtomicU64>,
+    ingested_samples: Family<ProtocolLabels, Counter>,
+    rejected_samples: Family<ProtocolLabels, Counter>,
 }
 
 impl Metrics {
@@ -79,6 +86,18 @@ impl Metrics {
             "vigil_db_pool_connections",
             "Database pool connections, by state (idle, in_use) and the pool's maximum (max)",
             db_connections.clone(),
+        );
+        let ingested_samples = Family::<ProtocolLabels, Counter>::default();
+        registry.register(
+            "vigil_ingested_samples",
+            "Samples committed, by ingestion protocol",
+            ingested_samples.clone(),
+        );
+        let rejected_samples = Family::<ProtocolLabels, Counter>::default();
+        registry.register(
+            "vigil_rejected_samples",
+            "Samples refused (invalid, too old or too new), by ingestion protocol",
+            rejected_samples.clone(),
         );
         let resident_memory = Gauge::<u64, AtomicU64>::default();
         registry.register(
@@ -107,6 +126,21 @@ impl Metrics {
             http_duration,
             db_connections,
             resident_memory,
+            ingested_samples,
+            rejected_samples,
+        }
+    }
+
+    /// Counts what one ingestion request stored and refused.
+    pub fn record_ingest(&self, protocol: &'static str, stored: usize, rejected: usize) {
+        let labels = ProtocolLabels { protocol };
+        self.ingested_samples
+            .get_or_create(&labels)
+            .inc_by(stored as u64);
+        if rejected > 0 {
+            self.rejected_samples
+                .get_or_create(&labels)
+                .inc_by(rejected as u64);
         }
     }
 
@@ -170,7 +204,7 @@ pub async fn track_requests(
         None => "other".to_owned(),
     };
     let response = next.run(request).await;
-    state.metrics.observe_request(
+    state.telemetry.observe_request(
         &method,
         &route,
         response.status().as_u16(),

@@ -52,7 +52,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let text = state.metrics.render(&state.db);
+    let text = state.telemetry.render(&state.db);
     (
         [(
             header::CONTENT_TYPE,

@@ -320,7 +320,8 @@ impl<'a> Client<'a> {
         response
     }
 
-    fn cookie_header(&self) -> Option<String> {
+    /// The `Cookie` header this client would send.
+    pub fn cookie_header(&self) -> Option<String> {
         if self.cookies.is_empty() {
             return None;
         }

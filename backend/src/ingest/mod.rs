@@ -1,0 +1,149 @@
+//! Ingestion over standard protocols, so real clients work unchanged: Prometheus remote_write
+//! and OTLP/HTTP. A 2xx answer means the data is committed.
+
+pub mod remote_write;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use crate::app::AppState;
+use crate::auth::IngestAccess;
+use crate::error::{AppError, AppResult};
+use crate::metrics::{Rejections, WriteError};
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{0}")]
+    Malformed(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+}
+
+impl From<DecodeError> for AppError {
+    fn from(error: DecodeError) -> Self {
+        match error {
+            DecodeError::Malformed(message) => AppError::BadRequest {
+                code: "malformed_payload",
+                message,
+            },
+            DecodeError::TooLarge(message) => AppError::PayloadTooLarge(message),
+            DecodeError::UnsupportedMediaType(message) => AppError::UnsupportedMediaType(message),
+        }
+    }
+}
+
+/// Limits on ingestion request bodies.
+#[derive(Clone, Debug)]
+pub struct IngestLimits {
+    /// Largest body as sent (compressed).
+    pub max_body_bytes: usize,
+    /// Largest body after decompression.
+    pub max_decompressed_bytes: usize,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        IngestLimits {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_decompressed_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+pub fn routes(limits: &IngestLimits) -> Router<AppState> {
+    Router::new()
+        .route("/prometheus/api/v1/write", post(prometheus_remote_write))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+}
+
+/// The body, or 413 in Vigil's error format when it exceeds the limit.
+pub fn read_body(body: Result<Bytes, BytesRejection>) -> AppResult<Bytes> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge(
+                "The request body is over the ingestion size limit.".to_owned(),
+            )
+        } else {
+            AppError::bad_request(rejection.body_text())
+        }
+    })
+}
+
+/// A header's value as lower-case text without parameters (`application/json; charset=…`).
+pub fn media_type(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
+}
+
+pub fn write_error(error: WriteError) -> AppError {
+    match error {
+        WriteError::Busy => AppError::TooManyRequests {
+            message: "Vigil is busy writing; retry shortly.".to_owned(),
+            retry_after: std::time::Duration::from_secs(2),
+        },
+        WriteError::TooManySeries(..) => AppError::PayloadTooLarge(error.to_string()),
+        WriteError::Database(error) => AppError::from(error),
+    }
+}
+
+async fn prometheus_remote_write(
+    _caller: IngestAccess,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let body = read_body(body)?;
+    if let Some(kind) = media_type(&headers, header::CONTENT_TYPE)
+        && kind != "application/x-protobuf"
+    {
+        return Err(DecodeError::UnsupportedMediaType(format!(
+            "remote_write needs Content-Type: application/x-protobuf, not {kind}"
+        ))
+        .into());
+    }
+    if let Some(encoding) = media_type(&headers, header::CONTENT_ENCODING)
+        && encoding != "snappy"
+    {
+        return Err(DecodeError::UnsupportedMediaType(format!(
+            "remote_write needs Content-Encoding: snappy, not {encoding}"
+        ))
+        .into());
+    }
+    let limits = &state.config.ingest;
+    let (batch, mut rejected) = remote_write::decode(
+        &body,
+        limits.max_decompressed_bytes,
+        &state.metrics.config().label_limits,
+    )?;
+    let outcome = state.metrics.write(batch).await.map_err(write_error)?;
+    rejected.merge(outcome.rejected);
+    state
+        .telemetry
+        .record_ingest("remote_write", outcome.samples, rejected.samples);
+    if rejected.is_empty() {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(samples_rejected(&rejected))
+    }
+}
+
+/// 400 naming what was refused (the accepted samples are committed).
+pub fn samples_rejected(rejected: &Rejections) -> AppError {
+    AppError::BadRequest {
+        code: "samples_rejected",
+        message: rejected.summary(),
+    }
+}

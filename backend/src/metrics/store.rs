@@ -1,0 +1,386 @@
+//! The metric store: writing batches (one binary COPY each, committed before the caller
+//! answers), and reading samples back for the query engine.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use futures::TryStreamExt as _;
+use sqlx::PgPool;
+use tokio::sync::Semaphore;
+
+use super::copy::{SampleRowEncoder, decode_sample_rows};
+use super::model::{LabelLimits, MetricMetadata, Sample, WriteBatch};
+use super::partitions;
+use super::series::SeriesCatalog;
+
+/// How samples are laid out, detected at start-up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageBackend {
+    /// Plain PostgreSQL: tables range-partitioned by day, maintained by Vigil.
+    Partitioned,
+    /// TimescaleDB hypertables, compression, retention and continuous aggregates.
+    Timescale,
+}
+
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// How long samples are kept.
+    pub retention: Duration,
+    /// Samples older than this are refused (and rollups are computed after it has passed).
+    pub max_sample_age: Duration,
+    /// Samples further in the future than this are refused.
+    pub max_future: Duration,
+    /// Writes running at once; more wait up to `write_wait`, then get 429.
+    pub max_concurrent_writes: usize,
+    pub write_wait: Duration,
+    pub label_limits: LabelLimits,
+    /// Most series one request may carry.
+    pub max_series_per_write: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            retention: Duration::from_secs(30 * 24 * 3600),
+            max_sample_age: Duration::from_secs(3600),
+            max_future: Duration::from_secs(600),
+            max_concurrent_writes: 8,
+            write_wait: Duration::from_secs(5),
+            label_limits: LabelLimits::default(),
+            max_series_per_write: 100_000,
+        }
+    }
+}
+
+/// Samples (or series) a write refused, with the first few reasons.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rejections {
+    pub samples: usize,
+    pub reasons: Vec<String>,
+}
+
+impl Rejections {
+    const MAX_REASONS: usize = 5;
+
+    pub fn add(&mut self, samples: usize, reason: impl fmt::Display) {
+        self.samples += samples;
+        let reason = reason.to_string();
+        if self.reasons.len() < Self::MAX_REASONS && !self.reasons.contains(&reason) {
+            self.reasons.push(reason);
+        }
+    }
+
+    pub fn merge(&mut self, other: Rejections) {
+        self.samples += other.samples;
+        for reason in other.reasons {
+            if self.reasons.len() < Self::MAX_REASONS && !self.reasons.contains(&reason) {
+                self.reasons.push(reason);
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples == 0
+    }
+
+    /// "3 samples rejected: reason; reason".
+    pub fn summary(&self) -> String {
+        format!(
+            "{} samples rejected: {}",
+            self.samples,
+            self.reasons.join("; ")
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("too many writes in progress; retry later")]
+    Busy,
+    #[error("the request has {0} series; the limit is {1}")]
+    TooManySeries(usize, usize),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What a committed write stored and refused.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WriteOutcome {
+    pub series: usize,
+    pub samples: usize,
+    pub rejected: Rejections,
+}
+
+pub struct MetricStore {
+    pool: PgPool,
+    config: StoreConfig,
+    backend: StorageBackend,
+    pub catalog: SeriesCatalog,
+    write_slots: Semaphore,
+    /// Days for which a samples partition is known to exist.
+    partitions: Mutex<BTreeSet<NaiveDate>>,
+    /// Metadata already stored, so unchanged metadata is not rewritten on every write.
+    metadata: Mutex<HashMap<String, MetricMetadata>>,
+}
+
+impl MetricStore {
+    /// Opens the store over a migrated database, detecting TimescaleDB.
+    pub async fn open(pool: PgPool, config: StoreConfig) -> Result<Self, sqlx::Error> {
+        let timescale = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
+                      AND to_regclass('metric_samples') IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM pg_partitioned_table p
+                                      WHERE p.partrelid = to_regclass('metric_samples')) AS "timescale!""#
+        )
+        .fetch_one(&pool)
+        .await?;
+        let backend = if timescale {
+            StorageBackend::Timescale
+        } else {
+            StorageBackend::Partitioned
+        };
+        Ok(MetricStore {
+            write_slots: Semaphore::new(config.max_concurrent_writes.max(1)),
+            pool,
+            config,
+            backend,
+            catalog: SeriesCatalog::new(),
+            partitions: Mutex::new(BTreeSet::new()),
+            metadata: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub fn backend(&self) -> StorageBackend {
+        self.backend
+    }
+
+    /// Stores a batch. Returns only once the samples are committed. Samples outside the
+    /// accepted time window are refused and counted in the outcome; the rest are stored.
+    pub async fn write(&self, batch: WriteBatch) -> Result<WriteOutcome, WriteError> {
+        self.write_at(batch, Utc::now()).await
+    }
+
+    /// [`write`](Self::write) with an explicit "now", for tests and the demo's backfill.
+    pub async fn write_at(
+        &self,
+        mut batch: WriteBatch,
+        now: DateTime<Utc>,
+    ) -> Result<WriteOutcome, WriteError> {
+        if batch.series.len() > self.config.max_series_per_write {
+            return Err(WriteError::TooManySeries(
+                batch.series.len(),
+                self.config.max_series_per_write,
+            ));
+        }
+        let oldest = (now - self.config.max_sample_age).timestamp_millis();
+        let newest = (now + self.config.max_future).timestamp_millis();
+        let mut outcome = WriteOutcome::default();
+        for series in &mut batch.series {
+            let before = series.samples.len();
+            series
+                .samples
+                .retain(|s| (oldest..=newest).contains(&s.timestamp_ms));
+            let dropped = before - series.samples.len();
+            if dropped > 0 {
+                outcome.rejected.add(
+                    dropped,
+                    format!(
+                        "samples must be at most {} old and {} ahead of now",
+                        humantime(self.config.max_sample_age),
+                        humantime(self.config.max_future)
+                    ),
+                );
+            }
+        }
+        batch.series.retain(|s| !s.samples.is_empty());
+
+        let _slot = tokio::time::timeout(self.config.write_wait, self.write_slots.acquire())
+            .await
+            .map_err(|_| WriteError::Busy)?
+            .expect("the write semaphore is never closed");
+
+        if !batch.series.is_empty() {
+            let labels: Vec<_> = batch.series.iter().map(|s| &s.labels).collect();
+            let ids = self.catalog.resolve(&self.pool, &labels).await?;
+            self.ensure_partitions(batch.series.iter().flat_map(|s| s.samples.iter()))
+                .await?;
+
+            let rows = batch.sample_count();
+            let mut encoder = SampleRowEncoder::new(rows);
+            for (series, id) in batch.series.iter().zip(&ids) {
+                for sample in &series.samples {
+                    encoder.push(*id, sample.timestamp_ms, sample.value);
+                }
+            }
+            let mut conn = self.pool.acquire().await?;
+            let mut copy = conn
+                .copy_in_raw(
+                    "COPY metric_samples (series_id, ts, value) FROM STDIN (FORMAT binary)",
+                )
+                .await?;
+            copy.send(encoder.finish().freeze()).await?;
+            copy.finish().await?;
+            outcome.series = batch.series.len();
+            outcome.samples = rows;
+        }
+        self.store_metadata(&batch.metadata).await?;
+        Ok(outcome)
+    }
+
+    async fn store_metadata(&self, metadata: &[MetricMetadata]) -> Result<(), sqlx::Error> {
+        let changed: Vec<&MetricMetadata> = {
+            let known = self.metadata.lock().expect("metadata cache poisoned");
+            metadata
+                .iter()
+                .filter(|m| known.get(&m.metric) != Some(m))
+                .collect()
+        };
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut seen = std::collections::HashSet::new();
+        let changed: Vec<&MetricMetadata> = changed
+            .into_iter()
+            .filter(|m| seen.insert(&m.metric))
+            .collect();
+        sqlx::query!(
+            "INSERT INTO metric_metadata (metric, type, unit, help)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
+             ON CONFLICT (metric) DO UPDATE
+                SET type = EXCLUDED.type, unit = EXCLUDED.unit, help = EXCLUDED.help, updated_at = now()",
+            &changed.iter().map(|m| m.metric.clone()).collect::<Vec<_>>(),
+            &changed.iter().map(|m| m.kind.as_str().to_owned()).collect::<Vec<_>>(),
+            &changed.iter().map(|m| m.unit.clone()).collect::<Vec<_>>(),
+            &changed.iter().map(|m| m.help.clone()).collect::<Vec<_>>()
+        )
+        .execute(&self.pool)
+        .await?;
+        let mut known = self.metadata.lock().expect("metadata cache poisoned");
+        for m in changed {
+            known.insert(m.metric.clone(), m.clone());
+        }
+        Ok(())
+    }
+
+    /// Makes sure a partition exists for every day the samples fall on.
+    async fn ensure_partitions<'a>(
+        &self,
+        samples: impl Iterator<Item = &'a Sample>,
+    ) -> Result<(), sqlx::Error> {
+        if self.backend == StorageBackend::Timescale {
+            return Ok(());
+        }
+        let days: BTreeSet<NaiveDate> = samples.map(|s| day_of(s.timestamp_ms)).collect();
+        let missing: Vec<NaiveDate> = {
+            let known = self.partitions.lock().expect("partition cache poisoned");
+            days.into_iter().filter(|d| !known.contains(d)).collect()
+        };
+        for day in missing {
+            partitions::create_day(&self.pool, day).await?;
+            self.partitions
+                .lock()
+                .expect("partition cache poisoned")
+                .insert(day);
+        }
+        Ok(())
+    }
+
+    /// Raw samples of `series_ids` with timestamps in `[start_ms, end_ms]`, sorted by time,
+    /// one vector per id (in the order given). Duplicate timestamps keep one sample.
+    pub async fn samples(
+        &self,
+        series_ids: &[i64],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<Vec<Sample>>, sqlx::Error> {
+        let mut out = vec![Vec::new(); series_ids.len()];
+        if series_ids.is_empty() || end_ms < start_ms {
+            return Ok(out);
+        }
+        let position: HashMap<i64, usize> = series_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i))
+            .collect();
+        // COPY takes no parameters; everything inlined here is a number or a formatted time.
+        let ids = series_ids
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let statement = format!(
+            "COPY (SELECT series_id, ts, value FROM metric_samples
+                   WHERE series_id = ANY('{{{ids}}}'::bigint[])
+                     AND ts >= '{}' AND ts <= '{}'
+                   ORDER BY series_id, ts, value) TO STDOUT (FORMAT binary)",
+            sql_time(start_ms),
+            sql_time(end_ms)
+        );
+        let mut conn = self.pool.acquire().await?;
+        let mut stream = conn.copy_out_raw(&statement).await?;
+        let mut data = Vec::new();
+        while let Some(chunk) = stream.try_next().await? {
+            data.extend_from_slice(&chunk);
+        }
+        drop(stream);
+        decode_sample_rows(&data, |id, timestamp_ms, value| {
+            if let Some(&i) = position.get(&id) {
+                let samples = &mut out[i];
+                // Rows come ordered by (ts, value): a repeated timestamp keeps the largest value.
+                if let Some(last) = samples.last_mut()
+                    && last.timestamp_ms == timestamp_ms
+                {
+                    last.value = value;
+                    return;
+                }
+                samples.push(Sample {
+                    timestamp_ms,
+                    value,
+                });
+            }
+        })
+        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        Ok(out)
+    }
+}
+
+pub fn day_of(timestamp_ms: i64) -> NaiveDate {
+    Utc.timestamp_millis_opt(timestamp_ms)
+        .single()
+        .unwrap_or_default()
+        .date_naive()
+}
+
+/// A timestamp literal PostgreSQL parses unambiguously, clamped to years 1–9999.
+pub fn sql_time(timestamp_ms: i64) -> String {
+    const YEAR_1: i64 = -62_135_596_800_000;
+    const YEAR_9999_END: i64 = 253_402_300_799_999;
+    let clamped = timestamp_ms.clamp(YEAR_1, YEAR_9999_END);
+    let time = Utc
+        .timestamp_millis_opt(clamped)
+        .single()
+        .unwrap_or_default();
+    time.format("%Y-%m-%d %H:%M:%S%.3f+00").to_string()
+}
+
+fn humantime(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs.is_multiple_of(3600) {
+        format!("{}h", secs / 3600)
+    } else if secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
