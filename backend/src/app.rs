@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::metrics::MetricStore;
 use crate::ops::metrics::{self, Metrics};
 use crate::web::{self, WebAssets};
-use crate::{api_keys, audit, auth, ingest, ops, teams, users};
+use crate::{api_keys, audit, auth, ingest, ops, promql, teams, users};
 
 /// Facts about this running server.
 #[derive(Clone, Debug)]
@@ -132,6 +132,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(ingest::routes(&state.config.ingest))
+        .merge(promql::api::routes())
         .merge(ops::routes())
         .merge(web::routes(state.config.web_dir.as_deref()))
         .method_not_allowed_fallback(|| async {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod ingest;
 pub mod metrics;
 pub mod ops;
+pub mod promql;
 pub mod serve;
 pub mod teams;
 pub mod telemetry;

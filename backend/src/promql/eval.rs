@@ -1,0 +1,277 @@
+//! Walking a parsed expression over every step of a query.
+
+use std::sync::Arc;
+
+use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
+
+use super::rollups::RollupData;
+use super::value::{RangeSeries, RangeVector, Series, SeriesCollector, Value, WindowEnd};
+use super::{
+    DEFAULT_SUBQUERY_STEP_MS, FetchedData, LOOKBACK_MS, QueryError, aggregate, at_ms, binary,
+    functions, offset_ms, selector_key,
+};
+use crate::metrics::model::{Sample, is_stale_nan};
+
+/// Evaluates expressions at a fixed list of step times over pre-fetched data.
+pub struct Evaluator<'a> {
+    data: &'a FetchedData,
+    rollups: &'a RollupData,
+    steps: Vec<i64>,
+    /// The outermost query's start and end, for `@ start()` and `@ end()`.
+    query: (i64, i64),
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(
+        data: &'a FetchedData,
+        rollups: &'a RollupData,
+        steps: &[i64],
+        query: (i64, i64),
+    ) -> Self {
+        Evaluator {
+            data,
+            rollups,
+            steps: steps.to_vec(),
+            query,
+        }
+    }
+
+    pub fn steps(&self) -> &[i64] {
+        &self.steps
+    }
+
+    pub fn rollups(&self) -> &RollupData {
+        self.rollups
+    }
+
+    pub fn eval(&self, expr: &Expr) -> Result<Value, QueryError> {
+        match expr {
+            Expr::NumberLiteral(n) => Ok(Value::Scalar(vec![n.val; self.steps.len()])),
+            Expr::StringLiteral(s) => Ok(Value::String(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr),
+            Expr::Unary(u) => self.negate(self.eval(&u.expr)?),
+            Expr::VectorSelector(vs) => Ok(self.vector_selector(vs)),
+            Expr::MatrixSelector(ms) => Ok(self.matrix_selector(ms)),
+            Expr::Subquery(sq) => self.subquery(sq),
+            Expr::Aggregate(a) => aggregate::eval(self, a),
+            Expr::Binary(b) => binary::eval(self, b),
+            Expr::Call(call) => functions::call(self, call),
+            Expr::Extension(_) => Err(QueryError::execution("unsupported expression")),
+        }
+    }
+
+    fn negate(&self, value: Value) -> Result<Value, QueryError> {
+        match value {
+            Value::Scalar(v) => Ok(Value::Scalar(v.into_iter().map(|x| -x).collect())),
+            Value::Vector(series) => {
+                let mut out = SeriesCollector::new(self.steps.len());
+                for s in series {
+                    out.add(Series {
+                        labels: s.labels.without_name(),
+                        points: s.points.into_iter().map(|p| p.map(|x| -x)).collect(),
+                    })?;
+                }
+                Ok(Value::Vector(out.finish()))
+            }
+            other => Err(QueryError::execution(format!(
+                "unary minus is only allowed on scalars and instant vectors, not a {}",
+                other.kind()
+            ))),
+        }
+    }
+
+    /// Each series' latest sample at or before each step, no older than the lookback; a
+    /// staleness marker there means the series has ended.
+    fn vector_selector(&self, vs: &VectorSelector) -> Value {
+        Value::Vector(self.pick_samples(vs, |sample| sample.value))
+    }
+
+    /// The sample an instant selector picks at each step, mapped through `f` (its value, or
+    /// its time for `timestamp()`).
+    pub fn pick_samples(&self, vs: &VectorSelector, f: impl Fn(&Sample) -> f64) -> Vec<Series> {
+        let fetched = self
+            .data
+            .get(&selector_key(vs))
+            .map_or(&[][..], Vec::as_slice);
+        let offset = offset_ms(&vs.offset);
+        let at = at_ms(&vs.at, self.query.0, self.query.1);
+        fetched
+            .iter()
+            .filter_map(|fetched| {
+                let samples = &fetched.samples;
+                let mut next = 0usize;
+                let points: Vec<Option<f64>> = self
+                    .steps
+                    .iter()
+                    .map(|&t| {
+                        let reference = at.unwrap_or(t) - offset;
+                        while next < samples.len() && samples[next].timestamp_ms <= reference {
+                            next += 1;
+                        }
+                        let latest = samples[..next].last()?;
+                        (latest.timestamp_ms >= reference - LOOKBACK_MS
+                            && !is_stale_nan(latest.value))
+                        .then(|| f(latest))
+                    })
+                    .collect();
+                let series = Series {
+                    labels: fetched.labels.clone(),
+                    points,
+                };
+                (!series.is_empty()).then_some(series)
+            })
+            .collect()
+    }
+
+    fn matrix_selector(&self, ms: &MatrixSelector) -> Value {
+        let vs = &ms.vs;
+        let fetched = self
+            .data
+            .get(&selector_key(vs))
+            .map_or(&[][..], Vec::as_slice);
+        let offset = offset_ms(&vs.offset);
+        let window_end = match at_ms(&vs.at, self.query.0, self.query.1) {
+            Some(at) => WindowEnd::Fixed(at - offset),
+            None => WindowEnd::Relative(offset),
+        };
+        let series = fetched
+            .iter()
+            .map(|f| RangeSeries {
+                labels: f.labels.clone(),
+                // Staleness markers are not samples of a range.
+                samples: if f.samples.iter().any(|s| is_stale_nan(s.value)) {
+                    Arc::new(
+                        f.samples
+                            .iter()
+                            .filter(|s| !is_stale_nan(s.value))
+                            .copied()
+                            .collect(),
+                    )
+                } else {
+                    f.samples.clone()
+                },
+            })
+            .collect();
+        Value::Range(RangeVector {
+            series,
+            range_ms: ms.range.as_millis() as i64,
+            window_end,
+        })
+    }
+
+    /// Evaluates the inner expression at every multiple of the subquery step inside the
+    /// windows the outer steps need, giving a range vector (as Prometheus does).
+    fn subquery(&self, sq: &SubqueryExpr) -> Result<Value, QueryError> {
+        let step = sq
+            .step
+            .map_or(DEFAULT_SUBQUERY_STEP_MS, |d| d.as_millis() as i64)
+            .max(1);
+        let range = sq.range.as_millis() as i64;
+        let offset = offset_ms(&sq.offset);
+        let at = at_ms(&sq.at, self.query.0, self.query.1);
+        let (first_end, last_end) = match at {
+            Some(at) => (at - offset, at - offset),
+            None => (
+                self.steps.first().copied().unwrap_or_default() - offset,
+                self.steps.last().copied().unwrap_or_default() - offset,
+            ),
+        };
+        let start = first_end - range;
+        let mut aligned = step * start.div_euclid(step);
+        if aligned < start {
+            aligned += step;
+        }
+        let mut inner_steps = Vec::new();
+        let mut t = aligned;
+        while t <= last_end {
+            inner_steps.push(t);
+            t += step;
+        }
+        let inner = Evaluator {
+            data: self.data,
+            rollups: self.rollups,
+            steps: inner_steps,
+            query: self.query,
+        };
+        let series = match inner.eval(&sq.expr)? {
+            Value::Vector(series) => series,
+            other => {
+                return Err(QueryError::execution(format!(
+                    "subquery is only allowed on instant vectors, not a {}",
+                    other.kind()
+                )));
+            }
+        };
+        let window_end = match at {
+            Some(at) => WindowEnd::Fixed(at - offset),
+            None => WindowEnd::Relative(offset),
+        };
+        Ok(Value::Range(RangeVector {
+            series: series
+                .into_iter()
+                .map(|s| RangeSeries {
+                    labels: s.labels,
+                    samples: Arc::new(
+                        inner
+                            .steps
+                            .iter()
+                            .zip(s.points)
+                            .filter_map(|(&timestamp_ms, v)| {
+                                v.map(|value| Sample {
+                                    timestamp_ms,
+                                    value,
+                                })
+                            })
+                            .collect(),
+                    ),
+                })
+                .collect(),
+            range_ms: range,
+            window_end,
+        }))
+    }
+
+    /// Calls `f` with the samples of each window of `series`, step by step.
+    pub fn windows<T>(
+        &self,
+        range: &RangeVector,
+        series: &RangeSeries,
+        mut f: impl FnMut(&[Sample], Window) -> Option<T>,
+    ) -> Vec<Option<T>> {
+        let samples = &series.samples;
+        let (mut lo, mut hi) = (0usize, 0usize);
+        self.steps
+            .iter()
+            .map(|&t| {
+                let end = range.window_end.at(t);
+                let start = end - range.range_ms;
+                while lo < samples.len() && samples[lo].timestamp_ms < start {
+                    lo += 1;
+                }
+                hi = hi.max(lo);
+                while hi < samples.len() && samples[hi].timestamp_ms <= end {
+                    hi += 1;
+                }
+                f(
+                    &samples[lo..hi],
+                    Window {
+                        start,
+                        end,
+                        range: range.range_ms,
+                        step_time: t,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+/// Where one window lies (inclusive at both ends, as in Prometheus 2.x).
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub start: i64,
+    pub end: i64,
+    pub range: i64,
+    /// The step's evaluation time (not shifted by offsets).
+    pub step_time: i64,
+}
