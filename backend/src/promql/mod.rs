@@ -258,11 +258,23 @@ fn plan(expr: &Expr, lo: i64, hi: i64, query: (i64, i64), out: &mut Vec<Fetch>) 
 /// Runs queries against a metric store.
 pub struct Engine<'a> {
     store: &'a MetricStore,
+    use_rollups: bool,
 }
 
 impl<'a> Engine<'a> {
     pub fn new(store: &'a MetricStore) -> Self {
-        Engine { store }
+        Engine {
+            store,
+            use_rollups: true,
+        }
+    }
+
+    /// An engine that always reads raw samples (to check rollups against).
+    pub fn raw_only(store: &'a MetricStore) -> Self {
+        Engine {
+            store,
+            use_rollups: false,
+        }
     }
 
     /// Evaluates `query` at one time.
@@ -389,10 +401,14 @@ impl<'a> Engine<'a> {
 
         // Instant queries pass a step of 0: any single time may use rollups if aligned.
         let rollup_step = if steps.len() == 1 { 0 } else { step_ms };
-        let rollup_data = rollups::plan(self.store, expr, start_ms, end_ms, rollup_step)
-            .await?
-            .fetch(self.store)
-            .await?;
+        let rollup_data = if self.use_rollups {
+            rollups::plan(self.store, expr, start_ms, end_ms, rollup_step)
+                .await?
+                .fetch(self.store)
+                .await?
+        } else {
+            rollups::RollupData::default()
+        };
         let mut data: FetchedData = HashMap::new();
         let mut loaded = 0usize;
         for fetch in fetches {
