@@ -45,6 +45,20 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }
 
+# Debian's Prometheus 2.42 (prometheus + promtool): the reference the PromQL tests compare
+# against, and a real remote_write client.
+ensure_prometheus() {
+  if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then return 0; fi
+  apt_install prometheus
+}
+
+# PyYAML, for scripts/promql-fixtures.py.
+ensure_pyyaml() {
+  python3 -c 'import yaml' 2>/dev/null && return 0
+  step "installing PyYAML"
+  python3 -m pip install --quiet pyyaml 2>/dev/null || apt_install python3-yaml
+}
+
 ensure_node() {
   if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then return 0; fi
   apt_install nodejs npm

@@ -11,25 +11,30 @@ ensure_postgres
 ensure_chromium
 ensure_node
 ensure_wasm_target
+ensure_prometheus
+ensure_pyyaml
 
-step "[1/5] formatting and lints"
+step "[1/6] formatting and lints"
 cargo fmt --all --check
 cargo clippy --all-targets --quiet -- -D warnings
 cargo clippy --package vigil-web --target wasm32-unknown-unknown --quiet -- -D warnings
 
-step "[2/5] building the web frontend (checked against the 600 KB gzip budget)"
+step "[2/6] PromQL fixtures: Prometheus itself must agree with every recorded answer"
+python3 scripts/promql-fixtures.py check
+
+step "[3/6] building the web frontend (checked against the 600 KB gzip budget)"
 cargo xtask build-web --max-gzip-kb 600
 
-step "[3/5] unit and integration tests (real PostgreSQL, a fresh database per test)"
+step "[4/6] unit and integration tests (real PostgreSQL, a fresh database per test; real Prometheus peers)"
 test_cluster=target/tmp/vigil-test-pg/postgres/data
 trap 'stop_cluster "$test_cluster"' EXIT
-cargo test --quiet
+VIGIL_REQUIRE_PEERS=1 cargo test --quiet
 stop_cluster "$test_cluster"
 
-step "[4/5] building the server for the browser tests"
+step "[5/6] building the server for the browser tests"
 cargo build --quiet --package vigil
 
-step "[5/5] browser tests (Playwright + chromium against the real server)"
+step "[6/6] browser tests (Playwright + chromium against the real server)"
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npx playwright test)
 
 step "all tests passed in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"

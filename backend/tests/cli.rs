@@ -2,18 +2,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
+use common::process::{Server, VIGIL, http, wait_for_banner, wait_for_banner_text};
 use common::throwaway_cluster_options;
 use nix::sys::signal::Signal;
 use sqlx::{Connection, PgConnection};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vigil::db::EmbeddedCluster;
-
-const VIGIL: &str = env!("CARGO_BIN_EXE_vigil");
 
 fn data_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -220,101 +216,6 @@ fn help_describes_every_command_and_flag() {
             "`vigil user create --help` lacks {word}:\n{text}"
         );
     }
-}
-
-/// Minimal HTTP/1.1 client: enough to talk to the real server without another dependency.
-async fn http(address: &str, method: &str, path: &str, json: Option<&str>) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let body = json.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-/// A running `vigil serve`, stopped with SIGTERM when dropped (also when a test fails), so no
-/// server or PostgreSQL outlives the test.
-struct Server(Child);
-
-impl Server {
-    fn spawn(command: &mut Command) -> Self {
-        Server(
-            command
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        )
-    }
-
-    fn signal(&self, signal: Signal) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.0.id() as i32), signal);
-    }
-
-    /// Sends `signal` and waits for the exit; `true` for a clean one.
-    fn stop_with(&mut self, signal: Signal) -> bool {
-        self.signal(signal);
-        tokio::task::block_in_place(|| self.0.wait())
-            .unwrap()
-            .success()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            self.signal(Signal::SIGTERM);
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// Reads stdout up to the address line; returns the address and everything printed before it.
-fn wait_for_banner_text(child: &mut Child) -> (String, String) {
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut seen = String::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        seen.push_str(&line);
-        seen.push('\n');
-        if let Some(url) = line.split("ready at http://").nth(1) {
-            let url = url.trim().to_owned();
-            // The credentials follow the address line.
-            for line in lines.by_ref().take(8).flatten() {
-                seen.push_str(&line);
-                seen.push('\n');
-            }
-            std::thread::spawn(move || for _ in lines {});
-            return (url, seen);
-        }
-    }
-    panic!("vigil serve did not print its address; it printed:\n{seen}");
-}
-
-fn wait_for_banner(child: &mut Child) -> String {
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        let Some(Ok(line)) = lines.next() else { break };
-        if let Some(url) = line.split("ready at http://").nth(1) {
-            // Keep draining stdout so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            return url.trim().to_owned();
-        }
-    }
-    panic!("vigil serve did not print its address");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,6 +10,8 @@
     reason = "each test binary uses a different part of the harness"
 )]
 
+pub mod process;
+
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::OnceLock;

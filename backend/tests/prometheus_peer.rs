@@ -1,0 +1,228 @@
+//! Vigil next to a real Prometheus (Debian's 2.42): Prometheus scrapes Vigil's /metrics and
+//! remote-writes everything to Vigil; then `promtool query range` asks both servers the same
+//! questions over the same data, and the answers must agree.
+//!
+//! Needs `prometheus` and `promtool` on PATH. Without them the test says so and passes,
+//! unless VIGIL_REQUIRE_PEERS=1 (set by scripts/test.sh, which installs them).
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::process::{Server, VIGIL, create_api_key, request, wait_for_banner};
+use serde_json::Value;
+
+fn peers_available() -> bool {
+    let found = ["prometheus", "promtool"].iter().all(|tool| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !found {
+        assert!(
+            std::env::var("VIGIL_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "prometheus/promtool are required (VIGIL_REQUIRE_PEERS=1) but not installed"
+        );
+        eprintln!(
+            "SKIPPED: prometheus and promtool are not installed (apt-get install prometheus)"
+        );
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn promtool_range(server: &str, key: Option<&str>, expr: &str, start: f64, end: f64) -> Value {
+    let mut command = Command::new("promtool");
+    command.args(["query", "range", "-o", "json"]);
+    if let Some(key) = key {
+        command.arg(format!("--header=Authorization=Bearer {key}"));
+    }
+    let output = command
+        .arg(format!("--start={start}"))
+        .arg(format!("--end={end}"))
+        .arg("--step=1s")
+        .arg(server)
+        .arg(expr)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "promtool against {server} failed for {expr}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+/// Series as (labels, [(time, value)]) sorted, for comparison.
+fn normalise(result: &Value) -> Vec<(String, Vec<(f64, f64)>)> {
+    let mut series: Vec<(String, Vec<(f64, f64)>)> = result
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|s| {
+            let labels = s["metric"].to_string();
+            let values = s["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p[0].as_f64().unwrap(),
+                        p[1].as_str().unwrap().parse::<f64>().unwrap_or(f64::NAN),
+                    )
+                })
+                .collect();
+            (labels, values)
+        })
+        .collect();
+    series.sort_by(|a, b| a.0.cmp(&b.0));
+    series
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_prometheus_remote_writes_to_vigil_and_promtool_gets_the_same_answers_from_both() {
+    if !peers_available() {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("peer-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut vigil = Server::spawn(
+        Command::new(VIGIL)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--demo",
+                "--web-dir",
+                "/nonexistent",
+            ])
+            .env_remove("DATABASE_URL")
+            .env("VIGIL_DATA_DIR", dir.join("vigil"))
+            .env("VIGIL_DEMO_PASSWORD", "peer test password")
+            .env("VIGIL_LOG_FORMAT", "json"),
+    );
+    let vigil_address = tokio::task::block_in_place(|| wait_for_banner(&mut vigil.0));
+    let key = create_api_key(
+        &vigil_address,
+        "admin@vigil.local",
+        "peer test password",
+        r#"["ingest","read"]"#,
+    )
+    .await;
+
+    let prometheus_port = free_port();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+         scrape_configs:\n  - job_name: vigil\n    static_configs:\n      - targets: ['{vigil_address}']\n\
+         remote_write:\n  - url: http://{vigil_address}/prometheus/api/v1/write\n    authorization:\n      credentials: {key}\n    queue_config:\n      batch_send_deadline: 1s\n      max_samples_per_send: 500\n"
+    );
+    std::fs::write(dir.join("prometheus.yml"), config).unwrap();
+    let mut prometheus = Server(
+        Command::new("prometheus")
+            .arg(format!(
+                "--config.file={}",
+                dir.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+
+    // Wait until Prometheus has scraped for a while and Vigil has received it all.
+    let started = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let end = started + 12.0;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "Vigil never received Prometheus' samples up to {end}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
+        if now < end + 3.0 {
+            continue;
+        }
+        let path = format!(
+            "/prometheus/api/v1/query?query=timestamp(up%7Bjob%3D%22vigil%22%7D)&time={now}"
+        );
+        let auth = format!("Bearer {key}");
+        let response = request(
+            &vigil_address,
+            "GET",
+            &path,
+            &[("Authorization", &auth)],
+            None,
+        )
+        .await;
+        if response.status != 200 {
+            continue;
+        }
+        let value: Value = serde_json::from_str(&response.body).unwrap();
+        let latest = value["data"]["result"][0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if latest >= end {
+            break;
+        }
+    }
+
+    let prometheus_url = format!("http://127.0.0.1:{prometheus_port}");
+    let vigil_url = format!("http://{vigil_address}/prometheus");
+    let start = started + 2.0;
+    let mut compared = 0;
+    for expr in [
+        "up",
+        "scrape_samples_scraped",
+        "sum by (job) (rate(vigil_http_requests_total[5s]))",
+        "max_over_time(scrape_duration_seconds[4s])",
+        "vigil_http_requests_total > 0",
+        "count by (route) (vigil_http_requests_total)",
+    ] {
+        let theirs = normalise(&promtool_range(&prometheus_url, None, expr, start, end));
+        let ours = normalise(&promtool_range(&vigil_url, Some(&key), expr, start, end));
+        assert!(!theirs.is_empty(), "Prometheus has no answer for {expr}");
+        assert_eq!(
+            theirs.iter().map(|s| &s.0).collect::<Vec<_>>(),
+            ours.iter().map(|s| &s.0).collect::<Vec<_>>(),
+            "series differ for {expr}"
+        );
+        for ((labels, a), (_, b)) in theirs.iter().zip(&ours) {
+            assert_eq!(
+                a.len(),
+                b.len(),
+                "{expr} {labels}: points differ:\nprometheus {a:?}\nvigil      {b:?}"
+            );
+            for ((ta, va), (tb, vb)) in a.iter().zip(b) {
+                assert_eq!(ta, tb, "{expr} {labels}");
+                let same =
+                    (va.is_nan() && vb.is_nan()) || (va - vb).abs() <= 1e-9 * va.abs().max(1.0);
+                assert!(same, "{expr} {labels} at {ta}: prometheus {va}, vigil {vb}");
+            }
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, 6);
+    drop(prometheus.0.kill());
+    prometheus.0.wait().unwrap();
+    assert!(vigil.stop_with(nix::sys::signal::Signal::SIGTERM));
+}
