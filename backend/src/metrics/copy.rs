@@ -49,8 +49,99 @@ pub enum CopyDecodeError {
     Shape(String),
 }
 
-/// Decodes `COPY (SELECT series_id, ts, value …) TO STDOUT (FORMAT binary)` output, calling
-/// `row` for each row with the timestamp in Unix milliseconds.
+/// Decodes `COPY (SELECT series_id, ts, value …) TO STDOUT (FORMAT binary)` output as it
+/// streams in, chunk by chunk, without holding all of it.
+pub struct SampleRowDecoder {
+    pending: Vec<u8>,
+    header_done: bool,
+    finished: bool,
+}
+
+impl Default for SampleRowDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SampleRowDecoder {
+    pub fn new() -> Self {
+        SampleRowDecoder {
+            pending: Vec::new(),
+            header_done: false,
+            finished: false,
+        }
+    }
+
+    /// Feeds one chunk, calling `row` for every complete row it completes.
+    pub fn feed(
+        &mut self,
+        chunk: &[u8],
+        mut row: impl FnMut(i64, i64, f64),
+    ) -> Result<(), CopyDecodeError> {
+        self.pending.extend_from_slice(chunk);
+        let mut data = self.pending.as_slice();
+        if !self.header_done {
+            if data.len() < 19 {
+                return Ok(());
+            }
+            if &data[..11] != SIGNATURE {
+                return Err(CopyDecodeError::BadSignature);
+            }
+            let extension = i32::from_be_bytes(data[15..19].try_into().expect("4 bytes"));
+            if extension < 0 {
+                return Err(CopyDecodeError::Truncated);
+            }
+            if data.len() < 19 + extension as usize {
+                return Ok(());
+            }
+            data = &data[19 + extension as usize..];
+            self.header_done = true;
+        }
+        while data.len() >= 2 && !self.finished {
+            let fields = i16::from_be_bytes([data[0], data[1]]);
+            if fields == -1 {
+                self.finished = true;
+                data = &data[2..];
+                break;
+            }
+            if fields != 3 {
+                return Err(CopyDecodeError::Shape(format!("{fields} fields")));
+            }
+            if data.len() < 38 {
+                break;
+            }
+            let mut values = [0u64; 3];
+            for (i, value) in values.iter_mut().enumerate() {
+                let at = 2 + i * 12;
+                let length = i32::from_be_bytes(data[at..at + 4].try_into().expect("4 bytes"));
+                if length != 8 {
+                    return Err(CopyDecodeError::Shape(format!("a field of {length} bytes")));
+                }
+                *value = u64::from_be_bytes(data[at + 4..at + 12].try_into().expect("8 bytes"));
+            }
+            row(
+                values[0] as i64,
+                (values[1] as i64 + POSTGRES_EPOCH_MICROS).div_euclid(1000),
+                f64::from_bits(values[2]),
+            );
+            data = &data[38..];
+        }
+        let consumed = self.pending.len() - data.len();
+        self.pending.drain(..consumed);
+        Ok(())
+    }
+
+    /// Checks that the trailer arrived and nothing is left over.
+    pub fn finish(self) -> Result<(), CopyDecodeError> {
+        if self.finished && self.pending.is_empty() {
+            Ok(())
+        } else {
+            Err(CopyDecodeError::Truncated)
+        }
+    }
+}
+
+/// Decodes a whole COPY output held in memory (see [`SampleRowDecoder`]).
 pub fn decode_sample_rows(
     mut data: &[u8],
     mut row: impl FnMut(i64, i64, f64),
@@ -115,6 +206,33 @@ mod tests {
         assert_eq!(rows[1], (2, -5, f64::INFINITY));
         assert_eq!((rows[2].0, rows[2].1), (3, 0));
         assert!(is_stale_nan(rows[2].2));
+    }
+
+    #[test]
+    fn rows_split_across_chunks_decode_the_same() {
+        let mut encoder = SampleRowEncoder::new(50);
+        for i in 0..50 {
+            encoder.push(i, i * 1000, i as f64 / 3.0);
+        }
+        let bytes = encoder.finish();
+        let mut whole = Vec::new();
+        decode_sample_rows(&bytes, |id, ts, v| whole.push((id, ts, v))).unwrap();
+        for chunk_size in [1, 7, 38, 100] {
+            let mut decoder = SampleRowDecoder::new();
+            let mut streamed = Vec::new();
+            for chunk in bytes.chunks(chunk_size) {
+                decoder
+                    .feed(chunk, |id, ts, v| streamed.push((id, ts, v)))
+                    .unwrap();
+            }
+            decoder.finish().unwrap();
+            assert_eq!(streamed, whole, "chunks of {chunk_size}");
+        }
+        let mut decoder = SampleRowDecoder::new();
+        decoder
+            .feed(&bytes[..bytes.len() - 1], |_, _, _| {})
+            .unwrap();
+        assert_eq!(decoder.finish(), Err(CopyDecodeError::Truncated));
     }
 
     #[test]

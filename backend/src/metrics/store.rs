@@ -11,7 +11,7 @@ use futures::TryStreamExt as _;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
-use super::copy::{SampleRowEncoder, decode_sample_rows};
+use super::copy::{SampleRowDecoder, SampleRowEncoder};
 use super::model::{LabelLimits, MetricMetadata, Sample, WriteBatch};
 use super::partitions;
 use super::series::SeriesCatalog;
@@ -319,29 +319,29 @@ impl MetricStore {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(",");
+        // Ordered as the (series_id, ts) index is, so PostgreSQL streams without sorting.
         let statement = format!(
             "COPY (SELECT series_id, ts, value FROM metric_samples
                    WHERE series_id = ANY('{{{ids}}}'::bigint[])
                      AND ts >= '{}' AND ts <= '{}'
-                   ORDER BY series_id, ts, value) TO STDOUT (FORMAT binary)",
+                   ORDER BY series_id, ts) TO STDOUT (FORMAT binary)",
             sql_time(start_ms),
             sql_time(end_ms)
         );
         let mut conn = self.pool.acquire().await?;
         let mut stream = conn.copy_out_raw(&statement).await?;
-        let mut data = Vec::new();
-        while let Some(chunk) = stream.try_next().await? {
-            data.extend_from_slice(&chunk);
-        }
-        drop(stream);
-        decode_sample_rows(&data, |id, timestamp_ms, value| {
+        let mut decoder = SampleRowDecoder::new();
+        let mut push = |id: i64, timestamp_ms: i64, value: f64| {
             if let Some(&i) = position.get(&id) {
                 let samples = &mut out[i];
-                // Rows come ordered by (ts, value): a repeated timestamp keeps the largest value.
+                // A repeated timestamp keeps the larger value (NaN counting as largest), as
+                // the rollups do.
                 if let Some(last) = samples.last_mut()
                     && last.timestamp_ms == timestamp_ms
                 {
-                    last.value = value;
+                    if value.is_nan() || value > last.value {
+                        last.value = value;
+                    }
                     return;
                 }
                 samples.push(Sample {
@@ -349,8 +349,16 @@ impl MetricStore {
                     value,
                 });
             }
-        })
-        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        };
+        while let Some(chunk) = stream.try_next().await? {
+            decoder
+                .feed(&chunk, &mut push)
+                .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        }
+        drop(stream);
+        decoder
+            .finish()
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         Ok(out)
     }
 }

@@ -395,6 +395,7 @@ impl<'a> Engine<'a> {
         end_ms: i64,
         step_ms: i64,
     ) -> Result<Value, QueryError> {
+        let started = std::time::Instant::now();
         let mut fetches = Vec::new();
         plan(expr, start_ms, end_ms, (start_ms, end_ms), &mut fetches);
         self.store.catalog.refresh(self.store.pool()).await?;
@@ -444,7 +445,17 @@ impl<'a> Engine<'a> {
                 }
             }
         }
+        let fetched = started.elapsed();
         let evaluator = Evaluator::new(&data, &rollup_data, steps, (start_ms, end_ms));
-        evaluator.eval(expr)
+        let value = evaluator.eval(expr);
+        tracing::debug!(
+            steps = steps.len(),
+            samples = loaded,
+            rollup_selectors = rollup_data.by_selector.len(),
+            fetch_ms = fetched.as_millis() as u64,
+            eval_ms = (started.elapsed() - fetched).as_millis() as u64,
+            "query evaluated"
+        );
+        value
     }
 }
