@@ -90,7 +90,9 @@ pub struct ServeArgs {
     #[arg(long, env = "VIGIL_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Seed demo users (one per role; see --demo-password).
+    /// Seed demo users (one per role; see --demo-password) and run the demo workload: three
+    /// synthetic services (checkout, payments, search) with 6 hours of history, live data
+    /// every 15 s, and scheduled latency spikes, error bursts and CPU saturation.
     #[arg(long, env = "VIGIL_DEMO")]
     pub demo: bool,
 

@@ -1,5 +1,7 @@
-//! Demo mode: one user per role with a known password, so a newcomer can log in as each.
-//! (Later areas add their demo workload here: synthetic services, rules, policies, SLOs.)
+//! Demo mode: one user per role with a known password, so a newcomer can log in as each, and
+//! a synthetic workload (see [`workload`]) so every page has live data to show.
+
+pub mod workload;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

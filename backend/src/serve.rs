@@ -56,7 +56,10 @@ async fn serve_with(
     let credentials = bootstrap_users(&pool, &args).await?;
 
     let shutdown = CancellationToken::new();
-    let workers = workers::start(&state, shutdown.clone());
+    let mut workers = workers::start(&state, shutdown.clone());
+    if args.demo {
+        workers.spawn(demo::workload::run(state.metrics.clone(), shutdown.clone()));
+    }
 
     let listener = TcpListener::bind(args.listen)
         .await
