@@ -152,7 +152,10 @@ async fn main() -> anyhow::Result<()> {
                 "json",
             ])
             .env("DATABASE_URL", &url)
-            .env("RUST_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".to_owned()))
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
             .env("VIGIL_DB_MAX_CONNECTIONS", (clients + 4).to_string())
             .stdout(match std::env::var("BENCH_SERVER_LOG_FILE") {
                 Ok(path) => Stdio::from(std::fs::File::create(path)?),
@@ -460,14 +463,18 @@ async fn main() -> anyhow::Result<()> {
             seeded.elapsed().as_secs_f64()
         ));
         let query = "sum by (job) (rate(http_requests_total[5m]))";
-        let url = format!(
-            "{base}/prometheus/api/v1/query_range?query={}&start={}&end={}&step=60",
-            form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>(),
-            (end - day) / 1000,
-            end / 1000
-        );
+        // Like a dashboard refreshing every 15 s: the window slides a little each run. The
+        // first run reads the whole day from PostgreSQL; later ones what the cache lacks.
         timings.clear();
-        for run in 0..query_runs + 2 {
+        let mut cold = f64::NAN;
+        for run in 0..=query_runs {
+            let slide = run as i64 * 15_000;
+            let url = format!(
+                "{base}/prometheus/api/v1/query_range?query={}&start={}&end={}&step=60",
+                form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>(),
+                (end - day + slide) as f64 / 1000.0,
+                (end + slide) as f64 / 1000.0
+            );
             let started = Instant::now();
             let response = http
                 .get(&url)
@@ -480,13 +487,16 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(status.is_success(), "query failed: {body}");
             let result = body["data"]["result"].as_array().map_or(0, Vec::len);
             anyhow::ensure!(result == 10, "expected 10 jobs, got {result}");
-            if run >= 2 {
+            if run == 0 {
+                cold = elapsed;
+            } else {
                 timings.push(elapsed);
             }
         }
         timings.sort_by(|a, b| a.partial_cmp(b).unwrap());
         say(format!(
-            "  `{query}`, 24 h, step 60 s: median {:.0} ms, p95 {:.0} ms over {query_runs} runs",
+            "  `{query}`, 24 h, step 60 s: first run (nothing cached) {cold:.0} ms; \
+             then, refreshed as the window slides by 15 s: median {:.0} ms, p95 {:.0} ms over {query_runs} runs",
             percentile(&timings, 0.5),
             percentile(&timings, 0.95)
         ));
@@ -500,17 +510,17 @@ async fn main() -> anyhow::Result<()> {
     say("\nSPEC §12 targets:");
     say(format!(
         "  remote_write >= 250,000 samples/s ............ {ingest_rate:>10.0}  {}",
-        verdict(ingest_rate >= 250_000.0)
+        verdict_if(run_ingest, ingest_rate >= 250_000.0)
     ));
     say(format!(
         "  remote_write >= 60 % of raw COPY ............. {:>9.0} %  {}",
         100.0 * ingest_rate / copy_rate,
-        verdict(ingest_rate >= 0.6 * copy_rate)
+        verdict_if(run_ingest, ingest_rate >= 0.6 * copy_rate)
     ));
     say(format!(
         "  query median <= 150 ms ....................... {:>7.0} ms  {}",
         percentile(&timings, 0.5),
-        verdict(percentile(&timings, 0.5) <= 150.0)
+        verdict_if(run_query, percentile(&timings, 0.5) <= 150.0)
     ));
     say(format!(
         "  server memory idle <= 60 MB .................. {idle_rss:>7.1} MB  {}",
@@ -518,7 +528,7 @@ async fn main() -> anyhow::Result<()> {
     ));
     say(format!(
         "  server memory during ingestion <= 250 MB ..... {peak:>7.1} MB  {}",
-        verdict(peak <= 250.0)
+        verdict_if(run_ingest, peak <= 250.0)
     ));
 
     drop(server);
@@ -533,4 +543,9 @@ async fn main() -> anyhow::Result<()> {
 
 fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "NOT met" }
+}
+
+/// The verdict, or "not measured" for a phase that did not run.
+fn verdict_if(ran: bool, met: bool) -> &'static str {
+    if ran { verdict(met) } else { "not measured" }
 }

@@ -108,6 +108,15 @@ pub struct ServeArgs {
     #[arg(long, env = "VIGIL_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
+    /// How long metric samples are kept, in days (whole days are dropped at once).
+    #[arg(long, env = "VIGIL_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub retention_days: u32,
+
+    /// Memory for recently queried raw samples, in MiB, so refreshing dashboards read only
+    /// what changed since their last refresh (0 turns the cache off).
+    #[arg(long, env = "VIGIL_QUERY_CACHE_MB", default_value_t = 128)]
+    pub query_cache_mb: usize,
+
     /// Directory of the built web frontend (holding index.html and assets/).
     #[arg(long, env = "VIGIL_WEB_DIR", default_value = "frontend/dist")]
     pub web_dir: PathBuf,

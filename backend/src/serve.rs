@@ -15,6 +15,7 @@ use crate::app::{self, AppState, ServerInfo};
 use crate::cli::{DatabaseArgs, ServeArgs};
 use crate::config::AppConfig;
 use crate::db::{self, Database};
+use crate::metrics::StoreConfig;
 use crate::{demo, users, workers};
 
 pub async fn run(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
@@ -45,6 +46,11 @@ async fn serve_with(
         cookie_secure: args.cookie_secure,
         trust_proxy_headers: args.trust_proxy_headers,
         web_dir: Some(args.web_dir.clone()),
+        metrics: StoreConfig {
+            retention: Duration::from_secs(u64::from(args.retention_days) * 86_400),
+            query_cache_bytes: args.query_cache_mb << 20,
+            ..StoreConfig::default()
+        },
         ..AppConfig::default()
     };
     let info = ServerInfo {

@@ -5,7 +5,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
 use crate::auth;
-use crate::metrics::{partitions, rollup};
+use crate::metrics::{cache, partitions, rollup};
 
 pub struct Workers {
     tasks: JoinSet<()>,
@@ -34,6 +34,10 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
         shutdown.clone(),
     ));
     tasks.spawn(partitions::maintenance_worker(
+        state.metrics.clone(),
+        shutdown.clone(),
+    ));
+    tasks.spawn(cache::listen_worker(
         state.metrics.clone(),
         shutdown.clone(),
     ));

@@ -77,9 +77,8 @@ async fn stored(app: &TestApp, metric: &str) -> Vec<(i64, f64)> {
         .await
         .unwrap();
     samples
-        .into_iter()
-        .flatten()
-        .map(|s| (s.timestamp_ms, s.value))
+        .iter()
+        .flat_map(|samples| samples.iter().map(|s| (s.timestamp_ms, s.value)))
         .collect()
 }
 

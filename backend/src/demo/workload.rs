@@ -371,9 +371,9 @@ pub async fn resume_from(store: &MetricStore, now_ms: i64) -> anyhow::Result<i64
     if let Some(last) = store
         .samples(&ids, from, now_ms)
         .await?
-        .into_iter()
-        .flatten()
-        .map(|s| s.timestamp_ms)
+        .iter()
+        .flat_map(|samples| samples.iter().map(|s| s.timestamp_ms))
+        .filter(|t| (from..=now_ms).contains(t))
         .max()
     {
         from = from.max(last + INTERVAL_MS);

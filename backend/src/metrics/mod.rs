@@ -1,6 +1,7 @@
 //! Metrics: the data model, the series catalog, storage of samples in PostgreSQL (partitioned
 //! by day, or TimescaleDB), rollups and retention.
 
+pub mod cache;
 pub mod copy;
 pub mod model;
 pub mod partitions;

@@ -122,6 +122,13 @@ pub async fn apply_retention(store: &MetricStore) -> Result<usize, sqlx::Error> 
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
+    if dropped > 0 {
+        // Cached samples may include what was just dropped.
+        store.cache().reset();
+        sqlx::query!("SELECT pg_notify($1, 'reset')", super::cache::CHANNEL)
+            .execute(pool)
+            .await?;
+    }
     if !forgotten.is_empty() {
         store.catalog.forget(&forgotten.into_iter().collect());
     }

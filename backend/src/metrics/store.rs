@@ -1,9 +1,9 @@
 //! The metric store: writing batches (one binary COPY each, committed before the caller
 //! answers), and reading samples back for the query engine.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
@@ -11,6 +11,7 @@ use futures::TryStreamExt as _;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
+use super::cache::{self, SampleCache};
 use super::copy::{SampleRowDecoder, SampleRowEncoder};
 use super::model::{LabelLimits, MetricMetadata, Sample, WriteBatch};
 use super::partitions;
@@ -39,6 +40,8 @@ pub struct StoreConfig {
     pub label_limits: LabelLimits,
     /// Most series one request may carry.
     pub max_series_per_write: usize,
+    /// Memory for recently queried raw samples (0 turns the cache off); see [`SampleCache`].
+    pub query_cache_bytes: usize,
 }
 
 impl Default for StoreConfig {
@@ -51,6 +54,7 @@ impl Default for StoreConfig {
             write_wait: Duration::from_secs(5),
             label_limits: LabelLimits::default(),
             max_series_per_write: 100_000,
+            query_cache_bytes: 128 << 20,
         }
     }
 }
@@ -124,6 +128,7 @@ pub struct MetricStore {
     partitions: Mutex<BTreeSet<NaiveDate>>,
     /// Metadata already stored, so unchanged metadata is not rewritten on every write.
     metadata: Mutex<HashMap<String, MetricMetadata>>,
+    cache: Arc<SampleCache>,
 }
 
 impl MetricStore {
@@ -144,6 +149,7 @@ impl MetricStore {
         };
         Ok(MetricStore {
             write_slots: Semaphore::new(config.max_concurrent_writes.max(1)),
+            cache: Arc::new(SampleCache::new(config.query_cache_bytes)),
             pool,
             config,
             backend,
@@ -163,6 +169,24 @@ impl MetricStore {
 
     pub fn backend(&self) -> StorageBackend {
         self.backend
+    }
+
+    pub fn cache(&self) -> &Arc<SampleCache> {
+        &self.cache
+    }
+
+    /// Tells every replica's cache (this one's too, at once) that samples from `oldest_ms` on
+    /// changed. Called after the change is committed.
+    pub async fn announce_write(&self, oldest_ms: i64) -> Result<(), sqlx::Error> {
+        self.cache.record_write(oldest_ms);
+        sqlx::query!(
+            "SELECT pg_notify($1, $2)",
+            cache::CHANNEL,
+            oldest_ms.to_string()
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Stores a batch. Returns only once the samples are committed. Samples outside the
@@ -231,6 +255,14 @@ impl MetricStore {
                 .await?;
             copy.send(encoder.finish().freeze()).await?;
             copy.finish().await?;
+            drop(conn);
+            let oldest = batch
+                .series
+                .iter()
+                .flat_map(|s| s.samples.iter().map(|s| s.timestamp_ms))
+                .min()
+                .unwrap_or(i64::MAX);
+            self.announce_write(oldest).await?;
             outcome.series = batch.series.len();
             outcome.samples = rows;
         }
@@ -296,23 +328,55 @@ impl MetricStore {
         Ok(())
     }
 
-    /// Raw samples of `series_ids` with timestamps in `[start_ms, end_ms]`, sorted by time,
-    /// one vector per id (in the order given). Duplicate timestamps keep one sample.
+    /// Raw samples of `series_ids` with timestamps in `[start_ms, end_ms]` (possibly more
+    /// around them when they come from the cache), sorted by time, one vector per id in the
+    /// order given. Duplicate timestamps keep one sample.
     pub async fn samples(
         &self,
         series_ids: &[i64],
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<Vec<Vec<Sample>>, sqlx::Error> {
-        let mut out = vec![Vec::new(); series_ids.len()];
+    ) -> Result<Vec<Arc<Vec<Sample>>>, sqlx::Error> {
+        if series_ids.is_empty() || end_ms < start_ms {
+            return Ok(vec![Arc::default(); series_ids.len()]);
+        }
+        if !self.cache.is_enabled() {
+            return Ok(self
+                .read_samples(series_ids, start_ms, end_ms)
+                .await?
+                .into_values()
+                .into_iter()
+                .map(Arc::new)
+                .collect());
+        }
+        let plan = self.cache.plan(series_ids, start_ms, end_ms);
+        let misses = self.read_samples(&plan.misses, start_ms, end_ms).await?;
+        // Tails that start at the same time are read together.
+        let mut by_start: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for &(id, trusted_to) in &plan.tails {
+            by_start.entry(trusted_to + 1).or_default().push(id);
+        }
+        let mut tails = HashMap::new();
+        for (from, ids) in by_start {
+            tails.extend(self.read_samples(&ids, from, end_ms).await?);
+        }
+        let misses = misses.into_iter().collect();
+        Ok(self
+            .cache
+            .apply(plan, series_ids, start_ms, end_ms, tails, misses))
+    }
+
+    /// Reads samples from PostgreSQL, by series id (every id present, in the order given).
+    async fn read_samples(
+        &self,
+        series_ids: &[i64],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<IndexedSamples, sqlx::Error> {
+        let mut out = IndexedSamples::new(series_ids);
         if series_ids.is_empty() || end_ms < start_ms {
             return Ok(out);
         }
-        let position: HashMap<i64, usize> = series_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (*id, i))
-            .collect();
         // COPY takes no parameters; everything inlined here is a number or a formatted time.
         let ids = series_ids
             .iter()
@@ -332,8 +396,7 @@ impl MetricStore {
         let mut stream = conn.copy_out_raw(&statement).await?;
         let mut decoder = SampleRowDecoder::new();
         let mut push = |id: i64, timestamp_ms: i64, value: f64| {
-            if let Some(&i) = position.get(&id) {
-                let samples = &mut out[i];
+            if let Some(samples) = out.get_mut(id) {
                 // A repeated timestamp keeps the larger value (NaN counting as largest), as
                 // the rollups do.
                 if let Some(last) = samples.last_mut()
@@ -360,6 +423,42 @@ impl MetricStore {
             .finish()
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         Ok(out)
+    }
+}
+
+/// Samples read for a list of series ids, kept in the list's order.
+struct IndexedSamples {
+    ids: Vec<i64>,
+    position: HashMap<i64, usize>,
+    samples: Vec<Vec<Sample>>,
+}
+
+impl IndexedSamples {
+    fn new(ids: &[i64]) -> Self {
+        IndexedSamples {
+            ids: ids.to_vec(),
+            position: ids.iter().enumerate().map(|(i, id)| (*id, i)).collect(),
+            samples: vec![Vec::new(); ids.len()],
+        }
+    }
+
+    fn get_mut(&mut self, id: i64) -> Option<&mut Vec<Sample>> {
+        let i = *self.position.get(&id)?;
+        Some(&mut self.samples[i])
+    }
+
+    /// The samples in the order of the ids given.
+    fn into_values(self) -> Vec<Vec<Sample>> {
+        self.samples
+    }
+}
+
+impl IntoIterator for IndexedSamples {
+    type Item = (i64, Vec<Sample>);
+    type IntoIter = std::iter::Zip<std::vec::IntoIter<i64>, std::vec::IntoIter<Vec<Sample>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.ids.into_iter().zip(self.samples)
     }
 }
 

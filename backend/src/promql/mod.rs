@@ -429,7 +429,12 @@ impl<'a> Engine<'a> {
                 .store
                 .samples(&ids, fetch.start_ms, fetch.end_ms)
                 .await?;
-            loaded += samples.iter().map(Vec::len).sum::<usize>();
+            // Cached series may hold samples beyond the window; count only the window's.
+            let in_window = |samples: &[Sample]| {
+                samples.partition_point(|s| s.timestamp_ms <= fetch.end_ms)
+                    - samples.partition_point(|s| s.timestamp_ms < fetch.start_ms)
+            };
+            loaded += samples.iter().map(|s| in_window(s)).sum::<usize>();
             if loaded > MAX_SAMPLES {
                 return Err(QueryError::execution(
                     "query processing would load too many samples into memory",
@@ -437,11 +442,8 @@ impl<'a> Engine<'a> {
             }
             let entry = data.entry(fetch.key).or_default();
             for ((_, labels), samples) in selected.into_iter().zip(samples) {
-                if !samples.is_empty() {
-                    entry.push(Fetched {
-                        labels,
-                        samples: Arc::new(samples),
-                    });
+                if in_window(&samples) > 0 {
+                    entry.push(Fetched { labels, samples });
                 }
             }
         }
