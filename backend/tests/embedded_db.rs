@@ -6,10 +6,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use common::remote_write::{encode, post, series};
 use common::{TestApp, throwaway_cluster_options};
+use serde_json::json;
 use sqlx::{Connection, PgConnection};
 use vigil::config::AppConfig;
 use vigil::db::{self, EmbeddedCluster, PoolSettings};
+use vigil::ingest::remote_write::WriteRequest;
+use vigil_shared::admin::CreatedApiKey;
 
 fn data_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -116,8 +120,34 @@ async fn a_dead_database_gives_503s_and_the_server_recovers_without_a_restart() 
         .await;
     let mut admin = app.login("ada@example.com", common::PASSWORD).await;
     assert_eq!(admin.get("/api/v1/users").await.status, StatusCode::OK);
+    let key: CreatedApiKey = admin
+        .post(
+            "/api/v1/api-keys",
+            &json!({ "name": "prometheus", "scopes": ["ingest", "read"] }),
+        )
+        .await
+        .json();
+    let now = chrono::Utc::now().timestamp_millis();
+    let write = |value: f64| {
+        post(
+            &key.secret,
+            encode(&WriteRequest {
+                timeseries: vec![series(&[("__name__", "outage_probe")], &[(now, value)])],
+                metadata: vec![],
+            }),
+        )
+    };
 
     release(cluster).await;
+    // Ingestion is refused, not acknowledged, while nothing can be committed.
+    let refused = app.send(write(1.0)).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text()
+    );
+    assert!(refused.header("retry-after").is_some());
     let down = admin.get("/api/v1/users").await;
     assert_eq!(
         down.status,
@@ -150,6 +180,24 @@ async fn a_dead_database_gives_503s_and_the_server_recovers_without_a_restart() 
         "the server did not recover after the database came back"
     );
     assert_eq!(app.anonymous().get("/readyz").await.status, StatusCode::OK);
+    // The retried write lands, and only it.
+    assert_eq!(app.send(write(2.0)).await.status, StatusCode::NO_CONTENT);
+    let stored = app
+        .send(
+            axum::http::Request::get(
+                "/prometheus/api/v1/query?query=count_over_time(outage_probe[1h])",
+            )
+            .header("authorization", format!("Bearer {}", key.secret))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
+    assert!(
+        stored.text().contains(r#""1"]"#),
+        "one sample stored: {}",
+        stored.text()
+    );
     app.db.close().await;
     release(cluster).await;
 }

@@ -5,49 +5,13 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::TestApp;
-use prost::Message;
+use common::remote_write::{encode, post, series};
+use prost::Message as _;
 use serde_json::json;
-use vigil::ingest::remote_write::{TimeSeries, WireLabel, WireMetadata, WireSample, WriteRequest};
+use vigil::ingest::remote_write::{WireMetadata, WriteRequest};
 use vigil::metrics::model::{is_stale_nan, stale_nan};
 use vigil_shared::Role;
 use vigil_shared::admin::CreatedApiKey;
-
-fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
-    TimeSeries {
-        labels: labels
-            .iter()
-            .map(|(n, v)| WireLabel {
-                name: (*n).into(),
-                value: (*v).into(),
-            })
-            .collect(),
-        samples: samples
-            .iter()
-            .map(|(t, v)| WireSample {
-                timestamp: *t,
-                value: *v,
-            })
-            .collect(),
-        histograms: vec![],
-    }
-}
-
-/// Encoded as Prometheus sends it: protobuf, then snappy's block format.
-fn encode(request: &WriteRequest) -> Vec<u8> {
-    snap::raw::Encoder::new()
-        .compress_vec(&request.encode_to_vec())
-        .unwrap()
-}
-
-fn post(key: &str, body: Vec<u8>) -> Request<Body> {
-    Request::post("/prometheus/api/v1/write")
-        .header(header::AUTHORIZATION, format!("Bearer {key}"))
-        .header(header::CONTENT_TYPE, "application/x-protobuf")
-        .header(header::CONTENT_ENCODING, "snappy")
-        .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-        .body(Body::from(body))
-        .unwrap()
-}
 
 async fn ingest_key(app: &TestApp) -> String {
     let mut admin = app.login_as(Role::Admin).await;
@@ -301,4 +265,51 @@ async fn only_ingest_keys_and_editors_may_write() {
             .unwrap();
         assert_eq!(app.send(request).await.status, expected, "{role}");
     }
+}
+
+#[tokio::test]
+async fn writers_beyond_the_limit_get_429_with_retry_after_and_nothing_is_lost() {
+    let app = TestApp::spawn_with(vigil::config::AppConfig {
+        metrics: vigil::metrics::StoreConfig {
+            max_concurrent_writes: 1,
+            write_wait: std::time::Duration::from_millis(300),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let key = ingest_key(&app).await;
+    let body = |value: f64| {
+        encode(&WriteRequest {
+            timeseries: vec![series(&[("__name__", "busy_probe")], &[(now_ms(), value)])],
+            metadata: vec![],
+        })
+    };
+    // Hold the samples table so the first write keeps its slot while it waits.
+    let mut blocker = app.db.begin().await.unwrap();
+    sqlx::query("LOCK TABLE metric_samples IN EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let first = {
+        let request = post(&key, body(1.0));
+        let app = &app;
+        async move { app.send(request).await }
+    };
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let response = app.send(post(&key, body(2.0))).await;
+        blocker.rollback().await.unwrap();
+        response
+    };
+    let (first, second) = tokio::join!(first, second);
+    assert_eq!(
+        second.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        second.text()
+    );
+    assert!(second.header("retry-after").is_some());
+    assert_eq!(first.status, StatusCode::NO_CONTENT, "{}", first.text());
+    assert_eq!(stored(&app, "busy_probe").await.len(), 1);
 }
