@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::metrics::MetricStore;
 use crate::ops::metrics::{self, Metrics};
 use crate::web::{self, WebAssets};
-use crate::{api_keys, audit, auth, ingest, ops, promql, teams, users};
+use crate::{alerting, api_keys, audit, auth, ingest, ops, promql, teams, users};
 
 /// Facts about this running server.
 #[derive(Clone, Debug)]
@@ -81,6 +81,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::routes())
+        .merge(alerting::routes())
         .merge(users::routes())
         .merge(teams::routes())
         .merge(api_keys::routes())

@@ -35,6 +35,10 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    pub fn into_map(self) -> BTreeMap<String, String> {
+        self.0
+    }
+
     /// `Ok(())` when nothing was added, else the validation error carrying every field.
     pub fn into_result(self) -> AppResult<()> {
         if self.is_empty() {

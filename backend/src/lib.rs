@@ -1,6 +1,7 @@
 //! Vigil's server: a library so that integration tests and the benchmark harness can build
 //! the same application the binary runs.
 
+pub mod alerting;
 pub mod api_keys;
 pub mod app;
 pub mod audit;

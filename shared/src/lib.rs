@@ -2,6 +2,7 @@
 //! WASM frontend so both sides agree at compile time. Server-only code stays out of here.
 
 pub mod admin;
+pub mod alerting;
 pub mod auth;
 pub mod error;
 pub mod prometheus;

@@ -1,0 +1,635 @@
+//! Alert rules: validation with per-field errors, storage, and the `/api/v1/alert-rules`
+//! endpoints (editors write, every logged-in user reads).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use promql_parser::parser::value::ValueType;
+use promql_parser::parser::{self, Expr};
+use promql_parser::util::duration::{display_duration, parse_duration};
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgExecutor;
+use sqlx::types::Json as SqlJson;
+use vigil_shared::alerting::{
+    AlertRule, AlertRuleList, AlertRuleRequest, Comparison, ErrorState, NoDataState,
+    RuleAnnotations,
+};
+
+use super::template::Template;
+use crate::app::AppState;
+use crate::audit::{self, Target};
+use crate::auth::{AuthUser, Editor};
+use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::metrics::model::is_valid_label_name;
+
+const MAX_NAME: usize = 200;
+const MAX_TEXT: usize = 10_000;
+const MAX_LABELS: usize = 30;
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/alert-rules", get(list_rules).post(create_rule))
+        .route(
+            "/alert-rules/{id}",
+            get(get_rule).put(replace_rule).delete(delete_rule),
+        )
+        .route("/alert-rules/import", post(super::import::import_rules))
+}
+
+/// A rule that passed validation, in the form it is stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidRule {
+    pub name: String,
+    pub group: String,
+    pub description: String,
+    pub query: String,
+    pub comparison: Comparison,
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+    pub for_duration: Duration,
+    pub interval: Duration,
+    pub keep_firing_for: Duration,
+    pub no_data_state: NoDataState,
+    pub error_state: ErrorState,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: RuleAnnotations,
+    pub enabled: bool,
+}
+
+/// Checks every field of a rule, collecting all problems at once.
+pub fn validate(request: &AlertRuleRequest) -> Result<ValidRule, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let name = request.name.trim();
+    match name.chars().count() {
+        0 => errors.add("name", "is required"),
+        n if n > MAX_NAME => errors.add("name", format!("must be at most {MAX_NAME} characters")),
+        _ => {}
+    }
+    let group = request.group.trim();
+    match group.chars().count() {
+        0 => errors.add("group", "is required"),
+        n if n > MAX_NAME => errors.add("group", format!("must be at most {MAX_NAME} characters")),
+        _ => {}
+    }
+    if request.description.chars().count() > MAX_TEXT {
+        errors.add(
+            "description",
+            format!("must be at most {MAX_TEXT} characters"),
+        );
+    }
+    if let Err(problem) = check_query(&request.query) {
+        errors.add("query", problem);
+    }
+
+    let (warning, critical) = (request.warning_threshold, request.critical_threshold);
+    for (field, threshold) in [
+        ("warning_threshold", warning),
+        ("critical_threshold", critical),
+    ] {
+        if threshold.is_some_and(|t| !t.is_finite()) {
+            errors.add(field, "must be a finite number");
+        }
+    }
+    match (warning, critical) {
+        (None, None) => {
+            errors.add(
+                "critical_threshold",
+                "set a warning or a critical threshold (or both)",
+            );
+            errors.add(
+                "warning_threshold",
+                "set a warning or a critical threshold (or both)",
+            );
+        }
+        (Some(w), Some(c)) => {
+            let comparison = request.comparison;
+            let misordered = match comparison {
+                Comparison::Above | Comparison::AtLeast => c < w,
+                Comparison::Below | Comparison::AtMost => c > w,
+                Comparison::Equal | Comparison::NotEqual => c == w,
+            };
+            if misordered {
+                let why = match comparison {
+                    Comparison::Above | Comparison::AtLeast => {
+                        format!("must be at least the warning threshold ({w}) for \"{comparison}\"")
+                    }
+                    Comparison::Below | Comparison::AtMost => {
+                        format!("must be at most the warning threshold ({w}) for \"{comparison}\"")
+                    }
+                    _ => "must differ from the warning threshold".to_owned(),
+                };
+                errors.add("critical_threshold", why);
+            }
+        }
+        _ => {}
+    }
+
+    let mut duration = |field: &str, text: &str, min: Duration| -> Duration {
+        match prometheus_duration(text) {
+            Ok(d) if d < min => {
+                errors.add(
+                    field,
+                    format!("must be at least {}", display_duration(&min)),
+                );
+                d
+            }
+            Ok(d) if d > MAX_DURATION => {
+                errors.add(field, "must be at most 7d");
+                d
+            }
+            Ok(d) => d,
+            Err(_) => {
+                errors.add(
+                    field,
+                    format!("{text:?} is not a duration; write e.g. 30s, 5m, 1h30m"),
+                );
+                Duration::ZERO
+            }
+        }
+    };
+    let for_duration = duration("for", &request.for_duration, Duration::ZERO);
+    let interval = duration("interval", &request.interval, MIN_INTERVAL);
+    let keep_firing_for = duration("keep_firing_for", &request.keep_firing_for, Duration::ZERO);
+
+    if request.labels.len() > MAX_LABELS {
+        errors.add("labels", format!("at most {MAX_LABELS} labels"));
+    }
+    for (label, value) in &request.labels {
+        if !is_valid_label_name(label) || label.starts_with("__") {
+            errors.add(
+                "labels",
+                format!("{label:?} is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not __…)"),
+            );
+        } else if matches!(label.as_str(), "alertname" | "severity") {
+            errors.add(
+                "labels",
+                format!("{label:?} is set by Vigil (the rule's name and the threshold crossed)"),
+            );
+        } else if value.len() > 1024 {
+            errors.add(
+                "labels",
+                format!("the value of {label:?} is over 1024 bytes"),
+            );
+        } else if let Err(problem) = Template::parse(value) {
+            errors.add("labels", format!("{label}: {problem}"));
+        }
+    }
+    let annotations = &request.annotations;
+    for (field, text) in [
+        ("annotations.summary", &annotations.summary),
+        ("annotations.description", &annotations.description),
+    ] {
+        if text.chars().count() > MAX_TEXT {
+            errors.add(field, format!("must be at most {MAX_TEXT} characters"));
+        } else if let Err(problem) = Template::parse(text) {
+            errors.add(field, problem);
+        }
+    }
+    let runbook = annotations.runbook_url.trim();
+    if !runbook.is_empty() {
+        match Template::parse(runbook) {
+            Err(problem) => errors.add("annotations.runbook_url", problem),
+            Ok(_) if !(runbook.starts_with("http://") || runbook.starts_with("https://")) => errors
+                .add(
+                    "annotations.runbook_url",
+                    "must be an http:// or https:// address",
+                ),
+            Ok(_) => {}
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(ValidRule {
+        name: name.to_owned(),
+        group: group.to_owned(),
+        description: request.description.trim().to_owned(),
+        query: request.query.trim().to_owned(),
+        comparison: request.comparison,
+        warning,
+        critical,
+        for_duration,
+        interval,
+        keep_firing_for,
+        no_data_state: request.no_data_state,
+        error_state: request.error_state,
+        labels: request.labels.clone(),
+        annotations: RuleAnnotations {
+            summary: annotations.summary.clone(),
+            description: annotations.description.clone(),
+            runbook_url: runbook.to_owned(),
+        },
+        enabled: request.enabled,
+    })
+}
+
+/// A Prometheus duration (`90s`, `1h30m`), zero included (the parser refuses `0s`).
+pub fn prometheus_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    if !digits.is_empty() && digits.chars().all(|c| c == '0') {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(text)
+}
+
+/// Whether `query` is PromQL giving one value per series (or a single number).
+pub fn check_query(query: &str) -> Result<Expr, String> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Err("is required".to_owned());
+    }
+    if let Some(problem) = unbalanced(query) {
+        return Err(problem);
+    }
+    let expr = parser::parse(query).map_err(|e| format!("is not valid PromQL: {e}"))?;
+    match expr.value_type() {
+        ValueType::Vector | ValueType::Scalar => Ok(expr),
+        other => Err(format!(
+            "must give an instant vector or a scalar, not a {other} (wrap a range selector in \
+             a function such as rate() or avg_over_time())"
+        )),
+    }
+}
+
+/// The first unbalanced bracket or unterminated string, with its position: the parser
+/// itself says only "invalid promql query" for most of these.
+fn unbalanced(query: &str) -> Option<String> {
+    let mut open: Vec<(char, usize)> = Vec::new();
+    let mut chars = query.chars().enumerate().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' | '\'' | '`' => {
+                let quote = c;
+                let mut closed = false;
+                while let Some((_, d)) = chars.next() {
+                    if d == '\\' && quote != '`' {
+                        chars.next();
+                    } else if d == quote {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return Some(format!(
+                        "is not valid PromQL: the string starting at character {} is never closed",
+                        i + 1
+                    ));
+                }
+            }
+            '#' => {
+                // A comment runs to the end of the line.
+                for (_, d) in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '(' | '{' | '[' => open.push((c, i)),
+            ')' | '}' | ']' => {
+                let expected = match c {
+                    ')' => '(',
+                    '}' => '{',
+                    _ => '[',
+                };
+                match open.pop() {
+                    Some((o, _)) if o == expected => {}
+                    _ => {
+                        return Some(format!(
+                            "is not valid PromQL: unexpected \"{c}\" at character {}",
+                            i + 1
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    open.pop().map(|(c, i)| {
+        format!(
+            "is not valid PromQL: \"{c}\" at character {} is never closed",
+            i + 1
+        )
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    group: Option<String>,
+}
+
+/// Rules as the API shows them: one, or all (optionally of one group) by group and name.
+pub async fn select<'e>(
+    db: impl PgExecutor<'e>,
+    id: Option<i64>,
+    group: Option<&str>,
+) -> Result<Vec<AlertRule>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT r.id, r.name, r.rule_group, r.description, r.query, r.comparison,
+                  r.warning_threshold, r.critical_threshold, r.for_ms, r.interval_ms,
+                  r.keep_firing_for_ms, r.no_data_state, r.error_state,
+                  r.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
+                  r.annotations AS "annotations!: SqlJson<RuleAnnotations>",
+                  r.enabled, r.created_at, r.updated_at, u.email AS "updated_by?"
+           FROM alert_rules r LEFT JOIN users u ON u.id = r.updated_by
+           WHERE ($1::bigint IS NULL OR r.id = $1) AND ($2::text IS NULL OR r.rule_group = $2)
+           ORDER BY r.rule_group, lower(r.name)"#,
+        id,
+        group
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| AlertRule {
+            id: row.id,
+            rule: AlertRuleRequest {
+                name: row.name,
+                group: row.rule_group,
+                description: row.description,
+                query: row.query,
+                comparison: Comparison::parse(&row.comparison).unwrap_or(Comparison::Above),
+                warning_threshold: row.warning_threshold,
+                critical_threshold: row.critical_threshold,
+                for_duration: millis_text(row.for_ms),
+                interval: millis_text(row.interval_ms),
+                keep_firing_for: millis_text(row.keep_firing_for_ms),
+                no_data_state: parse_state(&row.no_data_state),
+                error_state: parse_state(&row.error_state),
+                labels: row.labels.0,
+                annotations: row.annotations.0,
+                enabled: row.enabled,
+            },
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            updated_by: row.updated_by,
+        })
+        .collect())
+}
+
+fn millis_text(ms: i64) -> String {
+    display_duration(&Duration::from_millis(ms.max(0) as u64))
+}
+
+/// Reads a stored enum through its JSON name (the column's CHECK keeps it valid).
+fn parse_state<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).unwrap_or_default()
+}
+
+fn state_text<T: serde::Serialize>(state: &T) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+pub async fn find<'e>(db: impl PgExecutor<'e>, id: i64) -> AppResult<AlertRule> {
+    select(db, Some(id), None)
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found("There is no alert rule with this id."))
+}
+
+fn name_taken() -> AppError {
+    AppError::conflict_on(
+        "name",
+        "A rule with this name already exists in this group.",
+    )
+}
+
+fn millis(duration: Duration) -> i64 {
+    duration.as_millis().min(i64::MAX as u128) as i64
+}
+
+/// Inserts a rule, or with `id` replaces that one; returns its id (None: no such rule).
+pub async fn store<'e>(
+    db: impl PgExecutor<'e>,
+    id: Option<i64>,
+    rule: &ValidRule,
+    user_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"WITH input AS (
+               SELECT $2::text AS name, $3::text AS rule_group, $4::text AS description,
+                      $5::text AS query, $6::text AS comparison, $7::float8 AS warning_threshold,
+                      $8::float8 AS critical_threshold, $9::bigint AS for_ms,
+                      $10::bigint AS interval_ms, $11::bigint AS keep_firing_for_ms,
+                      $12::text AS no_data_state, $13::text AS error_state, $14::jsonb AS labels,
+                      $15::jsonb AS annotations, $16::boolean AS enabled, $17::bigint AS updated_by
+           ), inserted AS (
+               INSERT INTO alert_rules (name, rule_group, description, query, comparison,
+                                        warning_threshold, critical_threshold, for_ms,
+                                        interval_ms, keep_firing_for_ms, no_data_state,
+                                        error_state, labels, annotations, enabled, updated_by)
+               SELECT * FROM input WHERE $1::bigint IS NULL
+               RETURNING id
+           ), updated AS (
+               UPDATE alert_rules r
+               SET name = i.name, rule_group = i.rule_group, description = i.description,
+                   query = i.query, comparison = i.comparison,
+                   warning_threshold = i.warning_threshold,
+                   critical_threshold = i.critical_threshold, for_ms = i.for_ms,
+                   interval_ms = i.interval_ms, keep_firing_for_ms = i.keep_firing_for_ms,
+                   no_data_state = i.no_data_state, error_state = i.error_state,
+                   labels = i.labels, annotations = i.annotations, enabled = i.enabled,
+                   updated_by = i.updated_by, updated_at = now(), next_eval_at = now()
+               FROM input i
+               WHERE r.id = $1
+               RETURNING r.id
+           )
+           SELECT id AS "id!" FROM inserted UNION ALL SELECT id FROM updated"#,
+        id,
+        rule.name,
+        rule.group,
+        rule.description,
+        rule.query,
+        rule.comparison.symbol(),
+        rule.warning,
+        rule.critical,
+        millis(rule.for_duration),
+        millis(rule.interval),
+        millis(rule.keep_firing_for),
+        state_text(&rule.no_data_state),
+        state_text(&rule.error_state),
+        serde_json::to_value(&rule.labels).unwrap_or_default(),
+        serde_json::to_value(&rule.annotations).unwrap_or_default(),
+        rule.enabled,
+        user_id
+    )
+    .fetch_optional(db)
+    .await
+}
+
+async fn list_rules(
+    _user: AuthUser,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> AppResult<Json<AlertRuleList>> {
+    Ok(Json(AlertRuleList {
+        rules: select(&state.db, None, query.group.as_deref()).await?,
+    }))
+}
+
+async fn get_rule(
+    _user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> AppResult<Json<AlertRule>> {
+    find(&state.db, id).await.map(Json)
+}
+
+async fn create_rule(
+    Editor(editor): Editor,
+    State(state): State<AppState>,
+    Json(request): Json<AlertRuleRequest>,
+) -> AppResult<(StatusCode, Json<AlertRule>)> {
+    let rule = validate(&request).map_err(AppError::Validation)?;
+    let mut tx = state.db.begin().await?;
+    let id = store(&mut *tx, None, &rule, editor.id)
+        .await
+        .on_constraint("alert_rules_group_name_key", name_taken)?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserting a rule returned no id")))?;
+    audit::record(
+        &mut *tx,
+        editor.audit_actor(),
+        "alert_rule.create",
+        Target::of("alert_rule", id),
+        json!({ "name": rule.name, "group": rule.group }),
+    )
+    .await?;
+    let saved = find(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+async fn replace_rule(
+    Editor(editor): Editor,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(request): Json<AlertRuleRequest>,
+) -> AppResult<Json<AlertRule>> {
+    let rule = validate(&request).map_err(AppError::Validation)?;
+    let mut tx = state.db.begin().await?;
+    store(&mut *tx, Some(id), &rule, editor.id)
+        .await
+        .on_constraint("alert_rules_group_name_key", name_taken)?
+        .ok_or_else(|| AppError::not_found("There is no alert rule with this id."))?;
+    audit::record(
+        &mut *tx,
+        editor.audit_actor(),
+        "alert_rule.update",
+        Target::of("alert_rule", id),
+        json!({ "name": rule.name, "group": rule.group }),
+    )
+    .await?;
+    let saved = find(&mut *tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(saved))
+}
+
+async fn delete_rule(
+    Editor(editor): Editor,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let name = sqlx::query_scalar!("DELETE FROM alert_rules WHERE id = $1 RETURNING name", id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::not_found("There is no alert rule with this id."))?;
+    audit::record(
+        &mut *tx,
+        editor.audit_actor(),
+        "alert_rule.delete",
+        Target::of("alert_rule", id),
+        json!({ "name": name }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> AlertRuleRequest {
+        serde_json::from_value(json!({
+            "name": "High error rate",
+            "query": "sum by (job) (rate(http_requests_total{status=\"500\"}[5m]))",
+            "comparison": ">",
+            "warning_threshold": 1.0,
+            "critical_threshold": 5.0,
+            "for": "5m",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_good_rule_passes_with_defaults() {
+        let rule = validate(&request()).unwrap();
+        assert_eq!(rule.group, "default");
+        assert_eq!(rule.interval, Duration::from_secs(60));
+        assert_eq!(rule.for_duration, Duration::from_secs(300));
+        assert!(rule.enabled);
+    }
+
+    #[test]
+    fn thresholds_must_be_ordered_for_the_comparison() {
+        let mut r = request();
+        r.critical_threshold = Some(0.5);
+        let errors = validate(&r).unwrap_err().to_string();
+        assert!(errors.contains("critical_threshold must be at least the warning threshold"));
+        r.comparison = Comparison::Below;
+        assert!(validate(&r).is_ok(), "for < critical is the lower one");
+        r.warning_threshold = None;
+        r.critical_threshold = None;
+        let errors = validate(&r).unwrap_err().to_string();
+        assert!(errors.contains("warning_threshold set a warning or a critical"));
+    }
+
+    #[test]
+    fn bad_promql_is_reported_with_a_position() {
+        for (query, expected) in [
+            ("rate(x[5m]", "\"(\" at character 5 is never closed"),
+            ("sum(x))", "unexpected \")\" at character 7"),
+            ("x{job=\"a}", "string starting at character 7"),
+            ("x >", "is not valid PromQL"),
+            ("x[5m]", "must give an instant vector"),
+            ("", "is required"),
+        ] {
+            let problem = check_query(query).unwrap_err();
+            assert!(problem.contains(expected), "{query}: {problem}");
+        }
+        assert!(check_query("up == 0 # down").is_ok());
+    }
+
+    #[test]
+    fn durations_labels_and_templates_are_checked_per_field() {
+        let mut r = request();
+        r.for_duration = "five minutes".into();
+        r.interval = "0s".into();
+        r.labels.insert("team".into(), "db".into());
+        r.labels.insert("bad-name".into(), "x".into());
+        r.annotations.summary = "{{ $value".into();
+        r.annotations.runbook_url = "wiki/page".into();
+        let errors = validate(&r).unwrap_err().to_string();
+        for field in [
+            "for \"five minutes\" is not a duration",
+            "interval must be at least 1s",
+            "labels \"bad-name\" is not a valid label name",
+            "annotations.summary \"{{\" at character 1 is never closed",
+            "annotations.runbook_url must be an http",
+        ] {
+            assert!(errors.contains(field), "{field} missing from {errors}");
+        }
+    }
+}

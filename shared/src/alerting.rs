@@ -1,0 +1,279 @@
+//! Alert rules: a PromQL query compared against a warning and a critical threshold.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How a rule compares the query's value with its thresholds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Comparison {
+    #[serde(rename = ">")]
+    Above,
+    #[serde(rename = ">=")]
+    AtLeast,
+    #[serde(rename = "<")]
+    Below,
+    #[serde(rename = "<=")]
+    AtMost,
+    #[serde(rename = "==")]
+    Equal,
+    #[serde(rename = "!=")]
+    NotEqual,
+}
+
+impl Comparison {
+    pub const ALL: [Comparison; 6] = [
+        Comparison::Above,
+        Comparison::AtLeast,
+        Comparison::Below,
+        Comparison::AtMost,
+        Comparison::Equal,
+        Comparison::NotEqual,
+    ];
+
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Above => ">",
+            Comparison::AtLeast => ">=",
+            Comparison::Below => "<",
+            Comparison::AtMost => "<=",
+            Comparison::Equal => "==",
+            Comparison::NotEqual => "!=",
+        }
+    }
+
+    pub fn parse(symbol: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.symbol() == symbol)
+    }
+
+    /// Whether `value` crosses `threshold`.
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Comparison::Above => value > threshold,
+            Comparison::AtLeast => value >= threshold,
+            Comparison::Below => value < threshold,
+            Comparison::AtMost => value <= threshold,
+            Comparison::Equal => value == threshold,
+            Comparison::NotEqual => value != threshold,
+        }
+    }
+
+    /// The severity `value` reaches with these thresholds, if any (critical wins).
+    pub fn severity(
+        self,
+        value: f64,
+        warning: Option<f64>,
+        critical: Option<f64>,
+    ) -> Option<Severity> {
+        if critical.is_some_and(|t| self.holds(value, t)) {
+            Some(Severity::Critical)
+        } else if warning.is_some_and(|t| self.holds(value, t)) {
+            Some(Severity::Warning)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.symbol())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "critical" => Some(Severity::Critical),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a rule does when its query returns nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoDataState {
+    /// Nothing is wrong: firing alerts resolve.
+    #[default]
+    Ok,
+    /// The absence itself is the problem: a "no data" alert fires.
+    Alerting,
+    /// Leave every alert as it was.
+    Keep,
+}
+
+/// What a rule does when its query fails.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorState {
+    /// An "evaluation failed" alert fires.
+    #[default]
+    Alerting,
+    /// Firing alerts resolve.
+    Ok,
+    /// Leave every alert as it was.
+    Keep,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleAnnotations {
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub runbook_url: String,
+}
+
+/// An alert rule as sent by the form (create and replace).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRuleRequest {
+    pub name: String,
+    /// The folder/group the rule belongs to.
+    #[serde(default = "default_group")]
+    pub group: String,
+    #[serde(default)]
+    pub description: String,
+    pub query: String,
+    pub comparison: Comparison,
+    #[serde(default)]
+    pub warning_threshold: Option<f64>,
+    #[serde(default)]
+    pub critical_threshold: Option<f64>,
+    /// How long the condition must hold before the alert fires (Prometheus duration).
+    #[serde(default = "zero_duration", rename = "for")]
+    pub for_duration: String,
+    #[serde(default = "default_interval")]
+    pub interval: String,
+    /// How long a firing alert keeps firing after the condition stops holding.
+    #[serde(default = "zero_duration")]
+    pub keep_firing_for: String,
+    #[serde(default)]
+    pub no_data_state: NoDataState,
+    #[serde(default)]
+    pub error_state: ErrorState,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: RuleAnnotations,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn default_group() -> String {
+    "default".to_owned()
+}
+
+fn zero_duration() -> String {
+    "0s".to_owned()
+}
+
+fn default_interval() -> String {
+    "1m".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRule {
+    pub id: i64,
+    #[serde(flatten)]
+    pub rule: AlertRuleRequest,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Email of who saved it last.
+    pub updated_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRuleList {
+    pub rules: Vec<AlertRule>,
+}
+
+/// A Prometheus rule file to import (YAML text), with the group it lands in when the file's
+/// own group names should not be used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleImportRequest {
+    pub yaml: String,
+}
+
+/// What an import did, rule by rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleImportReport {
+    pub imported: Vec<AlertRule>,
+    pub errors: Vec<RuleImportError>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleImportError {
+    pub group: String,
+    /// The rule's `alert` name, or its position when it has none.
+    pub rule: String,
+    /// Problems by field, as in a validation error.
+    pub fields: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn critical_wins_over_warning() {
+        let above = Comparison::Above;
+        assert_eq!(
+            above.severity(95.0, Some(80.0), Some(90.0)),
+            Some(Severity::Critical)
+        );
+        assert_eq!(
+            above.severity(85.0, Some(80.0), Some(90.0)),
+            Some(Severity::Warning)
+        );
+        assert_eq!(above.severity(80.0, Some(80.0), Some(90.0)), None);
+        assert_eq!(
+            Comparison::AtLeast.severity(80.0, Some(80.0), None),
+            Some(Severity::Warning)
+        );
+        assert_eq!(
+            Comparison::Below.severity(1.0, None, Some(5.0)),
+            Some(Severity::Critical)
+        );
+    }
+
+    #[test]
+    fn comparisons_travel_as_their_symbols() {
+        for c in Comparison::ALL {
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(json, format!("\"{}\"", c.symbol()));
+            assert_eq!(Comparison::parse(c.symbol()), Some(c));
+        }
+    }
+}
