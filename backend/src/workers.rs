@@ -3,6 +3,7 @@
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::alerting::alerts::{Evaluator, evaluator_worker};
 use crate::app::AppState;
 use crate::auth;
 use crate::metrics::{cache, partitions, rollup};
@@ -45,5 +46,6 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
         state.metrics.clone(),
         shutdown.clone(),
     ));
+    tasks.spawn(evaluator_worker(Evaluator::new(state), shutdown.clone()));
     Workers { tasks }
 }

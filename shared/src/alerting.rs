@@ -242,6 +242,85 @@ pub struct RuleImportError {
     pub fields: BTreeMap<String, String>,
 }
 
+/// Where an alert is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    /// The condition stopped holding before `for` passed; never notified.
+    Inactive,
+    /// The condition holds, not yet for `for`.
+    Pending,
+    Firing,
+    Resolved,
+}
+
+impl AlertState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Inactive => "inactive",
+            AlertState::Pending => "pending",
+            AlertState::Firing => "firing",
+            AlertState::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "inactive" => Some(AlertState::Inactive),
+            "pending" => Some(AlertState::Pending),
+            "firing" => Some(AlertState::Firing),
+            "resolved" => Some(AlertState::Resolved),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AlertState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An alert: one series of one rule, from when its condition started holding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: i64,
+    pub rule_id: Option<i64>,
+    pub rule_name: Option<String>,
+    pub fingerprint: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub state: AlertState,
+    pub severity: Severity,
+    pub value: Option<f64>,
+    pub active_at: DateTime<Utc>,
+    pub fired_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertList {
+    pub alerts: Vec<Alert>,
+}
+
+/// One change in an alert's life: its state, or its severity while firing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertHistoryEntry {
+    pub at: DateTime<Utc>,
+    pub from_state: AlertState,
+    pub to_state: AlertState,
+    pub from_severity: Option<Severity>,
+    pub severity: Severity,
+    pub value: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertHistory {
+    pub alert: Alert,
+    pub history: Vec<AlertHistoryEntry>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,16 @@
-//! Alerting: rules with warning and critical thresholds over PromQL, and their annotations'
-//! templates.
+//! Alerting: rules with warning and critical thresholds over PromQL, their evaluation into
+//! alerts, and the annotations' templates.
 
+pub mod alerts;
+pub mod evaluator;
 pub mod import;
 pub mod rules;
 pub mod template;
 
-pub use rules::routes;
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    rules::routes().merge(alerts::routes())
+}

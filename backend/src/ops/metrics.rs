@@ -61,6 +61,9 @@ pub struct Metrics {
     resident_memory: Gauge<u64, AtomicU64>,
     ingested_samples: Family<ProtocolLabels, Counter>,
     rejected_samples: Family<ProtocolLabels, Counter>,
+    rule_evaluations: Counter,
+    rule_evaluation_failures: Counter,
+    rule_evaluation_duration: Histogram,
 }
 
 impl Metrics {
@@ -99,6 +102,24 @@ impl Metrics {
             "Samples refused (invalid, too old or too new), by ingestion protocol",
             rejected_samples.clone(),
         );
+        let rule_evaluations = Counter::default();
+        registry.register(
+            "vigil_rule_evaluations",
+            "Alert rule evaluations run by this replica",
+            rule_evaluations.clone(),
+        );
+        let rule_evaluation_failures = Counter::default();
+        registry.register(
+            "vigil_rule_evaluation_failures",
+            "Alert rule evaluations whose query failed",
+            rule_evaluation_failures.clone(),
+        );
+        let rule_evaluation_duration = latency_histogram();
+        registry.register(
+            "vigil_rule_evaluation_duration_seconds",
+            "Time to evaluate one alert rule and store its alerts",
+            rule_evaluation_duration.clone(),
+        );
         let resident_memory = Gauge::<u64, AtomicU64>::default();
         registry.register(
             "process_resident_memory_bytes",
@@ -128,7 +149,19 @@ impl Metrics {
             resident_memory,
             ingested_samples,
             rejected_samples,
+            rule_evaluations,
+            rule_evaluation_failures,
+            rule_evaluation_duration,
         }
+    }
+
+    /// Counts one rule evaluation and how long it took.
+    pub fn record_rule_evaluation(&self, seconds: f64, failed: bool) {
+        self.rule_evaluations.inc();
+        if failed {
+            self.rule_evaluation_failures.inc();
+        }
+        self.rule_evaluation_duration.observe(seconds);
     }
 
     /// Counts what one ingestion request stored and refused.
