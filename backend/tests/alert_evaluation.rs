@@ -177,7 +177,9 @@ async fn two_replicas_evaluate_each_rule_once_and_a_crashed_one_hands_over() {
             .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     }
-    let now = Utc::now().duration_trunc(TimeDelta::milliseconds(1)).unwrap();
+    let now = Utc::now()
+        .duration_trunc(TimeDelta::milliseconds(1))
+        .unwrap();
     // A second replica: its own pool and evaluator over the same database.
     let other_pool = db::pool_options(&PoolSettings {
         max_connections: 5,
