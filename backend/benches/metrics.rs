@@ -152,7 +152,10 @@ async fn main() -> anyhow::Result<()> {
                 "json",
             ])
             .env("DATABASE_URL", &url)
-            .env("RUST_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".to_owned()))
+            .env(
+                "RUST_LOG",
+                std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
             .env("VIGIL_DB_MAX_CONNECTIONS", (clients + 4).to_string())
             .stdout(match std::env::var("BENCH_SERVER_LOG_FILE") {
                 Ok(path) => Stdio::from(std::fs::File::create(path)?),
