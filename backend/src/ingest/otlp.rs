@@ -302,7 +302,7 @@ impl Encoding {
             Some("application/json") => Ok(Encoding::Json),
             other => Err(DecodeError::UnsupportedMediaType(format!(
                 "OTLP/HTTP needs Content-Type: application/x-protobuf or application/json, not {}",
-                other.unwrap_or("none")
+                other.filter(|t| !t.is_empty()).unwrap_or("none")
             ))),
         }
     }
@@ -315,12 +315,12 @@ impl Encoding {
     }
 }
 
-/// Inflates a gzip body, refusing it as soon as it grows past `max_decompressed` — a small
+/// Inflates a gzip body (all members, as Go's reader does), refusing it as soon as it grows past `max_decompressed` — a small
 /// "gzip bomb" must not be able to make Vigil allocate gigabytes.
 pub fn gunzip(body: &[u8], max_decompressed: usize) -> Result<Vec<u8>, DecodeError> {
     let mut inflated = Vec::new();
     let limit = u64::try_from(max_decompressed).unwrap_or(u64::MAX);
-    flate2::read::GzDecoder::new(body)
+    flate2::read::MultiGzDecoder::new(body)
         .take(limit.saturating_add(1))
         .read_to_end(&mut inflated)
         .map_err(|e| DecodeError::Malformed(format!("the gzip data is corrupt: {e}")))?;
@@ -1055,7 +1055,7 @@ impl Translation<'_> {
             for (n, v) in extra {
                 labels.insert(n.to_owned(), v);
             }
-            labels.insert(METRIC_NAME.to_owned(), name);
+            labels.insert(METRIC_NAME.to_owned(), name.clone());
             match Labels::parse_series(labels.into_iter().collect(), self.limits) {
                 Ok(labels) => writes.push(SeriesWrite {
                     labels,
@@ -1065,7 +1065,7 @@ impl Translation<'_> {
                     }],
                 }),
                 Err(error) => {
-                    self.rejected.add(1, error);
+                    self.rejected.add(1, format!("{name}: {error}"));
                     return None;
                 }
             }
@@ -1406,6 +1406,58 @@ mod tests {
         assert!(matches!(
             gunzip(b"not gzip", 1 << 20),
             Err(DecodeError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn concatenated_gzip_members_are_all_read() {
+        let member = |text: &[u8]| {
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut encoder, text).unwrap();
+            encoder.finish().unwrap()
+        };
+        let mut body = member(b"hello ");
+        body.extend(member(b"world"));
+        assert_eq!(gunzip(&body, 1024).unwrap(), b"hello world");
+    }
+
+    #[test]
+    fn json_accepts_snake_case_names_enum_names_and_numbers_as_strings() {
+        let body = br#"{"resource_metrics": [{"scope_metrics": [{"metrics": [{
+            "name": "x",
+            "sum": {"data_points": [{"time_unix_nano": 5, "as_double": "NaN", "flags": "1"}],
+                    "aggregation_temporality": "AGGREGATION_TEMPORALITY_DELTA",
+                    "is_monotonic": true}}]}]}]}"#;
+        let request = decode(body, Encoding::Json).unwrap();
+        let metric = &request.resource_metrics[0].scope_metrics[0].metrics[0];
+        let Some(MetricData::Sum(sum)) = &metric.data else {
+            panic!("not a sum: {metric:?}");
+        };
+        assert_eq!(sum.aggregation_temporality, TEMPORALITY_DELTA);
+        assert!(sum.is_monotonic);
+        assert_eq!(sum.data_points[0].time_unix_nano, 5);
+        assert_eq!(sum.data_points[0].flags, FLAG_NO_RECORDED_VALUE);
+        assert!(matches!(sum.data_points[0].value, Some(NumberValue::AsDouble(v)) if v.is_nan()));
+
+        let error = decode(br#"{"resourceMetrics": {}}"#, Encoding::Json).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the body is not an OTLP JSON ExportMetricsServiceRequest: resourceMetrics must be an array"
+        );
+    }
+
+    #[test]
+    fn only_the_two_otlp_content_types_are_accepted() {
+        assert_eq!(
+            Encoding::from_media_type(Some("application/json")),
+            Ok(Encoding::Json)
+        );
+        let missing = Encoding::from_media_type(Some("")).unwrap_err();
+        assert!(missing.to_string().ends_with("not none"), "{missing}");
+        assert!(matches!(
+            Encoding::from_media_type(Some("application/grpc")),
+            Err(DecodeError::UnsupportedMediaType(_))
         ));
     }
 }
