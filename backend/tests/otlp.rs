@@ -352,7 +352,7 @@ async fn every_metric_kind_lands_as_prometheus_series_with_resource_labels() {
 }
 
 /// OTLP JSON as the collector's and the JS SDK's exporters write it: camelCase, int64 as
-/// strings, enums as numbers.
+/// strings, enums as numbers or names, ids in hex (exemplars, which Vigil ignores).
 fn collector_json(t: u64) -> Value {
     json!({
         "resourceMetrics": [{
@@ -376,7 +376,13 @@ fn collector_json(t: u64) -> Value {
                                 ],
                                 "startTimeUnixNano": (t - 60_000_000_000).to_string(),
                                 "timeUnixNano": t.to_string(),
-                                "asInt": "9007199254740993"
+                                "asInt": "9007199254740993",
+                                "exemplars": [{
+                                    "timeUnixNano": t.to_string(),
+                                    "asInt": "1",
+                                    "traceId": "5b8efff798038103d269b633813fc60c",
+                                    "spanId": "eee19b7ec3c1b174"
+                                }]
                             }],
                             "aggregationTemporality": 2,
                             "isMonotonic": true
