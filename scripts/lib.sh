@@ -79,3 +79,26 @@ stop_cluster() {
     "$pg_ctl" stop -D "$pgdata" -m fast -s || true
   fi
 }
+
+# The OpenTelemetry Python SDK and its OTLP/HTTP exporter, in a venv under target/: a real OTLP
+# client for backend/tests/otlp_peer.rs (found through VIGIL_OTEL_PYTHON). Versions are pinned
+# so the peer test exercises the same encoder every time.
+OTEL_VENV=target/otel-venv
+OTEL_PACKAGES=(opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2)
+ensure_otel_sdk() {
+  local python=$OTEL_VENV/bin/python
+  if [ -x "$python" ] && "$python" - "${OTEL_PACKAGES[@]}" <<'PY' 2>/dev/null; then
+import sys
+from importlib.metadata import version
+sys.exit(any(version(p.split("==")[0]) != p.split("==")[1] for p in sys.argv[1:]))
+PY
+    export VIGIL_OTEL_PYTHON=$PWD/$python
+    return 0
+  fi
+  python3 -c 'import ensurepip' 2>/dev/null || apt_install python3-venv
+  step "installing the OpenTelemetry Python SDK into $OTEL_VENV"
+  rm -rf "$OTEL_VENV"
+  python3 -m venv "$OTEL_VENV"
+  "$python" -m pip install --quiet --disable-pip-version-check "${OTEL_PACKAGES[@]}"
+  export VIGIL_OTEL_PYTHON=$PWD/$python
+}

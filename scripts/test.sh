@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, unit and integration tests against a real
 # PostgreSQL, and browser tests in Debian's chromium against the real server.
-# Installs what it needs (PostgreSQL, chromium, the wasm32 target, npm packages).
+# Installs what it needs (PostgreSQL, chromium, the wasm32 target, npm packages, the
+# OpenTelemetry Python SDK for the OTLP peer test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -13,6 +14,7 @@ ensure_node
 ensure_wasm_target
 ensure_prometheus
 ensure_pyyaml
+ensure_otel_sdk
 
 step "[1/6] formatting and lints"
 cargo fmt --all --check

@@ -1,6 +1,7 @@
 //! Ingestion over standard protocols, so real clients work unchanged: Prometheus remote_write
 //! and OTLP/HTTP. A 2xx answer means the data is committed.
 
+pub mod otlp;
 pub mod remote_write;
 
 use axum::Router;
@@ -61,6 +62,7 @@ impl Default for IngestLimits {
 pub fn routes(limits: &IngestLimits) -> Router<AppState> {
     Router::new()
         .route("/prometheus/api/v1/write", post(prometheus_remote_write))
+        .route("/v1/metrics", post(otlp_metrics))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
 }
 
@@ -138,6 +140,60 @@ async fn prometheus_remote_write(
     } else {
         Err(samples_rejected(&rejected))
     }
+}
+
+/// OTLP/HTTP metrics export: see [`otlp`] for the answers it gives.
+async fn otlp_metrics(
+    _caller: IngestAccess,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> AppResult<Response> {
+    let body = read_body(body)?;
+    let encoding =
+        otlp::Encoding::from_media_type(media_type(&headers, header::CONTENT_TYPE).as_deref())?;
+    let limits = &state.config.ingest;
+    let inflated;
+    let raw: &[u8] = match media_type(&headers, header::CONTENT_ENCODING).as_deref() {
+        None | Some("identity") => {
+            if body.len() > limits.max_decompressed_bytes {
+                return Err(DecodeError::TooLarge(format!(
+                    "the body is {} bytes; the limit is {}",
+                    body.len(),
+                    limits.max_decompressed_bytes
+                ))
+                .into());
+            }
+            &body
+        }
+        Some("gzip") => {
+            inflated = otlp::gunzip(&body, limits.max_decompressed_bytes)?;
+            &inflated
+        }
+        Some(other) => {
+            return Err(DecodeError::UnsupportedMediaType(format!(
+                "OTLP/HTTP accepts Content-Encoding gzip or none, not {other}"
+            ))
+            .into());
+        }
+    };
+    let request = otlp::decode(raw, encoding)?;
+    let store = &state.metrics;
+    let times = otlp::AcceptedTimes::around(chrono::Utc::now(), store.config());
+    let (batch, mut rejected) = otlp::translate(request, &store.config().label_limits, times);
+    let outcome = store.write(batch).await.map_err(write_error)?;
+    // Anything the store still refuses (a point on the edge of the time window) is counted
+    // per sample, which for a histogram overstates the points; rare enough not to matter.
+    rejected.merge(outcome.rejected);
+    state
+        .telemetry
+        .record_ingest("otlp", outcome.samples, rejected.samples);
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, encoding.content_type())],
+        otlp::encode_response(encoding, &rejected),
+    )
+        .into_response())
 }
 
 /// 400 naming what was refused (the accepted samples are committed).

@@ -481,7 +481,8 @@ pub fn sql_time(timestamp_ms: i64) -> String {
     time.format("%Y-%m-%d %H:%M:%S%.3f+00").to_string()
 }
 
-fn humantime(duration: Duration) -> String {
+/// A duration as people write it in config (`1h`, `10m`), for refusal messages.
+pub fn humantime(duration: Duration) -> String {
     let secs = duration.as_secs();
     if secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
