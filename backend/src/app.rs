@@ -22,10 +22,11 @@ use crate::auth::limiter::LoginLimiter;
 use crate::auth::token::SigningKey;
 use crate::config::AppConfig;
 use crate::error::AppError;
+use crate::events::EventBus;
 use crate::metrics::MetricStore;
 use crate::ops::metrics::{self, Metrics};
 use crate::web::{self, WebAssets};
-use crate::{alerting, api_keys, audit, auth, ingest, ops, promql, teams, users};
+use crate::{alerting, api_keys, audit, auth, events, ingest, ops, promql, teams, users};
 
 /// Facts about this running server.
 #[derive(Clone, Debug)]
@@ -48,6 +49,8 @@ pub struct AppState {
     pub metrics: Arc<MetricStore>,
     pub info: Arc<ServerInfo>,
     pub web: Arc<WebAssets>,
+    /// Live changes for `/api/v1/events` subscribers.
+    pub events: Arc<EventBus>,
 }
 
 impl AppState {
@@ -67,6 +70,7 @@ impl AppState {
             config: Arc::new(config),
             info: Arc::new(info),
             web: Arc::new(web),
+            events: Arc::new(EventBus::default()),
         })
     }
 }
@@ -82,6 +86,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::routes())
         .merge(alerting::routes())
+        .merge(events::routes())
         .merge(users::routes())
         .merge(teams::routes())
         .merge(api_keys::routes())

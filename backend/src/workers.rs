@@ -5,8 +5,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerting::alerts::{Evaluator, evaluator_worker};
 use crate::app::AppState;
-use crate::auth;
 use crate::metrics::{cache, partitions, rollup};
+use crate::{auth, events};
 
 pub struct Workers {
     tasks: JoinSet<()>,
@@ -46,6 +46,7 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
         state.metrics.clone(),
         shutdown.clone(),
     ));
+    tasks.spawn(events::listen_worker(state.clone(), shutdown.clone()));
     tasks.spawn(evaluator_worker(Evaluator::new(state), shutdown.clone()));
     Workers { tasks }
 }

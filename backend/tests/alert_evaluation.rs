@@ -222,7 +222,7 @@ async fn two_replicas_evaluate_each_rule_once_and_a_crashed_one_hands_over() {
         29,
         "the locked rule is skipped"
     );
-    drop(crashed);
+    crashed.rollback().await.unwrap();
     assert_eq!(
         here.evaluate_due(later).await.unwrap(),
         1,
@@ -255,4 +255,101 @@ async fn alerts_are_readable_by_every_role_and_filters_are_checked() {
         viewer.get("/api/v1/alerts/999999").await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// Reads a Server-Sent Events body until an event of `kind` arrives; returns its data.
+async fn next_event(body: &mut axum::body::Body, kind: &str) -> String {
+    use http_body_util::BodyExt as _;
+    let mut buffer = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(start) = buffer.find(&format!("event: {kind}\n")) {
+            let rest = &buffer[start..];
+            if let Some(end) = rest.find("\n\n") {
+                let data = rest[..end]
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data: "))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                return data;
+            }
+        }
+        let frame = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} event within 10 s; got {buffer:?}"))
+            .expect("the stream ended")
+            .expect("a readable frame");
+        if let Ok(data) = frame.into_data() {
+            buffer.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+}
+
+#[tokio::test]
+async fn alert_changes_from_another_replica_stream_live_to_logged_in_users() {
+    let app = TestApp::spawn().await;
+    let anonymous = app
+        .send(
+            axum::http::Request::get("/api/v1/events")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    let viewer = app.login_as(Role::Viewer).await;
+    let response = app
+        .open(
+            axum::http::Request::get("/api/v1/events")
+                .header("cookie", viewer.cookie_header().unwrap())
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut body = response.into_body();
+    next_event(&mut body, "hello").await;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(vigil::events::listen_worker(
+        app.state.clone(),
+        shutdown.clone(),
+    ));
+    next_event(&mut body, "resync").await;
+
+    let mut editor = app.login_as(Role::Editor).await;
+    let rule: AlertRule = editor
+        .post(
+            "/api/v1/alert-rules",
+            &json!({
+                "name": "Always",
+                "query": "vector(3)",
+                "comparison": ">",
+                "warning_threshold": 1,
+            }),
+        )
+        .await
+        .json();
+    // Another replica evaluates: its change reaches this replica's subscribers.
+    let other_pool = db::pool_options(&PoolSettings {
+        max_connections: 2,
+        ..PoolSettings::default()
+    })
+    .connect_with(app.db.connect_options().as_ref().clone())
+    .await
+    .unwrap();
+    let other = Evaluator {
+        db: other_pool,
+        ..Evaluator::new(&app.state)
+    };
+    assert_eq!(other.evaluate_due(Utc::now()).await.unwrap(), 1);
+    let data: serde_json::Value =
+        serde_json::from_str(&next_event(&mut body, "alert").await).unwrap();
+    assert_eq!(data["rule_id"], rule.id);
+    assert_eq!(data["state"], "firing");
+    assert_eq!(data["severity"], "warning");
+    shutdown.cancel();
 }

@@ -29,13 +29,11 @@ use super::evaluator::{self, Change, LiveAlert, Outcome, RuleSpec};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Json, Path};
+use crate::events;
 use crate::metrics::MetricStore;
 use crate::metrics::model::Labels;
 use crate::ops::metrics::Metrics;
 use crate::promql::{Engine, QueryOutput};
-
-/// The NOTIFY channel alert changes are announced on (for live updates in every replica).
-pub const EVENTS_CHANNEL: &str = "vigil_events";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -287,7 +285,7 @@ async fn store_changes(
             });
             sqlx::query!(
                 "SELECT pg_notify($1, $2)",
-                EVENTS_CHANNEL,
+                events::CHANNEL,
                 event.to_string()
             )
             .execute(&mut *conn)

@@ -177,6 +177,15 @@ impl TestApp {
         }
     }
 
+    /// The response with its body unread, for streams (Server-Sent Events).
+    pub async fn open(&self, request: Request<Body>) -> axum::response::Response {
+        self.router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible")
+    }
+
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
         let response = self
             .router
