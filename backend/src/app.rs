@@ -139,6 +139,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .merge(ingest::routes(&state.config.ingest))
         .merge(promql::api::routes())
+        .merge(alerting::alertmanager::routes())
         .merge(ops::routes())
         .merge(web::routes(state.config.web_dir.as_deref()))
         .method_not_allowed_fallback(|| async {

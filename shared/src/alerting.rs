@@ -297,6 +297,9 @@ pub struct Alert {
     pub fired_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// Ids of the active silences that match it.
+    #[serde(default)]
+    pub silenced_by: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -319,6 +322,74 @@ pub struct AlertHistoryEntry {
 pub struct AlertHistory {
     pub alert: Alert,
     pub history: Vec<AlertHistoryEntry>,
+}
+
+/// How a matcher compares a label's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MatchOp {
+    #[serde(rename = "=")]
+    Equal,
+    #[serde(rename = "!=")]
+    NotEqual,
+    #[serde(rename = "=~")]
+    Regex,
+    #[serde(rename = "!~")]
+    NotRegex,
+}
+
+impl MatchOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            MatchOp::Equal => "=",
+            MatchOp::NotEqual => "!=",
+            MatchOp::Regex => "=~",
+            MatchOp::NotRegex => "!~",
+        }
+    }
+}
+
+/// A label matcher (`name="value"`, `name=~"regex"`, …) as silences and routes use them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Matcher {
+    pub name: String,
+    pub value: String,
+    pub op: MatchOp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SilenceState {
+    /// Starts in the future.
+    Pending,
+    Active,
+    Expired,
+}
+
+/// A silence to create (responders and up). `starts_at` defaults to now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SilenceRequest {
+    pub matchers: Vec<Matcher>,
+    #[serde(default)]
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: DateTime<Utc>,
+    pub comment: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    pub id: String,
+    pub matchers: Vec<Matcher>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub created_by: String,
+    pub comment: String,
+    pub state: SilenceState,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SilenceList {
+    pub silences: Vec<Silence>,
 }
 
 #[cfg(test)]

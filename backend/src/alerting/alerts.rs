@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -26,9 +26,10 @@ use vigil_shared::alerting::{
 };
 
 use super::evaluator::{self, Change, LiveAlert, Outcome, RuleSpec};
+use super::silences;
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::error::{AppError, AppResult, Json, Path};
+use crate::error::{AppError, AppResult, Json, Path, Query};
 use crate::events;
 use crate::metrics::MetricStore;
 use crate::metrics::model::Labels;
@@ -295,7 +296,8 @@ async fn store_changes(
     Ok(())
 }
 
-/// Background worker: evaluates due rules every second until shutdown.
+/// Background worker: evaluates due rules every second until shutdown, and resolves alerts
+/// from the Alertmanager API that were not sent again in time.
 pub async fn evaluator_worker(evaluator: Evaluator, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -306,6 +308,9 @@ pub async fn evaluator_worker(evaluator: Evaluator, shutdown: CancellationToken)
         }
         if let Err(error) = evaluator.evaluate_due(Utc::now()).await {
             tracing::warn!(%error, "evaluating alert rules failed; retrying shortly");
+        }
+        if let Err(error) = super::alertmanager::resolve_expired(&evaluator.db, Utc::now()).await {
+            tracing::warn!(%error, "resolving timed-out external alerts failed; retrying shortly");
         }
     }
 }
@@ -365,8 +370,20 @@ async fn select_alerts(
             fired_at: row.fired_at,
             resolved_at: row.resolved_at,
             updated_at: row.updated_at,
+            silenced_by: Vec::new(),
         })
         .collect())
+}
+
+/// Marks each live alert with the silences that match it now.
+async fn mark_silenced(db: &PgPool, alerts: &mut [Alert]) -> Result<(), sqlx::Error> {
+    let active = silences::active(db, Utc::now()).await?;
+    for alert in alerts {
+        if matches!(alert.state, AlertState::Pending | AlertState::Firing) {
+            alert.silenced_by = silences::silenced_by(&active, &alert.labels);
+        }
+    }
+    Ok(())
 }
 
 async fn list_alerts(
@@ -396,13 +413,13 @@ async fn list_alerts(
         ),
     };
     let limit = query.limit.unwrap_or(500).clamp(1, 5_000);
-    Ok(Json(AlertList {
-        alerts: select_alerts(&state.db, None, &states, severity, query.rule, limit).await?,
-    }))
+    let mut alerts = select_alerts(&state.db, None, &states, severity, query.rule, limit).await?;
+    mark_silenced(&state.db, &mut alerts).await?;
+    Ok(Json(AlertList { alerts }))
 }
 
 async fn find_alert(db: &PgPool, id: i64) -> AppResult<Alert> {
-    select_alerts(
+    let mut found = select_alerts(
         db,
         Some(id),
         &["inactive", "pending", "firing", "resolved"],
@@ -410,9 +427,11 @@ async fn find_alert(db: &PgPool, id: i64) -> AppResult<Alert> {
         None,
         1,
     )
-    .await?
-    .pop()
-    .ok_or_else(|| AppError::not_found("There is no alert with this id."))
+    .await?;
+    mark_silenced(db, &mut found).await?;
+    found
+        .pop()
+        .ok_or_else(|| AppError::not_found("There is no alert with this id."))
 }
 
 async fn get_alert(

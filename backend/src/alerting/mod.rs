@@ -1,10 +1,12 @@
 //! Alerting: rules with warning and critical thresholds over PromQL, their evaluation into
 //! alerts, and the annotations' templates.
 
+pub mod alertmanager;
 pub mod alerts;
 pub mod evaluator;
 pub mod import;
 pub mod rules;
+pub mod silences;
 pub mod template;
 
 use axum::Router;
@@ -12,5 +14,7 @@ use axum::Router;
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
-    rules::routes().merge(alerts::routes())
+    rules::routes()
+        .merge(alerts::routes())
+        .merge(silences::routes())
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use promql_parser::parser::value::ValueType;
@@ -24,7 +24,7 @@ use super::template::Template;
 use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Editor};
-use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path, Query};
 use crate::metrics::model::is_valid_label_name;
 
 const MAX_NAME: usize = 200;
