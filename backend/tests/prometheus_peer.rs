@@ -1,6 +1,7 @@
 //! Vigil next to a real Prometheus (Debian's 2.42): Prometheus scrapes Vigil's /metrics and
 //! remote-writes everything to Vigil; then `promtool query range` asks both servers the same
-//! questions over the same data, and the answers must agree.
+//! questions over the same data, and the answers must agree. Prometheus also sends the alerts
+//! of its rules to Vigil as to an Alertmanager.
 //!
 //! Needs `prometheus` and `promtool` on PATH. Without them the test says so and passes,
 //! unless VIGIL_REQUIRE_PEERS=1 (set by scripts/test.sh, which installs them).
@@ -105,13 +106,12 @@ async fn a_real_prometheus_remote_writes_to_vigil_and_promtool_gets_the_same_ans
                 "serve",
                 "--listen",
                 "127.0.0.1:0",
-                "--demo",
                 "--web-dir",
                 "/nonexistent",
             ])
             .env_remove("DATABASE_URL")
             .env("VIGIL_DATA_DIR", dir.join("vigil"))
-            .env("VIGIL_DEMO_PASSWORD", "peer test password")
+            .env("VIGIL_ADMIN_PASSWORD", "peer test password")
             .env("VIGIL_LOG_FORMAT", "json"),
     );
     let vigil_address = tokio::task::block_in_place(|| wait_for_banner(&mut vigil.0));
@@ -124,10 +124,18 @@ async fn a_real_prometheus_remote_writes_to_vigil_and_promtool_gets_the_same_ans
     .await;
 
     let prometheus_port = free_port();
+    std::fs::write(
+        dir.join("rules.yml"),
+        "groups:\n  - name: peer\n    rules:\n      - alert: VigilIsUp\n        expr: up{job=\"vigil\"} == 1\n        labels:\n          severity: warning\n        annotations:\n          summary: Vigil answers scrapes\n",
+    )
+    .unwrap();
     let config = format!(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+         rule_files: ['{rules}']\n\
+         alerting:\n  alertmanagers:\n    - path_prefix: /alertmanager\n      authorization:\n        credentials: {key}\n      static_configs:\n        - targets: ['{vigil_address}']\n\
          scrape_configs:\n  - job_name: vigil\n    static_configs:\n      - targets: ['{vigil_address}']\n\
-         remote_write:\n  - url: http://{vigil_address}/prometheus/api/v1/write\n    authorization:\n      credentials: {key}\n    queue_config:\n      batch_send_deadline: 1s\n      max_samples_per_send: 500\n"
+         remote_write:\n  - url: http://{vigil_address}/prometheus/api/v1/write\n    authorization:\n      credentials: {key}\n    queue_config:\n      batch_send_deadline: 1s\n      max_samples_per_send: 500\n",
+        rules = dir.join("rules.yml").display()
     );
     std::fs::write(dir.join("prometheus.yml"), config).unwrap();
     let mut prometheus = Server(
@@ -222,6 +230,37 @@ async fn a_real_prometheus_remote_writes_to_vigil_and_promtool_gets_the_same_ans
         compared += 1;
     }
     assert_eq!(compared, 6);
+
+    // Prometheus' alert reached Vigil through its Alertmanager API.
+    let auth = format!("Bearer {key}");
+    let mut alerts = Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let response = request(
+            &vigil_address,
+            "GET",
+            "/alertmanager/api/v2/alerts?filter=alertname%3D%22VigilIsUp%22",
+            &[("Authorization", &auth)],
+            None,
+        )
+        .await;
+        alerts = serde_json::from_str(&response.body).unwrap_or_default();
+        if alerts.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let alert = &alerts[0];
+    assert_eq!(alert["labels"]["job"], "vigil", "{alerts}");
+    assert_eq!(alert["labels"]["severity"], "warning");
+    assert_eq!(alert["annotations"]["summary"], "Vigil answers scrapes");
+    assert!(
+        alert["generatorURL"]
+            .as_str()
+            .unwrap()
+            .contains(&prometheus_port.to_string())
+    );
+
     drop(prometheus.0.kill());
     prometheus.0.wait().unwrap();
     assert!(vigil.stop_with(nix::sys::signal::Signal::SIGTERM));
