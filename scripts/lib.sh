@@ -52,6 +52,12 @@ ensure_prometheus() {
   apt_install prometheus
 }
 
+# The real Alertmanager, to compare Vigil's Alertmanager API with.
+ensure_alertmanager() {
+  command -v prometheus-alertmanager >/dev/null 2>&1 && return 0
+  apt_install prometheus-alertmanager
+}
+
 # PyYAML, for scripts/promql-fixtures.py.
 ensure_pyyaml() {
   python3 -c 'import yaml' 2>/dev/null && return 0

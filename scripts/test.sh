@@ -13,6 +13,7 @@ ensure_chromium
 ensure_node
 ensure_wasm_target
 ensure_prometheus
+ensure_alertmanager
 ensure_pyyaml
 ensure_otel_sdk
 
@@ -27,7 +28,7 @@ python3 scripts/promql-fixtures.py check
 step "[3/6] building the web frontend (checked against the 600 KB gzip budget)"
 cargo xtask build-web --max-gzip-kb 600
 
-step "[4/6] unit and integration tests (real PostgreSQL, a fresh database per test; real Prometheus peers)"
+step "[4/6] unit and integration tests (real PostgreSQL, a fresh database per test; real Prometheus, Alertmanager and OpenTelemetry peers)"
 test_cluster=target/tmp/vigil-test-pg/postgres/data
 trap 'stop_cluster "$test_cluster"' EXIT
 VIGIL_REQUIRE_PEERS=1 cargo test --quiet

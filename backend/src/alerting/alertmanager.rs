@@ -343,7 +343,7 @@ async fn get_alerts(
         .map_err(|e| AppError::invalid("filter", e))?;
     let now = Utc::now();
     let rows = sqlx::query!(
-        r#"SELECT a.fingerprint, a.active_at, a.fired_at, a.updated_at, a.ends_at, a.generator_url,
+        r#"SELECT a.active_at, a.fired_at, a.updated_at, a.ends_at, a.generator_url,
                   r.interval_ms AS "interval_ms?",
                   a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
                   a.annotations AS "annotations!: SqlJson<BTreeMap<String, String>>"
@@ -381,7 +381,7 @@ async fn get_alerts(
             "startsAt": row.fired_at.unwrap_or(row.active_at),
             "endsAt": ends_at,
             "updatedAt": row.updated_at,
-            "fingerprint": format!("{:016x}", row.fingerprint.as_u128() >> 64),
+            "fingerprint": alertmanager_fingerprint(&labels),
             "generatorURL": row.generator_url,
             "receivers": [{ "name": RECEIVER }],
             "status": {
@@ -392,6 +392,27 @@ async fn get_alerts(
         }));
     }
     Ok(Json(out))
+}
+
+/// Alertmanager's (and Prometheus') label set fingerprint: FNV-1a 64 over the sorted names
+/// and values, each followed by the byte 255, in hex — so clients see the same ids.
+pub fn alertmanager_fingerprint(labels: &BTreeMap<String, String>) -> String {
+    const OFFSET: u64 = 14_695_981_039_346_656_037;
+    const PRIME: u64 = 1_099_511_628_211;
+    let mut hash = OFFSET;
+    let mut add = |bytes: &[u8]| {
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(PRIME);
+        }
+    };
+    for (name, value) in labels {
+        add(name.as_bytes());
+        add(&[255]);
+        add(value.as_bytes());
+        add(&[255]);
+    }
+    format!("{hash:016x}")
 }
 
 #[derive(Serialize, Deserialize)]
