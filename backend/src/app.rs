@@ -26,7 +26,7 @@ use crate::events::EventBus;
 use crate::metrics::MetricStore;
 use crate::ops::metrics::{self, Metrics};
 use crate::web::{self, WebAssets};
-use crate::{alerting, api_keys, audit, auth, events, ingest, ops, promql, teams, users};
+use crate::{alerting, api_keys, audit, auth, events, ingest, notify, ops, promql, teams, users};
 
 /// Facts about this running server.
 #[derive(Clone, Debug)]
@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::routes())
         .merge(alerting::routes())
         .merge(events::routes())
+        .merge(notify::routes())
         .merge(users::routes())
         .merge(teams::routes())
         .merge(api_keys::routes())

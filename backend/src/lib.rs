@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod ingest;
 pub mod metrics;
+pub mod notify;
 pub mod ops;
 pub mod promql;
 pub mod serve;

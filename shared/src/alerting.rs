@@ -183,6 +183,9 @@ pub struct AlertRuleRequest {
     pub labels: BTreeMap<String, String>,
     #[serde(default)]
     pub annotations: RuleAnnotations,
+    /// Where firing and resolved alerts are sent.
+    #[serde(default)]
+    pub notification_channel_ids: Vec<i64>,
     #[serde(default = "yes")]
     pub enabled: bool,
 }

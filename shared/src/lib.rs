@@ -5,6 +5,7 @@ pub mod admin;
 pub mod alerting;
 pub mod auth;
 pub mod error;
+pub mod notify;
 pub mod prometheus;
 pub mod role;
 pub mod status;

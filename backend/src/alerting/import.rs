@@ -119,6 +119,7 @@ fn convert(
                 .or_else(|| annotations.remove("runbook"))
                 .unwrap_or_default(),
         },
+        notification_channel_ids: Vec::new(),
         enabled: true,
     };
     if let Some(other) = annotations.keys().next() {

@@ -60,6 +60,7 @@ pub struct ValidRule {
     pub error_state: ErrorState,
     pub labels: BTreeMap<String, String>,
     pub annotations: RuleAnnotations,
+    pub channel_ids: Vec<i64>,
     pub enabled: bool,
 }
 
@@ -227,6 +228,12 @@ pub fn validate(request: &AlertRuleRequest) -> Result<ValidRule, FieldErrors> {
             description: annotations.description.clone(),
             runbook_url: runbook.to_owned(),
         },
+        channel_ids: {
+            let mut ids = request.notification_channel_ids.clone();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        },
         enabled: request.enabled,
     })
 }
@@ -338,7 +345,7 @@ pub async fn select<'e>(
                   r.keep_firing_for_ms, r.no_data_state, r.error_state,
                   r.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
                   r.annotations AS "annotations!: SqlJson<RuleAnnotations>",
-                  r.enabled, r.created_at, r.updated_at, u.email AS "updated_by?"
+                  r.channel_ids, r.enabled, r.created_at, r.updated_at, u.email AS "updated_by?"
            FROM alert_rules r LEFT JOIN users u ON u.id = r.updated_by
            WHERE ($1::bigint IS NULL OR r.id = $1) AND ($2::text IS NULL OR r.rule_group = $2)
            ORDER BY r.rule_group, lower(r.name)"#,
@@ -366,6 +373,7 @@ pub async fn select<'e>(
                 error_state: parse_state(&row.error_state),
                 labels: row.labels.0,
                 annotations: row.annotations.0,
+                notification_channel_ids: row.channel_ids,
                 enabled: row.enabled,
             },
             created_at: row.created_at,
@@ -423,12 +431,14 @@ pub async fn store<'e>(
                       $8::float8 AS critical_threshold, $9::bigint AS for_ms,
                       $10::bigint AS interval_ms, $11::bigint AS keep_firing_for_ms,
                       $12::text AS no_data_state, $13::text AS error_state, $14::jsonb AS labels,
-                      $15::jsonb AS annotations, $16::boolean AS enabled, $17::bigint AS updated_by
+                      $15::jsonb AS annotations, $16::boolean AS enabled, $17::bigint AS updated_by,
+                      $18::bigint[] AS channel_ids
            ), inserted AS (
                INSERT INTO alert_rules (name, rule_group, description, query, comparison,
                                         warning_threshold, critical_threshold, for_ms,
                                         interval_ms, keep_firing_for_ms, no_data_state,
-                                        error_state, labels, annotations, enabled, updated_by)
+                                        error_state, labels, annotations, enabled, updated_by,
+                                        channel_ids)
                SELECT * FROM input WHERE $1::bigint IS NULL
                RETURNING id
            ), updated AS (
@@ -440,7 +450,8 @@ pub async fn store<'e>(
                    interval_ms = i.interval_ms, keep_firing_for_ms = i.keep_firing_for_ms,
                    no_data_state = i.no_data_state, error_state = i.error_state,
                    labels = i.labels, annotations = i.annotations, enabled = i.enabled,
-                   updated_by = i.updated_by, updated_at = now(), next_eval_at = now()
+                   updated_by = i.updated_by, channel_ids = i.channel_ids, updated_at = now(),
+                   next_eval_at = now()
                FROM input i
                WHERE r.id = $1
                RETURNING r.id
@@ -462,10 +473,28 @@ pub async fn store<'e>(
         serde_json::to_value(&rule.labels).unwrap_or_default(),
         serde_json::to_value(&rule.annotations).unwrap_or_default(),
         rule.enabled,
-        user_id
+        user_id,
+        &rule.channel_ids
     )
     .fetch_optional(db)
     .await
+}
+
+/// Refuses notification channel ids that do not exist.
+async fn check_channels(conn: &mut sqlx::PgConnection, ids: &[i64]) -> AppResult<()> {
+    let known = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM notification_channels WHERE id = ANY($1)"#,
+        ids
+    )
+    .fetch_one(conn)
+    .await?;
+    if known != ids.len() as i64 {
+        return Err(AppError::invalid(
+            "notification_channel_ids",
+            "names a notification channel that does not exist",
+        ));
+    }
+    Ok(())
 }
 
 async fn list_rules(
@@ -493,6 +522,7 @@ async fn create_rule(
 ) -> AppResult<(StatusCode, Json<AlertRule>)> {
     let rule = validate(&request).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
+    check_channels(&mut tx, &rule.channel_ids).await?;
     let id = store(&mut *tx, None, &rule, editor.id)
         .await
         .on_constraint("alert_rules_group_name_key", name_taken)?
@@ -518,6 +548,7 @@ async fn replace_rule(
 ) -> AppResult<Json<AlertRule>> {
     let rule = validate(&request).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
+    check_channels(&mut tx, &rule.channel_ids).await?;
     store(&mut *tx, Some(id), &rule, editor.id)
         .await
         .on_constraint("alert_rules_group_name_key", name_taken)?

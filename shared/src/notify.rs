@@ -1,0 +1,129 @@
+//! Notification channels: where alerts are sent (webhook, Slack-compatible webhook, email).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// Alertmanager's webhook payload (version 4), optionally signed with HMAC-SHA256.
+    Webhook,
+    /// A Slack (or Mattermost, Rocket.Chat…) incoming webhook.
+    Slack,
+    Email,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Slack => "slack",
+            ChannelKind::Email => "email",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP (a relay on the same host or network).
+    None,
+    /// Upgrade with STARTTLS (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the start (port 465).
+    Tls,
+}
+
+/// A channel as the form sends it. Secret fields left empty on an update keep their saved
+/// value: the API never sends secrets back.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChannelRequest {
+    pub name: String,
+    pub kind: Option<ChannelKind>,
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    /// Webhook and Slack: the URL to post to (secret).
+    #[serde(default)]
+    pub url: String,
+    /// Webhook: signs each body with HMAC-SHA256 in `X-Vigil-Signature` (secret, optional).
+    #[serde(default)]
+    pub hmac_secret: String,
+    /// Email: recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub smtp_host: String,
+    #[serde(default)]
+    pub smtp_port: Option<u16>,
+    #[serde(default)]
+    pub smtp_username: String,
+    /// Secret.
+    #[serde(default)]
+    pub smtp_password: String,
+    #[serde(default)]
+    pub smtp_tls: SmtpTls,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A channel as the API shows it: no secrets, only whether they are set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: i64,
+    pub name: String,
+    pub kind: ChannelKind,
+    pub send_resolved: bool,
+    /// Where it sends, with secrets cut (`https://hooks.slack.com/…`, or the recipients).
+    pub target: String,
+    pub to: Vec<String>,
+    pub from: String,
+    pub smtp_host: String,
+    pub smtp_port: Option<u16>,
+    pub smtp_username: String,
+    pub smtp_tls: SmtpTls,
+    pub url_set: bool,
+    pub hmac_secret_set: bool,
+    pub smtp_password_set: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelList {
+    pub channels: Vec<Channel>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Waiting for its (next) attempt.
+    Pending,
+    Sent,
+    /// Given up on.
+    Failed,
+}
+
+/// One notification sent (or being retried) through a channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub reason: String,
+    pub status: DeliveryStatus,
+    /// What it was about: `[FIRING:2] HighLatency`, say.
+    pub title: String,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryLog {
+    pub deliveries: Vec<Delivery>,
+}
