@@ -383,3 +383,85 @@ async fn bad_alerts_and_callers_are_refused() {
         .json();
     assert_eq!(status["cluster"]["status"], "ready");
 }
+
+#[tokio::test]
+async fn a_firing_source_alert_inhibits_matching_targets() {
+    let app = TestApp::spawn().await;
+    let ingest = key(&app, &["ingest"]).await;
+    let read = key(&app, &["read"]).await;
+    let rule = json!({
+        "name": "cluster down silences its services",
+        "source_matchers": [{ "name": "alertname", "value": "ClusterDown", "op": "=" }],
+        "target_matchers": [{ "name": "severity", "value": "warning", "op": "=" }],
+        "equal": ["cluster"]
+    });
+    let mut viewer = app.login_as(Role::Viewer).await;
+    assert_eq!(
+        viewer.post("/api/v1/inhibition-rules", &rule).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut editor = app.login_as(Role::Editor).await;
+    let created = editor.post("/api/v1/inhibition-rules", &rule).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let bad = editor
+        .post(
+            "/api/v1/inhibition-rules",
+            &json!({ "name": "", "source_matchers": [], "target_matchers": [] }),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.error().error.fields.contains_key("source_matchers"));
+
+    let ends = (Utc::now() + TimeDelta::minutes(4)).to_rfc3339();
+    let alerts = json!([
+        { "labels": { "alertname": "ClusterDown", "cluster": "eu", "severity": "critical" }, "endsAt": ends },
+        { "labels": { "alertname": "Slow", "cluster": "eu", "severity": "warning" }, "endsAt": ends },
+        { "labels": { "alertname": "Slow", "cluster": "us", "severity": "warning" }, "endsAt": ends }
+    ]);
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/alertmanager/api/v2/alerts",
+            &ingest,
+            Some(alerts)
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let listed: Vec<Value> = call(&app, "GET", "/alertmanager/api/v2/alerts", &read, None)
+        .await
+        .json();
+    let by_cluster = |name: &str, cluster: &str| {
+        listed
+            .iter()
+            .find(|a| a["labels"]["alertname"] == name && a["labels"]["cluster"] == cluster)
+            .unwrap()
+            .clone()
+    };
+    let source = by_cluster("ClusterDown", "eu");
+    let inhibited = by_cluster("Slow", "eu");
+    assert_eq!(inhibited["status"]["state"], "suppressed");
+    assert_eq!(inhibited["status"]["inhibitedBy"][0], source["fingerprint"]);
+    assert_eq!(by_cluster("Slow", "us")["status"]["state"], "active");
+    assert_eq!(source["status"]["state"], "active");
+    let shown: Vec<Value> = call(
+        &app,
+        "GET",
+        "/alertmanager/api/v2/alerts?inhibited=false",
+        &read,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(shown.len(), 2);
+
+    let ours: AlertList = viewer.get("/api/v1/alerts").await.json();
+    let slow_eu = ours
+        .alerts
+        .iter()
+        .find(|a| a.labels["alertname"] == "Slow" && a.labels["cluster"] == "eu")
+        .unwrap();
+    assert_eq!(slow_eu.inhibited_by.len(), 1);
+}

@@ -303,6 +303,9 @@ pub struct Alert {
     /// Ids of the active silences that match it.
     #[serde(default)]
     pub silenced_by: Vec<String>,
+    /// Ids of the firing alerts that inhibit it (through an inhibition rule).
+    #[serde(default)]
+    pub inhibited_by: Vec<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -393,6 +396,30 @@ pub struct Silence {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SilenceList {
     pub silences: Vec<Silence>,
+}
+
+/// An inhibition rule: while an alert matching `source_matchers` fires, alerts matching
+/// `target_matchers` that have the same values for the `equal` labels notify nobody.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InhibitionRuleRequest {
+    pub name: String,
+    pub source_matchers: Vec<Matcher>,
+    pub target_matchers: Vec<Matcher>,
+    #[serde(default)]
+    pub equal: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InhibitionRule {
+    pub id: i64,
+    #[serde(flatten)]
+    pub rule: InhibitionRuleRequest,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InhibitionRuleList {
+    pub rules: Vec<InhibitionRule>,
 }
 
 #[cfg(test)]

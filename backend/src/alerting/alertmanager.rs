@@ -21,6 +21,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use vigil_shared::alerting::{MatchOp, Matcher, Severity, SilenceRequest, SilenceState};
 
+use super::inhibition;
 use super::silences::{self, CompiledMatcher};
 use crate::app::AppState;
 use crate::audit::{self, Target};
@@ -263,6 +264,7 @@ pub async fn resolve_expired(db: &PgPool, now: DateTime<Utc>) -> Result<usize, s
 struct AlertsQuery {
     active: bool,
     silenced: bool,
+    inhibited: bool,
     filter: Vec<String>,
 }
 
@@ -271,6 +273,7 @@ impl AlertsQuery {
         let mut query = AlertsQuery {
             active: true,
             silenced: true,
+            inhibited: true,
             filter: Vec::new(),
         };
         for (name, value) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
@@ -282,8 +285,8 @@ impl AlertsQuery {
             match name.as_ref() {
                 "active" => query.active = flag()?,
                 "silenced" => query.silenced = flag()?,
-                // Nothing is inhibited yet: inhibition rules come with notifications.
-                "inhibited" | "unprocessed" => {
+                "inhibited" => query.inhibited = flag()?,
+                "unprocessed" => {
                     flag()?;
                 }
                 "filter" => query.filter.push(value.into_owned()),
@@ -343,7 +346,7 @@ async fn get_alerts(
         .map_err(|e| AppError::invalid("filter", e))?;
     let now = Utc::now();
     let rows = sqlx::query!(
-        r#"SELECT a.active_at, a.fired_at, a.updated_at, a.ends_at, a.generator_url,
+        r#"SELECT a.id, a.active_at, a.fired_at, a.updated_at, a.ends_at, a.generator_url,
                   r.interval_ms AS "interval_ms?",
                   a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
                   a.annotations AS "annotations!: SqlJson<BTreeMap<String, String>>"
@@ -354,6 +357,12 @@ async fn get_alerts(
     .fetch_all(&state.db)
     .await?;
     let active = silences::active(&state.db, now).await?;
+    let inhibitors = inhibition::load(&state.db).await?;
+    let firing = inhibition::firing(&state.db).await?;
+    let fingerprints: BTreeMap<i64, String> = firing
+        .iter()
+        .map(|(id, labels)| (*id, alertmanager_fingerprint(labels)))
+        .collect();
     let mut out = Vec::new();
     for row in rows {
         let labels = row.labels.0;
@@ -361,8 +370,15 @@ async fn get_alerts(
             continue;
         }
         let silenced_by = silences::silenced_by(&active, &labels);
-        let suppressed = !silenced_by.is_empty();
-        let wanted = if suppressed {
+        let inhibited_by: Vec<&String> =
+            inhibition::inhibited_by(&inhibitors, &firing, row.id, &labels)
+                .iter()
+                .filter_map(|id| fingerprints.get(id))
+                .collect();
+        let suppressed = !silenced_by.is_empty() || !inhibited_by.is_empty();
+        let wanted = if !inhibited_by.is_empty() {
+            query.inhibited
+        } else if suppressed {
             query.silenced
         } else {
             query.active
@@ -387,7 +403,7 @@ async fn get_alerts(
             "status": {
                 "state": if suppressed { "suppressed" } else { "active" },
                 "silencedBy": silenced_by,
-                "inhibitedBy": [],
+                "inhibitedBy": inhibited_by,
             },
         }));
     }

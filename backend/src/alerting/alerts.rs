@@ -26,7 +26,7 @@ use vigil_shared::alerting::{
 };
 
 use super::evaluator::{self, Change, LiveAlert, Outcome, RuleSpec};
-use super::silences;
+use super::{inhibition, silences};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Json, Path, Query};
@@ -303,7 +303,8 @@ async fn store_changes(
 }
 
 /// Queues a notification to each of the rule's channels for the alerts that started firing,
-/// changed severity while firing, or resolved in this evaluation — except silenced ones.
+/// changed severity while firing, or resolved in this evaluation — except silenced or
+/// inhibited ones.
 /// Alerts changing in one evaluation of a rule go out as one message.
 async fn notify_changes(
     conn: &mut PgConnection,
@@ -325,9 +326,19 @@ async fn notify_changes(
         return Ok(());
     }
     let active = silences::active(&mut *conn, now).await?;
+    let inhibitors = inhibition::load(&mut *conn).await?;
+    let firing = if inhibitors.is_empty() {
+        Vec::new()
+    } else {
+        inhibition::firing(&mut *conn).await?
+    };
     let unsilenced: Vec<&Change> = notable
         .into_iter()
         .filter(|c| silences::silenced_by(&active, &c.alert.labels).is_empty())
+        .filter(|c| {
+            let id = c.alert.id.unwrap_or(-1);
+            inhibition::inhibited_by(&inhibitors, &firing, id, &c.alert.labels).is_empty()
+        })
         .collect();
     for &channel in channel_ids {
         let Some(target) = sqlx::query!(
@@ -439,16 +450,25 @@ async fn select_alerts(
             resolved_at: row.resolved_at,
             updated_at: row.updated_at,
             silenced_by: Vec::new(),
+            inhibited_by: Vec::new(),
         })
         .collect())
 }
 
-/// Marks each live alert with the silences that match it now.
+/// Marks each live alert with the silences that match it and the alerts inhibiting it now.
 async fn mark_silenced(db: &PgPool, alerts: &mut [Alert]) -> Result<(), sqlx::Error> {
     let active = silences::active(db, Utc::now()).await?;
+    let inhibitors = inhibition::load(db).await?;
+    let firing = if inhibitors.is_empty() {
+        Vec::new()
+    } else {
+        inhibition::firing(db).await?
+    };
     for alert in alerts {
         if matches!(alert.state, AlertState::Pending | AlertState::Firing) {
             alert.silenced_by = silences::silenced_by(&active, &alert.labels);
+            alert.inhibited_by =
+                inhibition::inhibited_by(&inhibitors, &firing, alert.id, &alert.labels);
         }
     }
     Ok(())

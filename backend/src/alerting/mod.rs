@@ -5,6 +5,7 @@ pub mod alertmanager;
 pub mod alerts;
 pub mod evaluator;
 pub mod import;
+pub mod inhibition;
 pub mod rules;
 pub mod silences;
 pub mod template;
@@ -17,4 +18,5 @@ pub fn routes() -> Router<AppState> {
     rules::routes()
         .merge(alerts::routes())
         .merge(silences::routes())
+        .merge(inhibition::routes())
 }
