@@ -26,7 +26,9 @@ use crate::events::EventBus;
 use crate::metrics::MetricStore;
 use crate::ops::metrics::{self, Metrics};
 use crate::web::{self, WebAssets};
-use crate::{alerting, api_keys, audit, auth, events, ingest, notify, ops, promql, teams, users};
+use crate::{
+    alerting, api_keys, audit, auth, events, ingest, notify, ops, promql, scrape, teams, users,
+};
 
 /// Facts about this running server.
 #[derive(Clone, Debug)]
@@ -88,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(alerting::routes())
         .merge(events::routes())
         .merge(notify::routes())
+        .merge(scrape::routes())
         .merge(users::routes())
         .merge(teams::routes())
         .merge(api_keys::routes())

@@ -108,6 +108,10 @@ pub struct ServeArgs {
     #[arg(long, env = "VIGIL_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
 
+    /// Do not scrape Vigil's own metrics (by default it does, every 15 s, as job "vigil").
+    #[arg(long, env = "VIGIL_NO_SELF_SCRAPE")]
+    pub no_self_scrape: bool,
+
     /// How long metric samples are kept, in days (whole days are dropped at once).
     #[arg(long, env = "VIGIL_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub retention_days: u32,

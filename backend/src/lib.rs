@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod notify;
 pub mod ops;
 pub mod promql;
+pub mod scrape;
 pub mod serve;
 pub mod teams;
 pub mod telemetry;

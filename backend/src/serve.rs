@@ -16,7 +16,7 @@ use crate::cli::{DatabaseArgs, ServeArgs};
 use crate::config::AppConfig;
 use crate::db::{self, Database};
 use crate::metrics::StoreConfig;
-use crate::{demo, users, workers};
+use crate::{demo, scrape, users, workers};
 
 pub async fn run(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let started_at = Utc::now();
@@ -71,6 +71,15 @@ async fn serve_with(
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
+    if !args.no_self_scrape {
+        workers.spawn(scrape::worker::self_scrape_worker(
+            state.metrics.clone(),
+            state.telemetry.clone(),
+            state.db.clone(),
+            address.to_string(),
+            shutdown.clone(),
+        ));
+    }
     print_banner(
         &address.to_string(),
         credentials.as_ref(),

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerting::alerts::{Evaluator, evaluator_worker};
 use crate::app::AppState;
 use crate::metrics::{cache, partitions, rollup};
-use crate::{auth, events, notify};
+use crate::{auth, events, notify, scrape};
 
 pub struct Workers {
     tasks: JoinSet<()>,
@@ -47,6 +47,10 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
         shutdown.clone(),
     ));
     tasks.spawn(events::listen_worker(state.clone(), shutdown.clone()));
+    tasks.spawn(scrape::worker::scrape_worker(
+        scrape::worker::Scraper::new(state.db.clone(), state.metrics.clone()),
+        shutdown.clone(),
+    ));
     tasks.spawn(notify::delivery_worker(state.db.clone(), shutdown.clone()));
     tasks.spawn(evaluator_worker(Evaluator::new(state), shutdown.clone()));
     Workers { tasks }

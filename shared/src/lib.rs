@@ -8,6 +8,7 @@ pub mod error;
 pub mod notify;
 pub mod prometheus;
 pub mod role;
+pub mod scrape;
 pub mod status;
 
 pub use role::Role;
