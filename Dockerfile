@@ -2,10 +2,14 @@
 # external PostgreSQL/TimescaleDB through DATABASE_URL (see docker-compose.yml).
 
 FROM rust:1-bookworm AS build
-RUN rustup target add wasm32-unknown-unknown
+RUN rustup target add wasm32-unknown-unknown \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # Queries are checked against the committed .sqlx/ data: no database is needed to build.
+# build-web installs plotly.js and binaryen (wasm-opt) from the npm registry.
 RUN cargo xtask build-web \
  && cargo build --release --package vigil \
  && strip target/release/vigil

@@ -43,7 +43,8 @@ impl WebAssets {
 pub fn routes(web_dir: Option<&Path>) -> Router<AppState> {
     let mut router = Router::new().fallback(app_page);
     if let Some(dir) = web_dir {
-        let assets = ServeDir::new(dir.join("assets"));
+        // `cargo xtask build-web` writes gzipped copies of the large files beside them.
+        let assets = ServeDir::new(dir.join("assets")).precompressed_gzip();
         router = router
             .nest_service("/assets", assets)
             .layer(middleware::from_fn(cache_assets));
