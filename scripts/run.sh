@@ -11,6 +11,7 @@ source scripts/lib.sh
 
 ensure_postgres
 ensure_wasm_target
+ensure_node
 
 step "building the web frontend"
 cargo xtask build-web

@@ -32,6 +32,8 @@ step "[4/6] unit and integration tests (real PostgreSQL, a fresh database per te
 test_cluster=target/tmp/vigil-test-pg/postgres/data
 trap 'stop_cluster "$test_cluster"' EXIT
 VIGIL_REQUIRE_PEERS=1 cargo test --quiet
+# The web UI's pure logic (PromQL completion, durations), natively.
+cargo test --quiet --package vigil-web --lib
 stop_cluster "$test_cluster"
 
 step "[5/6] building the server for the browser tests"

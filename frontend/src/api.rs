@@ -14,8 +14,10 @@ use vigil_shared::admin::{
     CreatedApiKey, ResetPasswordRequest, Team, TeamList, UpdateTeamRequest, UpdateUserRequest,
     UserList,
 };
+use vigil_shared::alerting::{AlertList, AlertRule, AlertRuleList, AlertRuleRequest};
 use vigil_shared::auth::{ChangePasswordRequest, LoginRequest, User};
 use vigil_shared::error::ErrorBody;
+use vigil_shared::prometheus::{ApiResponse as PromResponse, QueryData, Status as PromStatus};
 use vigil_shared::status::BuildInfo;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -78,6 +80,7 @@ fn session_lost() {
 enum Method {
     Get,
     Post,
+    Put,
     Patch,
     Delete,
 }
@@ -87,6 +90,7 @@ impl Method {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
+            Method::Put => "PUT",
             Method::Patch => "PATCH",
             Method::Delete => "DELETE",
         }
@@ -131,9 +135,11 @@ async fn text_of(response: &Response) -> String {
 }
 
 async fn error_of(response: &Response) -> ApiError {
-    let status = response.status();
-    let text = text_of(response).await;
-    match serde_json::from_str::<ErrorBody>(&text) {
+    error_from(response.status(), &text_of(response).await)
+}
+
+fn error_from(status: u16, text: &str) -> ApiError {
+    match serde_json::from_str::<ErrorBody>(text) {
         Ok(body) => ApiError {
             status,
             code: body.error.code,
@@ -158,7 +164,8 @@ async fn refresh_session() -> bool {
     }
 }
 
-async fn call(method: Method, path: &str, body: Option<String>) -> ApiResult<String> {
+/// Sends a request, renewing the session once on a 401; the answer whatever its status.
+async fn exchange(method: Method, path: &str, body: Option<String>) -> ApiResult<Response> {
     let mut response = send(method, path, body.as_deref()).await?;
     let is_auth_endpoint =
         path.starts_with("/api/v1/auth/login") || path.starts_with("/api/v1/auth/refresh");
@@ -172,10 +179,44 @@ async fn call(method: Method, path: &str, body: Option<String>) -> ApiResult<Str
             return Err(error);
         }
     }
+    Ok(response)
+}
+
+async fn call(method: Method, path: &str, body: Option<String>) -> ApiResult<String> {
+    let response = exchange(method, path, body).await?;
     if !response.ok() {
         return Err(error_of(&response).await);
     }
     Ok(text_of(&response).await)
+}
+
+/// A call to the Prometheus API, whose answers and errors have Prometheus' own shape.
+async fn prometheus<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
+    let response = exchange(Method::Get, path, None).await?;
+    let status = response.status();
+    let text = text_of(&response).await;
+    match serde_json::from_str::<PromResponse<T>>(&text) {
+        Ok(PromResponse {
+            status: PromStatus::Success,
+            data: Some(data),
+            ..
+        }) => Ok(data),
+        Ok(answer) => Err(ApiError {
+            status,
+            code: answer.error_type.unwrap_or_else(|| "error".to_owned()),
+            message: answer
+                .error
+                .unwrap_or_else(|| format!("The server answered {status}.")),
+            fields: BTreeMap::new(),
+        }),
+        Err(_) if !response.ok() => Err(error_from(status, &text)),
+        Err(e) => Err(ApiError {
+            status,
+            code: "decode".to_owned(),
+            message: format!("The server's answer could not be read: {e}"),
+            fields: BTreeMap::new(),
+        }),
+    }
 }
 
 async fn json<T: DeserializeOwned>(
@@ -328,6 +369,85 @@ pub async fn audit_log(action: &str, actor: &str, before: Option<i64>) -> ApiRes
         None,
     )
     .await
+}
+
+// Alerting
+
+/// Alerts by state (`live` = pending and firing, `all`, or one state) and severity (or all).
+pub async fn list_alerts(state: &str, severity: &str) -> ApiResult<AlertList> {
+    let mut path = format!("/api/v1/alerts?state={}", encode_component(state));
+    if !severity.is_empty() {
+        path.push_str(&format!("&severity={}", encode_component(severity)));
+    }
+    json(Method::Get, &path, None).await
+}
+
+pub async fn list_alert_rules() -> ApiResult<AlertRuleList> {
+    json(Method::Get, "/api/v1/alert-rules", None).await
+}
+
+pub async fn get_alert_rule(id: i64) -> ApiResult<AlertRule> {
+    json(Method::Get, &format!("/api/v1/alert-rules/{id}"), None).await
+}
+
+pub async fn create_alert_rule(request: &AlertRuleRequest) -> ApiResult<AlertRule> {
+    json(Method::Post, "/api/v1/alert-rules", encode(request)).await
+}
+
+pub async fn replace_alert_rule(id: i64, request: &AlertRuleRequest) -> ApiResult<AlertRule> {
+    json(
+        Method::Put,
+        &format!("/api/v1/alert-rules/{id}"),
+        encode(request),
+    )
+    .await
+}
+
+pub async fn delete_alert_rule(id: i64) -> ApiResult<()> {
+    call(Method::Delete, &format!("/api/v1/alert-rules/{id}"), None)
+        .await
+        .map(drop)
+}
+
+// Prometheus API (queries and the names autocomplete offers)
+
+/// A range query: one series per result, values every `step` seconds from `start` to `end`.
+pub async fn query_range(query: &str, start: f64, end: f64, step: f64) -> ApiResult<QueryData> {
+    prometheus(&format!(
+        "/prometheus/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step={step}",
+        encode_component(query)
+    ))
+    .await
+}
+
+/// An instant query at `time` (unix seconds).
+pub async fn query_instant(query: &str, time: f64) -> ApiResult<QueryData> {
+    prometheus(&format!(
+        "/prometheus/api/v1/query?query={}&time={time:.3}",
+        encode_component(query)
+    ))
+    .await
+}
+
+/// The values of a label (`__name__` for metric names), of series matching `selector` if given.
+pub async fn label_values(label: &str, selector: Option<&str>) -> ApiResult<Vec<String>> {
+    let mut path = format!(
+        "/prometheus/api/v1/label/{}/values",
+        encode_component(label)
+    );
+    if let Some(selector) = selector {
+        path.push_str(&format!("?match[]={}", encode_component(selector)));
+    }
+    prometheus(&path).await
+}
+
+/// The label names of series matching `selector` (of all series without one).
+pub async fn label_names(selector: Option<&str>) -> ApiResult<Vec<String>> {
+    let mut path = "/prometheus/api/v1/labels".to_owned();
+    if let Some(selector) = selector {
+        path.push_str(&format!("?match[]={}", encode_component(selector)));
+    }
+    prometheus(&path).await
 }
 
 pub fn encode_component(text: &str) -> String {

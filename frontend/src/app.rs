@@ -6,7 +6,7 @@ use leptos_router::path;
 
 use crate::api;
 use crate::components::{NotBuilt, Shell, Spinner};
-use crate::pages::{account, admin, home, login};
+use crate::pages::{account, admin, alerts, explore, home, login};
 use crate::session::Session;
 use crate::theme::provide_theme;
 
@@ -43,14 +43,13 @@ pub fn App() -> impl IntoView {
                             path=path!("dashboards")
                             view=|| view! { <NotBuilt title="Dashboards" purpose="Role-based dashboards of panels drawn from PromQL queries."/> }
                         />
-                        <Route
-                            path=path!("explore")
-                            view=|| view! { <NotBuilt title="Explore" purpose="Ad-hoc PromQL queries with a chart and a table."/> }
-                        />
-                        <Route
-                            path=path!("alerts")
-                            view=|| view! { <NotBuilt title="Alerts" purpose="Firing and pending alerts, alert rules with warning and critical thresholds, silences."/> }
-                        />
+                        <Route path=path!("explore") view=explore::ExplorePage/>
+                        <ParentRoute path=path!("alerts") view=alerts::AlertsLayout>
+                            <Route path=path!("") view=alerts::list::AlertsPage/>
+                            <Route path=path!("rules") view=alerts::rules::RulesPage/>
+                            <Route path=path!("rules/new") view=alerts::rule_form::RuleFormPage/>
+                            <Route path=path!("rules/:id") view=alerts::rule_form::RuleFormPage/>
+                        </ParentRoute>
                         <Route
                             path=path!("incidents")
                             view=|| view! { <NotBuilt title="Incidents" purpose="Incidents opened by alerts: acknowledge, escalate, resolve."/> }
@@ -88,5 +87,13 @@ fn NotFound() -> impl IntoView {
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address. " <a href="/">"Go to the home page"</a> "."</p>
         </section>
+    }
+}
+
+/// Changes the address bar without navigating or adding a history entry: for a page whose
+/// address should follow what it shows (a query typed on Explore, a rule just created).
+pub fn replace_address(url: &str) {
+    if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
     }
 }

@@ -2,8 +2,10 @@
 
 pub mod api;
 pub mod app;
+pub mod completion;
 pub mod components;
 pub mod format;
+pub mod live;
 pub mod pages;
 pub mod session;
 pub mod theme;

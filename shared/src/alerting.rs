@@ -422,9 +422,216 @@ pub struct InhibitionRuleList {
     pub rules: Vec<InhibitionRule>,
 }
 
+/// A rule's condition and timing, for previewing where it would have fired.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PreviewRule {
+    pub comparison: Comparison,
+    pub warning: Option<f64>,
+    pub critical: Option<f64>,
+    /// `for`, in seconds.
+    pub for_seconds: f64,
+    /// `keep_firing_for`, in seconds.
+    pub keep_firing_for_seconds: f64,
+}
+
+/// Where a rule would have been at one evaluation, for one series or (merged) the worst of all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PreviewState {
+    Pending,
+    Firing(Severity),
+}
+
+/// A stretch of time (unix seconds) the rule would have spent in one state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PreviewSpan {
+    pub from: f64,
+    pub to: f64,
+    pub state: PreviewState,
+}
+
+/// Replays the rule over query results sampled every `step` seconds (one evaluation per point,
+/// as the evaluator would have run), per series, and returns where the worst series was
+/// pending or firing. A point missing from a series counts as no data: its alert ends.
+pub fn preview(rule: &PreviewRule, series: &[Vec<(f64, f64)>], step: f64) -> Vec<PreviewSpan> {
+    // Worst state per evaluation time, in milliseconds so times compare exactly.
+    let mut worst: BTreeMap<i64, PreviewState> = BTreeMap::new();
+    for points in series {
+        let mut active_since: Option<f64> = None;
+        let mut last_held: Option<(f64, Severity)> = None;
+        let mut firing = false;
+        let mut previous: Option<f64> = None;
+        for &(at, value) in points {
+            if previous.is_some_and(|p| at - p > step * 1.5) {
+                // A gap: no data, so whatever was pending or firing ended.
+                active_since = None;
+                last_held = None;
+                firing = false;
+            }
+            previous = Some(at);
+            let state = match rule.comparison.severity(value, rule.warning, rule.critical) {
+                Some(severity) => {
+                    let since = *active_since.get_or_insert(at);
+                    last_held = Some((at, severity));
+                    firing = firing || at - since >= rule.for_seconds;
+                    Some(if firing {
+                        PreviewState::Firing(severity)
+                    } else {
+                        PreviewState::Pending
+                    })
+                }
+                None => match last_held {
+                    Some((held_at, severity))
+                        if firing && at - held_at < rule.keep_firing_for_seconds =>
+                    {
+                        Some(PreviewState::Firing(severity))
+                    }
+                    _ => {
+                        active_since = None;
+                        last_held = None;
+                        firing = false;
+                        None
+                    }
+                },
+            };
+            if let Some(state) = state {
+                let key = (at * 1000.0).round() as i64;
+                let slot = worst.entry(key).or_insert(state);
+                *slot = (*slot).max(state);
+            }
+        }
+    }
+    let mut spans: Vec<PreviewSpan> = Vec::new();
+    for (key, state) in worst {
+        let at = key as f64 / 1000.0;
+        match spans.last_mut() {
+            Some(last) if last.state == state && at - last.to < step * 0.5 => last.to = at + step,
+            _ => spans.push(PreviewSpan {
+                from: at,
+                to: at + step,
+                state,
+            }),
+        }
+    }
+    spans
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rule(for_seconds: f64, keep_firing_for_seconds: f64) -> PreviewRule {
+        PreviewRule {
+            comparison: Comparison::Above,
+            warning: Some(80.0),
+            critical: Some(90.0),
+            for_seconds,
+            keep_firing_for_seconds,
+        }
+    }
+
+    fn every_minute(values: &[f64]) -> Vec<(f64, f64)> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i as f64 * 60.0, *v))
+            .collect()
+    }
+
+    #[test]
+    fn a_preview_is_pending_until_for_has_passed_then_fires_at_the_crossed_severity() {
+        let series = [every_minute(&[10.0, 85.0, 85.0, 95.0, 95.0, 10.0])];
+        let spans = preview(&rule(120.0, 0.0), &series, 60.0);
+        assert_eq!(
+            spans,
+            vec![
+                PreviewSpan {
+                    from: 60.0,
+                    to: 180.0,
+                    state: PreviewState::Pending
+                },
+                PreviewSpan {
+                    from: 180.0,
+                    to: 300.0,
+                    state: PreviewState::Firing(Severity::Critical)
+                },
+            ]
+        );
+        // Without `for`, the first crossing fires at once, as warning, then critical.
+        let spans = preview(&rule(0.0, 0.0), &series, 60.0);
+        assert_eq!(
+            spans,
+            vec![
+                PreviewSpan {
+                    from: 60.0,
+                    to: 180.0,
+                    state: PreviewState::Firing(Severity::Warning)
+                },
+                PreviewSpan {
+                    from: 180.0,
+                    to: 300.0,
+                    state: PreviewState::Firing(Severity::Critical)
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_preview_keeps_firing_for_keep_firing_for_and_stops_at_gaps() {
+        let series = [every_minute(&[95.0, 10.0, 10.0, 10.0])];
+        let spans = preview(&rule(0.0, 150.0), &series, 60.0);
+        assert_eq!(
+            spans,
+            vec![PreviewSpan {
+                from: 0.0,
+                to: 180.0,
+                state: PreviewState::Firing(Severity::Critical)
+            }]
+        );
+        // A missing point ends the alert; it starts pending again afterwards.
+        let gappy = [vec![(0.0, 95.0), (60.0, 95.0), (240.0, 95.0)]];
+        let spans = preview(&rule(60.0, 0.0), &gappy, 60.0);
+        assert_eq!(
+            spans,
+            vec![
+                PreviewSpan {
+                    from: 0.0,
+                    to: 60.0,
+                    state: PreviewState::Pending
+                },
+                PreviewSpan {
+                    from: 60.0,
+                    to: 120.0,
+                    state: PreviewState::Firing(Severity::Critical)
+                },
+                PreviewSpan {
+                    from: 240.0,
+                    to: 300.0,
+                    state: PreviewState::Pending
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_preview_shows_the_worst_series_at_each_time() {
+        let series = [every_minute(&[85.0, 85.0]), every_minute(&[10.0, 95.0])];
+        let spans = preview(&rule(0.0, 0.0), &series, 60.0);
+        assert_eq!(
+            spans,
+            vec![
+                PreviewSpan {
+                    from: 0.0,
+                    to: 60.0,
+                    state: PreviewState::Firing(Severity::Warning)
+                },
+                PreviewSpan {
+                    from: 60.0,
+                    to: 120.0,
+                    state: PreviewState::Firing(Severity::Critical)
+                },
+            ]
+        );
+    }
 
     #[test]
     fn critical_wins_over_warning() {

@@ -2,5 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod alerts;
+pub mod explore;
 pub mod home;
 pub mod login;

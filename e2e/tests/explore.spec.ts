@@ -1,0 +1,71 @@
+// Explore: typing PromQL with autocomplete, seeing the demo workload as a chart and a table.
+import { expect, test } from '@playwright/test';
+import { logIn } from './helpers';
+
+test('a viewer builds a query with autocomplete on Explore and sees a chart and a table', async ({ page }) => {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  page.on('console', (message) => {
+    // The browser logs every 4xx answer: the session check before logging in, and the refused query below.
+    if (message.type() === 'error' && !/status of 40[01]/.test(message.text())) problems.push(message.text());
+  });
+
+  await logIn(page, 'viewer@vigil.local');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Explore' }).click();
+  await expect(page.getByRole('heading', { name: 'Explore' })).toBeVisible();
+
+  const editor = page.getByRole('combobox', { name: 'Query' });
+  const suggestions = page.getByRole('listbox', { name: 'Suggestions' });
+  await editor.click();
+
+  // Metric names come from the server's series; Enter accepts the highlighted one.
+  await editor.pressSequentially('sum by (job) (rate(http_requests_t');
+  await expect(suggestions.getByRole('option', { name: /^http_requests_total/ })).toBeVisible();
+  await editor.press('Enter');
+  await expect(editor).toHaveValue('sum by (job) (rate(http_requests_total');
+
+  // Inside the braces: that metric's label names, then the values of the chosen label.
+  await editor.pressSequentially('{');
+  await expect(suggestions.getByRole('option', { name: /^route/ })).toBeVisible();
+  await editor.pressSequentially('job="pay');
+  await expect(suggestions.getByRole('option', { name: /^payments/ })).toBeVisible();
+  await editor.press('Tab');
+  await expect(editor).toHaveValue('sum by (job) (rate(http_requests_total{job="payments"');
+
+  await editor.pressSequentially('}[5m]))');
+  await editor.press('Escape');
+  await editor.press('Enter');
+
+  const chart = page.getByTestId('chart');
+  await expect(chart).toHaveAttribute('data-drawn', 'true');
+  await expect(chart.locator('.scatterlayer .trace')).toHaveCount(1);
+  await expect(chart.locator('.legend')).toContainText('{job="payments"}');
+  await expect(page.getByRole('status').filter({ hasText: /1 series/ })).toBeVisible();
+  // The address keeps the query, so the view can be shared or reloaded.
+  await expect(page).toHaveURL(/\/explore\?query=sum/);
+
+  await page.getByRole('tab', { name: 'Table' }).click();
+  const table = page.getByRole('table', { name: 'Query result' });
+  await expect(table.getByRole('cell', { name: '{job="payments"}' })).toBeVisible();
+
+  // Reloading the shared address runs the same query again.
+  await page.reload();
+  await expect(editor).toHaveValue('sum by (job) (rate(http_requests_total{job="payments"}[5m]))');
+  await expect(page.getByTestId('chart')).toHaveAttribute('data-drawn', 'true');
+  await expect(page.getByTestId('chart').locator('.scatterlayer .trace')).toHaveCount(1);
+
+  // A wider range draws all three services' lines.
+  await editor.fill('sum by (job) (rate(http_requests_total[5m]))');
+  await page.getByLabel('Time range').selectOption('6h');
+  await expect(page.getByTestId('chart').locator('.scatterlayer .trace')).toHaveCount(3);
+  await expect(page).toHaveURL(/range=6h/);
+
+  // A broken query is explained beside the editor, and what was typed stays.
+  await editor.fill('sum(rate(http_requests_total[5m])');
+  await editor.press('Enter');
+  const error = page.locator('#field-query-error');
+  await expect(error).toContainText(/unclosed|expected|unexpected/i);
+  await expect(editor).toHaveValue('sum(rate(http_requests_total[5m])');
+
+  expect(problems, 'no script errors or blocked resources in the console').toEqual([]);
+});

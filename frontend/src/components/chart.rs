@@ -1,0 +1,226 @@
+//! Time-series charts drawn by plotly.js, which Vigil serves itself and pages load the first
+//! time they draw: query results as lines, threshold lines, and shaded spans (where an alert
+//! rule would have been pending or firing).
+
+use leptos::html;
+use leptos::prelude::*;
+use serde_json::{Value, json};
+use wasm_bindgen::prelude::*;
+
+use crate::format;
+use crate::theme::{Theme, use_theme};
+
+#[wasm_bindgen(inline_js = r#"
+let loading = null;
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve();
+  if (!loading) {
+    const meta = document.querySelector('meta[name="vigil-plotly"]');
+    loading = new Promise((resolve, reject) => {
+      const script = document.createElement('script');
+      script.src = meta ? meta.content : '';
+      script.onload = () => resolve();
+      script.onerror = () => { loading = null; reject(new Error('the chart library could not be loaded')); };
+      document.head.appendChild(script);
+    });
+  }
+  return loading;
+}
+export async function vigilDrawChart(element, figure) {
+  await loadPlotly();
+  await window.Plotly.react(element, JSON.parse(figure));
+}
+export function vigilPurgeChart(element) {
+  if (window.Plotly) window.Plotly.purge(element);
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(catch, js_name = vigilDrawChart)]
+    async fn draw_chart(element: &web_sys::HtmlElement, figure: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = vigilPurgeChart)]
+    fn purge_chart(element: &web_sys::HtmlElement);
+}
+
+/// Most lines one chart draws; more make plotly slow and the chart unreadable.
+pub const MAX_SERIES: usize = 100;
+
+/// One line: its legend name and `(unix seconds, value)` points in time order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartSeries {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A horizontal line across the chart, such as an alert threshold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThresholdLine {
+    pub name: String,
+    pub value: f64,
+    pub color: &'static str,
+}
+
+/// A shaded stretch of time, such as when a rule would have been firing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShadedSpan {
+    pub from: f64,
+    pub to: f64,
+    pub color: &'static str,
+}
+
+/// What a chart shows: the time window (unix seconds), the query step (gaps longer than a
+/// step break the line, as in Prometheus' graph), lines, thresholds and spans.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChartData {
+    pub start: f64,
+    pub end: f64,
+    pub step: f64,
+    pub series: Vec<ChartSeries>,
+    pub thresholds: Vec<ThresholdLine>,
+    pub spans: Vec<ShadedSpan>,
+}
+
+#[component]
+pub fn TimeSeriesChart(
+    data: Signal<ChartData>,
+    /// What the chart shows, for screen readers.
+    #[prop(into)]
+    label: String,
+) -> impl IntoView {
+    let node = NodeRef::<html::Div>::new();
+    let theme = use_theme();
+    let problem = RwSignal::new(None::<String>);
+    let drawn = RwSignal::new(false);
+
+    Effect::new(move |_| {
+        let data = data.get();
+        let dark = theme.get() == Theme::Dark;
+        let Some(element) = node.get() else {
+            return;
+        };
+        let figure = figure(&data, dark);
+        leptos::task::spawn_local(async move {
+            match draw_chart(&element, &figure).await {
+                Ok(_) => {
+                    problem.set(None);
+                    drawn.set(true);
+                }
+                Err(error) => problem.set(Some(
+                    js_sys::Error::from(error)
+                        .message()
+                        .as_string()
+                        .unwrap_or_else(|| "the chart could not be drawn".to_owned()),
+                )),
+            }
+        });
+    });
+    on_cleanup(move || {
+        if let Some(element) = node.get_untracked() {
+            purge_chart(&element);
+        }
+    });
+
+    view! {
+        <figure class="chart" aria-label=label>
+            <div class="chart-plot" node_ref=node data-testid="chart" data-drawn=move || drawn.get().to_string()></div>
+            {move || problem.get().map(|p| view! { <p class="banner banner-error" role="alert">{format!("Chart: {p}.")}</p> })}
+        </figure>
+    }
+}
+
+/// Points as plotly wants them: local-time labels and values, with a gap (null) wherever
+/// consecutive points are more than a step and a half apart.
+fn with_gaps(points: &[(f64, f64)], step: f64) -> (Vec<String>, Vec<Option<f64>>) {
+    let mut x = Vec::with_capacity(points.len());
+    let mut y = Vec::with_capacity(points.len());
+    let mut previous: Option<f64> = None;
+    for &(at, value) in points {
+        if let Some(previous) = previous
+            && step > 0.0
+            && at - previous > step * 1.5
+        {
+            x.push(format::plot_time(previous + step));
+            y.push(None);
+        }
+        x.push(format::plot_time(at));
+        y.push(value.is_finite().then_some(value));
+        previous = Some(at);
+    }
+    (x, y)
+}
+
+/// The plotly.js figure (`{data, layout, config}`) as JSON. Written out here rather than
+/// through the `plotly` crate, whose typed builders cost ~190 KB of gzipped WebAssembly and
+/// would break the 600 KB budget (SPEC §12).
+fn figure(data: &ChartData, dark: bool) -> String {
+    let (text, grid) = if dark {
+        ("#e6e9ef", "#2e3442")
+    } else {
+        ("#1d2330", "#dde1e8")
+    };
+    let mut traces: Vec<Value> = data
+        .series
+        .iter()
+        .take(MAX_SERIES)
+        .map(|series| {
+            let (x, y) = with_gaps(&series.points, data.step);
+            json!({
+                "type": "scatter",
+                "mode": "lines",
+                "name": series.name,
+                "x": x,
+                "y": y,
+                "line": {"width": 1.5},
+            })
+        })
+        .collect();
+    let window = [format::plot_time(data.start), format::plot_time(data.end)];
+    traces.extend(data.thresholds.iter().map(|threshold| {
+        json!({
+            "type": "scatter",
+            "mode": "lines",
+            "name": threshold.name,
+            "x": window,
+            "y": [threshold.value, threshold.value],
+            "line": {"color": threshold.color, "width": 2, "dash": "dash"},
+            "hoverinfo": "name+y",
+        })
+    }));
+    let shapes: Vec<Value> = data
+        .spans
+        .iter()
+        .map(|span| {
+            json!({
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": format::plot_time(span.from),
+                "x1": format::plot_time(span.to),
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": span.color,
+                "opacity": 0.18,
+                "layer": "below",
+                "line": {"width": 0},
+            })
+        })
+        .collect();
+    json!({
+        "data": traces,
+        "layout": {
+            "autosize": true,
+            "height": 340,
+            "margin": {"l": 56, "r": 16, "t": 12, "b": 40},
+            "paper_bgcolor": "rgba(0,0,0,0)",
+            "plot_bgcolor": "rgba(0,0,0,0)",
+            "font": {"color": text, "size": 12},
+            "hovermode": "closest",
+            "showlegend": true,
+            "legend": {"orientation": "h", "y": -0.15},
+            "xaxis": {"type": "date", "range": window, "gridcolor": grid},
+            "yaxis": {"automargin": true, "gridcolor": grid, "zerolinecolor": grid},
+            "shapes": shapes,
+        },
+        "config": {"responsive": true, "displaylogo": false, "displayModeBar": "hover"},
+    })
+    .to_string()
+}
