@@ -2,7 +2,9 @@
 // preview chart follow them, saves, and the alert fires from the demo workload and shows up on
 // an Alerts page that is already open — without reloading it.
 import { expect, test } from '@playwright/test';
-import { logIn } from './helpers';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { demoPassword, logIn } from './helpers';
 
 test('an editor sets thresholds with a live preview, saves, and the alert appears live', async ({ page, context }) => {
   await logIn(page, 'editor@vigil.local');
@@ -86,4 +88,122 @@ test('a viewer reads alerts and rules but is offered no editing', async ({ page 
     data: { name: 'x', query: 'up', comparison: '>', warning_threshold: 1 },
   });
   expect(refused.status()).toBe(403);
+});
+
+test('a responder silences an alert from its row, and it shows as silenced until the silence is expired', async ({ page, playwright, baseURL }) => {
+  // An alert as Prometheus would send it, through the Alertmanager API.
+  const api = await playwright.request.newContext({ baseURL });
+  const login = await api.post('/api/v1/auth/login', { data: { email: 'editor@vigil.local', password: demoPassword } });
+  expect(login.status()).toBe(200);
+  const posted = await api.post('/alertmanager/api/v2/alerts', {
+    data: [{ labels: { alertname: 'DiskAlmostFull', instance: 'db-1', severity: 'warning' }, annotations: { summary: 'Disk 93% full' } }],
+  });
+  expect(posted.status()).toBe(200);
+
+  await logIn(page, 'responder@vigil.local');
+  await page.goto('/alerts');
+  const row = page.getByRole('table', { name: 'Alerts' }).getByRole('row').filter({ hasText: 'DiskAlmostFull' });
+  await expect(row).toContainText('Disk 93% full');
+  await row.getByRole('link', { name: 'Silence' }).click();
+
+  const form = page.getByRole('form', { name: 'New silence' });
+  const matchers = form.getByLabel('Matchers (one per line)');
+  await expect(matchers).toHaveValue(/alertname="DiskAlmostFull"/);
+  await expect(matchers).toHaveValue(/instance="db-1"/);
+  // Without a reason the server refuses, beside the field, and keeps the matchers.
+  await form.getByRole('button', { name: 'Create silence' }).click();
+  await expect(form.getByText('say why these alerts are silenced')).toBeVisible();
+  await expect(matchers).toHaveValue(/instance="db-1"/);
+  await form.getByLabel('Comment').fill('Resizing the volume');
+  await form.getByRole('button', { name: 'Create silence' }).click();
+  await expect(page.getByText(/^Silenced alertname="DiskAlmostFull"/)).toBeVisible();
+  const silence = page.getByRole('table', { name: 'Silences' }).getByRole('row').filter({ hasText: 'Resizing the volume' });
+  await expect(silence).toContainText('active');
+  await expect(silence).toContainText('responder@vigil.local');
+
+  await page.getByRole('navigation', { name: 'Alerting' }).getByRole('link', { name: 'Alerts' }).click();
+  await expect(row.getByText('silenced', { exact: true })).toBeVisible();
+  await expect(row.getByRole('link', { name: 'Silence' })).toHaveCount(0);
+
+  await page.getByRole('navigation', { name: 'Alerting' }).getByRole('link', { name: 'Silences' }).click();
+  await silence.getByRole('button', { name: 'Expire' }).click();
+  await expect(page.getByText('The silence has ended.')).toBeVisible();
+  await expect(silence).toContainText('expired');
+  await page.getByRole('navigation', { name: 'Alerting' }).getByRole('link', { name: 'Alerts' }).click();
+  await expect(row.getByRole('link', { name: 'Silence' })).toBeVisible();
+  await expect(row.getByText('silenced', { exact: true })).toHaveCount(0);
+  await api.dispose();
+});
+
+test('an editor adds a signed webhook channel and a test notification reaches a real HTTP server', async ({ page }) => {
+  const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const receiver = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      received.push({ headers: request.headers, body });
+      response.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const port = (receiver.address() as AddressInfo).port;
+
+  await logIn(page, 'editor@vigil.local');
+  await page.goto('/alerts');
+  await page.getByRole('navigation', { name: 'Alerting' }).getByRole('link', { name: 'Channels' }).click();
+  const form = page.getByRole('form', { name: 'Notification channel' });
+  await form.getByLabel('Name', { exact: true }).fill('ops webhook');
+  await form.getByLabel('Kind').selectOption('webhook');
+  // A bad address is named beside its field; what was typed stays.
+  await form.getByLabel('URL').fill('ftp://example.com/hook');
+  await form.getByRole('button', { name: 'Save channel' }).click();
+  await expect(form.getByText('must be an http:// or https:// address')).toBeVisible();
+  await expect(form.getByLabel('Name', { exact: true })).toHaveValue('ops webhook');
+
+  await form.getByLabel('URL').fill(`http://127.0.0.1:${port}/hook`);
+  await form.getByLabel('Signing secret').fill('s3cret');
+  await form.getByRole('button', { name: 'Save channel' }).click();
+  await expect(page.getByText('Saved channel ops webhook.')).toBeVisible();
+  const row = page.getByRole('table', { name: 'Notification channels' }).getByRole('row').filter({ hasText: 'ops webhook' });
+  await expect(row).toContainText('webhook');
+
+  await row.getByRole('button', { name: 'Send test' }).click();
+  const log = page.getByRole('table', { name: 'Deliveries of ops webhook' });
+  await expect(log.getByRole('row').filter({ hasText: 'test' })).toContainText('sent');
+  expect(received).toHaveLength(1);
+  const payload = JSON.parse(received[0].body);
+  expect(payload.version).toBe('4');
+  expect(String(received[0].headers['x-vigil-signature'])).toMatch(/^sha256=[0-9a-f]{64}$/);
+
+  // The secret URL is never sent back: editing leaves it empty and says it is kept.
+  await row.getByRole('button', { name: 'Edit' }).click();
+  await expect(form.getByLabel('URL')).toHaveValue('');
+  await expect(form.getByText('Saved; leave empty to keep the current URL.')).toBeVisible();
+  receiver.close();
+});
+
+test('an editor imports a Prometheus rule file; good rules land and refused ones are named', async ({ page }) => {
+  await logIn(page, 'editor@vigil.local');
+  await page.goto('/alerts/rules');
+  await page.getByRole('link', { name: 'Import rule file' }).click();
+  const yaml = [
+    'groups:',
+    '  - name: imported',
+    '    rules:',
+    '      - alert: SearchDown',
+    '        expr: up{job="search"} < 1',
+    '        for: 1m',
+    '        labels: {severity: critical}',
+    '      - alert: Broken',
+    '        expr: sum(rate(http_requests_total[5m]) > 1',
+  ].join('\n');
+  await page.getByLabel('Rule file (YAML)').fill(yaml);
+  await page.getByRole('button', { name: 'Import rules' }).click();
+  const report = page.getByRole('status', { name: 'Import report' });
+  await expect(report).toContainText('Imported 1 rules, 1 refused');
+  await expect(report.getByRole('link', { name: 'SearchDown' })).toBeVisible();
+  await expect(report).toContainText(/Broken \(group imported\): expr/);
+  await report.getByRole('link', { name: 'SearchDown' }).click();
+  await expect(page.getByLabel('Critical threshold')).toHaveValue('1');
+  await expect(page.getByLabel('Condition')).toHaveValue('<');
 });

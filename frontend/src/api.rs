@@ -14,9 +14,13 @@ use vigil_shared::admin::{
     CreatedApiKey, ResetPasswordRequest, Team, TeamList, UpdateTeamRequest, UpdateUserRequest,
     UserList,
 };
-use vigil_shared::alerting::{AlertList, AlertRule, AlertRuleList, AlertRuleRequest};
+use vigil_shared::alerting::{
+    AlertList, AlertRule, AlertRuleList, AlertRuleRequest, RuleImportReport, RuleImportRequest,
+    Silence, SilenceList, SilenceRequest,
+};
 use vigil_shared::auth::{ChangePasswordRequest, LoginRequest, User};
 use vigil_shared::error::ErrorBody;
+use vigil_shared::notify::{Channel, ChannelList, ChannelRequest, Delivery, DeliveryLog};
 use vigil_shared::prometheus::{ApiResponse as PromResponse, QueryData, Status as PromStatus};
 use vigil_shared::status::BuildInfo;
 use wasm_bindgen::{JsCast, JsValue};
@@ -407,6 +411,82 @@ pub async fn delete_alert_rule(id: i64) -> ApiResult<()> {
     call(Method::Delete, &format!("/api/v1/alert-rules/{id}"), None)
         .await
         .map(drop)
+}
+
+pub async fn import_alert_rules(request: &RuleImportRequest) -> ApiResult<RuleImportReport> {
+    json(Method::Post, "/api/v1/alert-rules/import", encode(request)).await
+}
+
+pub async fn list_silences() -> ApiResult<SilenceList> {
+    json(Method::Get, "/api/v1/silences", None).await
+}
+
+pub async fn create_silence(request: &SilenceRequest) -> ApiResult<Silence> {
+    json(Method::Post, "/api/v1/silences", encode(request)).await
+}
+
+/// Ends a silence now.
+pub async fn expire_silence(id: &str) -> ApiResult<()> {
+    call(
+        Method::Delete,
+        &format!("/api/v1/silences/{}", encode_component(id)),
+        None,
+    )
+    .await
+    .map(drop)
+}
+
+// Notification channels
+
+pub async fn list_channels() -> ApiResult<ChannelList> {
+    json(Method::Get, "/api/v1/notification-channels", None).await
+}
+
+pub async fn create_channel(request: &ChannelRequest) -> ApiResult<Channel> {
+    json(
+        Method::Post,
+        "/api/v1/notification-channels",
+        encode(request),
+    )
+    .await
+}
+
+pub async fn update_channel(id: i64, request: &ChannelRequest) -> ApiResult<Channel> {
+    json(
+        Method::Put,
+        &format!("/api/v1/notification-channels/{id}"),
+        encode(request),
+    )
+    .await
+}
+
+pub async fn delete_channel(id: i64) -> ApiResult<()> {
+    call(
+        Method::Delete,
+        &format!("/api/v1/notification-channels/{id}"),
+        None,
+    )
+    .await
+    .map(drop)
+}
+
+/// Sends a test notification now and answers how the delivery went.
+pub async fn test_channel(id: i64) -> ApiResult<Delivery> {
+    json(
+        Method::Post,
+        &format!("/api/v1/notification-channels/{id}/test"),
+        None,
+    )
+    .await
+}
+
+pub async fn channel_deliveries(id: i64) -> ApiResult<DeliveryLog> {
+    json(
+        Method::Get,
+        &format!("/api/v1/notification-channels/{id}/deliveries"),
+        None,
+    )
+    .await
 }
 
 // Prometheus API (queries and the names autocomplete offers)

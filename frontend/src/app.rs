@@ -48,6 +48,9 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("") view=alerts::list::AlertsPage/>
                             <Route path=path!("rules") view=alerts::rules::RulesPage/>
                             <Route path=path!("rules/new") view=alerts::rule_form::RuleFormPage/>
+                            <Route path=path!("rules/import") view=alerts::import::ImportRulesPage/>
+                            <Route path=path!("silences") view=alerts::silences::SilencesPage/>
+                            <Route path=path!("channels") view=alerts::channels::ChannelsPage/>
                             <Route path=path!("rules/:id") view=alerts::rule_form::RuleFormPage/>
                         </ParentRoute>
                         <Route

@@ -5,10 +5,13 @@ use leptos::prelude::*;
 use vigil_shared::alerting::{Alert, AlertState};
 
 use super::SeverityBadge;
+use super::silences::silence_link;
 use crate::api::{self, ApiError};
 use crate::components::Loading;
 use crate::format;
 use crate::live::live_events;
+use crate::session::use_session;
+use vigil_shared::Role;
 
 const STATES: [(&str, &str); 6] = [
     ("live", "Firing and pending"),
@@ -97,11 +100,12 @@ fn state_class(state: AlertState) -> &'static str {
 
 #[component]
 fn AlertTable(alerts: Vec<Alert>) -> impl IntoView {
+    let can_silence = use_session().can(Role::Responder);
     view! {
         <table class="table alerts-table" aria-label="Alerts">
             <thead><tr>
                 <th>"Severity"</th><th>"State"</th><th>"Alert"</th><th>"Labels"</th>
-                <th>"Value"</th><th>"Since"</th>
+                <th>"Value"</th><th>"Since"</th><th></th>
             </tr></thead>
             <tbody>
                 {alerts.into_iter().map(|alert| {
@@ -139,6 +143,11 @@ fn AlertTable(alerts: Vec<Alert>) -> impl IntoView {
                             </td>
                             <td class="value">{alert.value.map(format::value).unwrap_or_else(|| "—".to_owned())}</td>
                             <td title=format::time(&since)>{format::ago(&since)}</td>
+                            <td>
+                                {(can_silence && alert.silenced_by.is_empty()).then(|| view! {
+                                    <a class="button small" href=silence_link(alert.labels.iter())>"Silence"</a>
+                                })}
+                            </td>
                         </tr>
                     }
                 }).collect_view()}

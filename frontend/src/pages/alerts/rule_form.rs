@@ -57,6 +57,7 @@ struct Fields {
     summary: RwSignal<String>,
     annotation_description: RwSignal<String>,
     runbook_url: RwSignal<String>,
+    channels: RwSignal<Vec<i64>>,
     enabled: RwSignal<bool>,
 }
 
@@ -99,6 +100,7 @@ impl Fields {
             summary: RwSignal::new(String::new()),
             annotation_description: RwSignal::new(String::new()),
             runbook_url: RwSignal::new(String::new()),
+            channels: RwSignal::new(Vec::new()),
             enabled: RwSignal::new(true),
         }
     }
@@ -129,6 +131,7 @@ impl Fields {
         self.annotation_description
             .set(rule.annotations.description.clone());
         self.runbook_url.set(rule.annotations.runbook_url.clone());
+        self.channels.set(rule.notification_channel_ids.clone());
         self.enabled.set(rule.enabled);
     }
 
@@ -199,7 +202,7 @@ impl Fields {
                 description: self.annotation_description.get_untracked(),
                 runbook_url: self.runbook_url.get_untracked().trim().to_owned(),
             },
-            notification_channel_ids: Vec::new(),
+            notification_channel_ids: self.channels.get_untracked(),
             enabled: self.enabled.get_untracked(),
         })
     }
@@ -223,6 +226,7 @@ impl Fields {
             self.summary.get(),
             self.annotation_description.get(),
             self.runbook_url.get(),
+            format!("{:?}", self.channels.get()),
             self.enabled.get().to_string(),
         ]
         .join("\u{1f}")
@@ -612,6 +616,7 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
                     <TextField label="Runbook URL" name="annotations.runbook_url" value=fields.runbook_url error=field("annotations.runbook_url")/>
                     <label class="checkbox"><input type="checkbox" bind:checked=fields.enabled/>" Enabled"</label>
                 </div>
+                <ChannelPicker chosen=fields.channels/>
             </fieldset>
             <Show when=can_edit>
                 <div class="form-actions sticky-actions">
@@ -625,6 +630,53 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
                 </div>
             </Show>
         </form>
+    }
+}
+
+/// Which notification channels the rule's alerts go to.
+#[component]
+fn ChannelPicker(chosen: RwSignal<Vec<i64>>) -> impl IntoView {
+    let session = use_session();
+    let channels = LocalResource::new(move || async move {
+        // Listing channels needs the editor role; others see only the count.
+        if session.can(Role::Editor) {
+            api::list_channels().await.map(|l| l.channels).ok()
+        } else {
+            None
+        }
+    });
+    view! {
+        <fieldset class="card field">
+            <legend>"Notify"</legend>
+            {move || match channels.get() {
+                None => view! { <Loading what="channels"/> }.into_any(),
+                Some(None) => view! { <p class="muted">{format!("{} channels.", chosen.get().len())}</p> }.into_any(),
+                Some(Some(list)) if list.is_empty() => view! {
+                    <p class="muted">"No notification channels yet. " <a href="/alerts/channels">"Add one"</a> "."</p>
+                }.into_any(),
+                Some(Some(list)) => list.into_iter().map(|channel| {
+                    let id = channel.id;
+                    view! {
+                        <label class="checkbox">
+                            <input
+                                type="checkbox"
+                                prop:checked=move || chosen.with(|c| c.contains(&id))
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    chosen.update(|c| {
+                                        c.retain(|x| *x != id);
+                                        if on {
+                                            c.push(id);
+                                        }
+                                    });
+                                }
+                            />
+                            <span>{format!("{} ({})", channel.name, channel.kind.as_str())}</span>
+                        </label>
+                    }
+                }).collect_view().into_any(),
+            }}
+        </fieldset>
     }
 }
 

@@ -31,7 +31,10 @@ pub fn RulesPage() -> impl IntoView {
             <div class="card-header">
                 <h2>"Alert rules"</h2>
                 <Show when=move || session.can(Role::Editor)>
-                    <a class="button primary" href="/alerts/rules/new">"New rule"</a>
+                    <div class="row-actions">
+                        <a class="button" href="/alerts/rules/import">"Import rule file"</a>
+                        <a class="button primary" href="/alerts/rules/new">"New rule"</a>
+                    </div>
                 </Show>
             </div>
             <Suspense fallback=|| view! { <Loading what="rules"/> }>
