@@ -73,22 +73,6 @@ impl TimeRange {
         let (from, to): (f64, f64) = (from.parse().ok()?, to.parse().ok()?);
         (from < to).then_some(TimeRange::Between { from, to })
     }
-
-    pub fn label(&self) -> String {
-        match *self {
-            TimeRange::Last(seconds) => {
-                RELATIVE.iter().find(|(s, _, _)| *s == seconds).map_or_else(
-                    || format!("Last {seconds} s"),
-                    |(_, _, label)| (*label).to_owned(),
-                )
-            }
-            TimeRange::Between { from, to } => format!(
-                "{} to {}",
-                crate::format::plot_time(from),
-                crate::format::plot_time(to)
-            ),
-        }
-    }
 }
 
 /// `2026-11-22T15:04` (what a datetime-local input holds), in the viewer's time zone.
@@ -176,5 +160,32 @@ pub fn TimeRangePicker(range: RwSignal<TimeRange>) -> impl IntoView {
             </Show>
             {move || problem.get().map(|p| view! { <p class="field-error" role="alert">{p}</p> })}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_travel_in_addresses_and_come_back() {
+        for range in [
+            TimeRange::Last(3_600),
+            TimeRange::Last(604_800),
+            TimeRange::Last(90),
+            TimeRange::Between {
+                from: 1_700_000_000.0,
+                to: 1_700_003_600.0,
+            },
+        ] {
+            assert_eq!(TimeRange::parse(&range.to_param()), Some(range));
+        }
+        assert_eq!(TimeRange::Last(21_600).to_param(), "6h");
+        assert_eq!(
+            TimeRange::parse("1700003600-1700000000"),
+            None,
+            "the end before the start"
+        );
+        assert_eq!(TimeRange::parse("soon"), None);
     }
 }
