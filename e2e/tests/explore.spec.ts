@@ -69,3 +69,33 @@ test('a viewer builds a query with autocomplete on Explore and sees a chart and 
 
   expect(problems, 'no script errors or blocked resources in the console').toEqual([]);
 });
+
+test('an editor adds a scrape target, sees it scraped and up, then pauses it', async ({ page, baseURL }) => {
+  await logIn(page, 'editor@vigil.local');
+  await page.goto('/explore');
+  await page.getByRole('link', { name: 'Scrape targets' }).click();
+  const form = page.getByRole('form', { name: 'New scrape target' });
+  await form.getByLabel('Job').fill('vigil-again');
+  await form.getByLabel('Metrics URL').fill('not a url');
+  await form.getByRole('button', { name: 'Add target' }).click();
+  await expect(form.getByText('must be an http:// or https:// address')).toBeVisible();
+  await expect(form.getByLabel('Job')).toHaveValue('vigil-again');
+
+  // Vigil's own /metrics is a real Prometheus endpoint to scrape.
+  await form.getByLabel('Metrics URL').fill(`${baseURL}/metrics`);
+  await form.getByLabel('Interval').fill('2s');
+  await form.getByLabel('Timeout').fill('1s');
+  await form.getByRole('button', { name: 'Add target' }).click();
+  await expect(page.getByText(/^Scraping .*\/metrics as job vigil-again\.$/)).toBeVisible();
+
+  const row = page.getByRole('table', { name: 'Scrape targets' }).getByRole('row').filter({ hasText: 'vigil-again' });
+  await expect(async () => {
+    await page.reload();
+    await expect(row.getByText('up', { exact: true })).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(row).toContainText(/\d+ ms/);
+
+  await row.getByRole('button', { name: 'Pause' }).click();
+  await expect(page.getByText(/is paused\.$/)).toBeVisible();
+  await expect(row.getByText('paused', { exact: true })).toBeVisible();
+});

@@ -22,6 +22,7 @@ use vigil_shared::auth::{ChangePasswordRequest, LoginRequest, User};
 use vigil_shared::error::ErrorBody;
 use vigil_shared::notify::{Channel, ChannelList, ChannelRequest, Delivery, DeliveryLog};
 use vigil_shared::prometheus::{ApiResponse as PromResponse, QueryData, Status as PromStatus};
+use vigil_shared::scrape::{ScrapeTarget, ScrapeTargetList, ScrapeTargetRequest};
 use vigil_shared::status::BuildInfo;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -487,6 +488,38 @@ pub async fn channel_deliveries(id: i64) -> ApiResult<DeliveryLog> {
         None,
     )
     .await
+}
+
+// Scrape targets
+
+pub async fn list_scrape_targets() -> ApiResult<ScrapeTargetList> {
+    json(Method::Get, "/api/v1/scrape-targets", None).await
+}
+
+pub async fn create_scrape_target(request: &ScrapeTargetRequest) -> ApiResult<ScrapeTarget> {
+    json(Method::Post, "/api/v1/scrape-targets", encode(request)).await
+}
+
+pub async fn update_scrape_target(
+    id: i64,
+    request: &ScrapeTargetRequest,
+) -> ApiResult<ScrapeTarget> {
+    json(
+        Method::Patch,
+        &format!("/api/v1/scrape-targets/{id}"),
+        encode(request),
+    )
+    .await
+}
+
+pub async fn delete_scrape_target(id: i64) -> ApiResult<()> {
+    call(
+        Method::Delete,
+        &format!("/api/v1/scrape-targets/{id}"),
+        None,
+    )
+    .await
+    .map(drop)
 }
 
 // Prometheus API (queries and the names autocomplete offers)

@@ -6,7 +6,7 @@ use leptos_router::path;
 
 use crate::api;
 use crate::components::{NotBuilt, Shell, Spinner};
-use crate::pages::{account, admin, alerts, explore, home, login};
+use crate::pages::{account, admin, alerts, explore, home, login, targets};
 use crate::session::Session;
 use crate::theme::provide_theme;
 
@@ -44,6 +44,7 @@ pub fn App() -> impl IntoView {
                             view=|| view! { <NotBuilt title="Dashboards" purpose="Role-based dashboards of panels drawn from PromQL queries."/> }
                         />
                         <Route path=path!("explore") view=explore::ExplorePage/>
+                        <Route path=path!("explore/targets") view=targets::TargetsPage/>
                         <ParentRoute path=path!("alerts") view=alerts::AlertsLayout>
                             <Route path=path!("") view=alerts::list::AlertsPage/>
                             <Route path=path!("rules") view=alerts::rules::RulesPage/>

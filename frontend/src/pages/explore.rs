@@ -190,6 +190,7 @@ pub fn ExplorePage() -> impl IntoView {
         <section class="page explore">
             <header class="page-header">
                 <h1>"Explore"</h1>
+                <a href="/explore/targets">"Scrape targets"</a>
             </header>
             <div class="card">
                 <form

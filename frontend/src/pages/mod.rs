@@ -6,3 +6,4 @@ pub mod alerts;
 pub mod explore;
 pub mod home;
 pub mod login;
+pub mod targets;
