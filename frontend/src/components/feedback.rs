@@ -34,6 +34,22 @@ pub fn ErrorBanner(#[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoVi
     }
 }
 
+/// The outcome of the last action on a page: a confirmation, or what went wrong.
+#[component]
+pub fn Notice(#[prop(into)] notice: Signal<Option<Result<String, ApiError>>>) -> impl IntoView {
+    move || {
+        notice.get().map(|n| match n {
+            Ok(message) => {
+                view! { <div class="banner banner-ok" role="status">{message}</div> }.into_any()
+            }
+            Err(error) => {
+                view! { <div class="banner banner-error" role="alert">{error.message}</div> }
+                    .into_any()
+            }
+        })
+    }
+}
+
 /// The page of an area whose issue has not landed yet: says so plainly.
 #[component]
 pub fn NotBuilt(#[prop(into)] title: String, #[prop(into)] purpose: String) -> impl IntoView {

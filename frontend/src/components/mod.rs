@@ -9,7 +9,7 @@ mod shell;
 mod time_range;
 
 pub use chart::{ChartData, ChartSeries, MAX_SERIES, ShadedSpan, ThresholdLine, TimeSeriesChart};
-pub use feedback::{ErrorBanner, Loading, NotBuilt, Spinner};
+pub use feedback::{ErrorBanner, Loading, NotBuilt, Notice, Spinner};
 pub use field::{CheckboxField, SelectField, TextField};
 pub use form::FormState;
 pub use promql_editor::PromqlEditor;

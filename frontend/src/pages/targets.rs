@@ -7,7 +7,7 @@ use vigil_shared::Role;
 use vigil_shared::scrape::{ScrapeTarget, ScrapeTargetRequest, TargetHealth};
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, FormState, Loading, TextField};
+use crate::components::{ErrorBanner, FormState, Loading, Notice, TextField};
 use crate::format;
 use crate::pages::admin::confirm;
 use crate::session::use_session;
@@ -37,10 +37,7 @@ pub fn TargetsPage() -> impl IntoView {
                 <NewTargetForm on_created=changed/>
             </Show>
             <div class="card">
-                {move || notice.get().map(|n| match n {
-                    Ok(message) => view! { <div class="banner banner-ok" role="status">{message}</div> }.into_any(),
-                    Err(error) => view! { <div class="banner banner-error" role="alert">{error.message}</div> }.into_any(),
-                })}
+                <Notice notice=notice/>
                 <Suspense fallback=|| view! { <Loading what="targets"/> }>
                     {move || targets.get().map(|result| match result {
                         Ok(list) if list.targets.is_empty() => view! { <p class="muted">"No scrape targets."</p> }.into_any(),

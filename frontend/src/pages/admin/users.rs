@@ -7,7 +7,7 @@ use vigil_shared::admin::{CreateUserRequest, ResetPasswordRequest, UpdateUserReq
 use vigil_shared::auth::User;
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, FormState, Loading, SelectField, TextField};
+use crate::components::{ErrorBanner, FormState, Loading, Notice, SelectField, TextField};
 use crate::format;
 
 fn role_options() -> Vec<(String, String)> {
@@ -35,10 +35,7 @@ pub fn UsersPage() -> impl IntoView {
         <CreateUserForm on_created=on_change/>
         <div class="card">
             <h2>"Users"</h2>
-            {move || notice.get().map(|n| match n {
-                Ok(message) => view! { <div class="banner banner-ok" role="status">{message}</div> }.into_any(),
-                Err(error) => view! { <div class="banner banner-error" role="alert">{error.message}</div> }.into_any(),
-            })}
+            <Notice notice=notice/>
             <Suspense fallback=|| view! { <Loading what="users"/> }>
                 {move || users.get().map(|result| match result {
                     Ok(list) => view! {

@@ -10,7 +10,9 @@ use vigil_shared::notify::{
 };
 
 use crate::api::{self, ApiError};
-use crate::components::{CheckboxField, ErrorBanner, FormState, Loading, SelectField, TextField};
+use crate::components::{
+    CheckboxField, ErrorBanner, FormState, Loading, Notice, SelectField, TextField,
+};
 use crate::format;
 use crate::pages::admin::confirm;
 use crate::session::use_session;
@@ -49,10 +51,7 @@ fn Channels() -> impl IntoView {
         }}
         <div class="card">
             <h2>"Notification channels"</h2>
-            {move || notice.get().map(|n| match n {
-                Ok(message) => view! { <div class="banner banner-ok" role="status">{message}</div> }.into_any(),
-                Err(error) => view! { <div class="banner banner-error" role="alert">{error.message}</div> }.into_any(),
-            })}
+            <Notice notice=notice/>
             <Suspense fallback=|| view! { <Loading what="channels"/> }>
                 {move || channels.get().map(|result| match result {
                     Ok(list) if list.channels.is_empty() => view! { <p class="muted">"No channels yet."</p> }.into_any(),

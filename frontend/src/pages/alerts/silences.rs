@@ -8,7 +8,7 @@ use vigil_shared::Role;
 use vigil_shared::alerting::{MatchOp, Matcher, Silence, SilenceRequest, SilenceState};
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, FormState, Loading, TextField};
+use crate::components::{ErrorBanner, FormState, Loading, Notice, TextField};
 use crate::format;
 use crate::session::use_session;
 
@@ -90,10 +90,7 @@ pub fn SilencesPage() -> impl IntoView {
         </Show>
         <div class="card">
             <h2>"Silences"</h2>
-            {move || notice.get().map(|n| match n {
-                Ok(message) => view! { <div class="banner banner-ok" role="status">{message}</div> }.into_any(),
-                Err(error) => view! { <div class="banner banner-error" role="alert">{error.message}</div> }.into_any(),
-            })}
+            <Notice notice=notice/>
             <Suspense fallback=|| view! { <Loading what="silences"/> }>
                 {move || silences.get().map(|result| match result {
                     Ok(list) if list.silences.is_empty() => view! { <p class="muted">"No silences."</p> }.into_any(),
