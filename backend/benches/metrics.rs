@@ -115,7 +115,50 @@ async fn main() -> anyhow::Result<()> {
         move || EmbeddedCluster::start(&dir, &EmbeddedOptions::default())
     })
     .await??;
-    db::ensure_database(&cluster, "vigil").await?;
+    let outcome = measure(
+        &cluster,
+        Knobs {
+            series,
+            samples_per_series,
+            clients,
+            batch,
+            query_runs,
+            run_ingest,
+            run_query,
+        },
+    )
+    .await;
+    // Stopped and removed whatever happened, so a failed run leaves no PostgreSQL behind.
+    let _ = PgConnection::connect_with(&cluster.connect_options("postgres"))
+        .await
+        .map(|c| c.close());
+    tokio::task::spawn_blocking(move || cluster.release()).await??;
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
+
+/// What to measure, from the environment.
+struct Knobs {
+    series: usize,
+    samples_per_series: usize,
+    clients: usize,
+    batch: usize,
+    query_runs: usize,
+    run_ingest: bool,
+    run_query: bool,
+}
+
+async fn measure(cluster: &EmbeddedCluster, knobs: Knobs) -> anyhow::Result<()> {
+    let Knobs {
+        series,
+        samples_per_series,
+        clients,
+        batch,
+        query_runs,
+        run_ingest,
+        run_query,
+    } = knobs;
+    db::ensure_database(cluster, "vigil").await?;
     let url = cluster.url("vigil");
     let pool = PgPoolOptions::new()
         .max_connections(clients as u32 + 2)
@@ -535,11 +578,6 @@ async fn main() -> anyhow::Result<()> {
 
     drop(server);
     pool.close().await;
-    let _ = PgConnection::connect_with(&cluster.connect_options("postgres"))
-        .await
-        .map(|c| c.close());
-    tokio::task::spawn_blocking(move || cluster.release()).await??;
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
