@@ -11,7 +11,7 @@ use common::TestApp;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use vigil::alerting::alerts::Evaluator;
-use vigil::notify::{self, send};
+use vigil::notify::{self, routing, send};
 use vigil_shared::Role;
 use vigil_shared::alerting::AlertRule;
 use vigil_shared::notify::{Channel, Delivery, DeliveryLog, DeliveryStatus};
@@ -100,8 +100,19 @@ async fn a_firing_alert_reaches_the_webhook_after_a_retry_signed_and_in_alertman
 
     let rule = create_rule(&app, channel.id).await;
     assert_eq!(rule.rule.notification_channel_ids, [channel.id]);
-    let now = Utc::now();
-    Evaluator::new(&app.state).evaluate_due(now).await.unwrap();
+    let fired = Utc::now();
+    Evaluator::new(&app.state)
+        .evaluate_due(fired)
+        .await
+        .unwrap();
+    assert_eq!(
+        routing::run(&app.db, fired).await.unwrap(),
+        0,
+        "the group waits before its first message"
+    );
+    // The default policy's group_wait (30 s) later, the group sends its first message.
+    let now = fired + TimeDelta::seconds(30);
+    assert_eq!(routing::run(&app.db, now).await.unwrap(), 1);
 
     let client = send::http_client();
     assert_eq!(notify::deliver_due(&app.db, &client, now).await.unwrap(), 1);
@@ -177,9 +188,11 @@ async fn refusals_are_not_retried_and_resolved_alerts_are_sent_too() {
         .await
         .json();
     create_rule(&app, channel.id).await;
-    let now = Utc::now();
+    let fired = Utc::now();
     let evaluator = Evaluator::new(&app.state);
-    evaluator.evaluate_due(now).await.unwrap();
+    evaluator.evaluate_due(fired).await.unwrap();
+    let now = fired + TimeDelta::seconds(30);
+    routing::run(&app.db, now).await.unwrap();
     let client = send::http_client();
     notify::deliver_due(&app.db, &client, now).await.unwrap();
     let log: DeliveryLog = editor
@@ -204,7 +217,14 @@ async fn refusals_are_not_retried_and_resolved_alerts_are_sent_too() {
     .unwrap();
     let later = now + TimeDelta::minutes(2);
     evaluator.evaluate_due(later).await.unwrap();
-    notify::deliver_due(&app.db, &client, later).await.unwrap();
+    assert_eq!(
+        routing::run(&app.db, later).await.unwrap(),
+        0,
+        "the group is next looked at group_interval (5 min) after its last flush"
+    );
+    let next = now + TimeDelta::minutes(5);
+    assert_eq!(routing::run(&app.db, next).await.unwrap(), 1);
+    notify::deliver_due(&app.db, &client, next).await.unwrap();
     let received = hook.received.lock().unwrap().clone();
     let slack: Value = serde_json::from_str(&received.last().unwrap().1).unwrap();
     assert_eq!(slack["text"], "[RESOLVED] QueueTooDeep");

@@ -127,3 +127,79 @@ pub struct Delivery {
 pub struct DeliveryLog {
     pub deliveries: Vec<Delivery>,
 }
+
+/// A notification policy (Alertmanager's route): alerts whose labels match `matchers` go to
+/// `channel_ids`, grouped by the `group_by` labels. Policies are tried in `position` order;
+/// the first that matches takes the alert unless it says `continue`. The default policy has
+/// no matchers and takes what no other policy took; its timings also apply to the channels
+/// chosen on an alert rule itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRequest {
+    pub name: String,
+    #[serde(default)]
+    pub matchers: Vec<crate::alerting::Matcher>,
+    #[serde(default)]
+    pub channel_ids: Vec<i64>,
+    /// Label names; `...` groups by every label.
+    #[serde(default = "default_group_by")]
+    pub group_by: Vec<String>,
+    /// Prometheus durations (`30s`, `5m`, `4h`).
+    #[serde(default = "default_group_wait")]
+    pub group_wait: String,
+    #[serde(default = "default_group_interval")]
+    pub group_interval: String,
+    #[serde(default = "default_repeat_interval")]
+    pub repeat_interval: String,
+    #[serde(default, rename = "continue")]
+    pub continue_matching: bool,
+    /// Where it is tried, from 1; new policies go last when absent.
+    #[serde(default)]
+    pub position: Option<i32>,
+}
+
+impl Default for PolicyRequest {
+    fn default() -> Self {
+        PolicyRequest {
+            name: String::new(),
+            matchers: Vec::new(),
+            channel_ids: Vec::new(),
+            group_by: default_group_by(),
+            group_wait: default_group_wait(),
+            group_interval: default_group_interval(),
+            repeat_interval: default_repeat_interval(),
+            continue_matching: false,
+            position: None,
+        }
+    }
+}
+
+fn default_group_by() -> Vec<String> {
+    vec!["alertname".to_owned()]
+}
+
+fn default_group_wait() -> String {
+    "30s".to_owned()
+}
+
+fn default_group_interval() -> String {
+    "5m".to_owned()
+}
+
+fn default_repeat_interval() -> String {
+    "4h".to_owned()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    pub id: i64,
+    pub is_default: bool,
+    #[serde(flatten)]
+    pub policy: PolicyRequest,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Every policy in the order they are tried, the default one last.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyList {
+    pub policies: Vec<Policy>,
+}

@@ -33,10 +33,6 @@ use crate::error::{AppError, AppResult, Json, Path, Query};
 use crate::events;
 use crate::metrics::MetricStore;
 use crate::metrics::model::Labels;
-use crate::notify::{
-    self,
-    message::{Message, MessageAlert},
-};
 use crate::ops::metrics::Metrics;
 use crate::promql::{Engine, QueryOutput};
 
@@ -101,7 +97,6 @@ impl Evaluator {
         let row = sqlx::query!(
             r#"SELECT id, name, query, comparison, warning_threshold, critical_threshold, for_ms,
                       interval_ms, keep_firing_for_ms, no_data_state, error_state,
-                      channel_ids,
                       labels AS "labels!: SqlJson<BTreeMap<String, String>>",
                       annotations AS "annotations!: SqlJson<RuleAnnotations>"
                FROM alert_rules
@@ -149,7 +144,6 @@ impl Evaluator {
         let live = live_alerts(&mut tx, row.id).await?;
         let changes = evaluator::step(&spec, &live, &outcome, now_ms);
         store_changes(&mut tx, row.id, &changes, now).await?;
-        notify_changes(&mut tx, &spec.name, &row.channel_ids, &changes, now).await?;
         sqlx::query!(
             "UPDATE alert_rules
              SET next_eval_at = $2::timestamptz + make_interval(secs => $3::bigint / 1000.0),
@@ -227,7 +221,10 @@ async fn store_changes(
                     "UPDATE alerts
                      SET labels = $2, annotations = $3, state = $4, severity = $5, value = $6,
                          fired_at = $7, resolved_at = $8, last_true_at = $9,
-                         keep_firing_since = $10, updated_at = $11
+                         keep_firing_since = $10, updated_at = $11,
+                         -- Starting to fire, or changing severity while firing, is (re)routed.
+                         routed = CASE WHEN $4 = 'firing' AND (state <> 'firing' OR severity <> $5)
+                                       THEN false ELSE routed END
                      WHERE id = $1",
                     id,
                     labels,
@@ -298,79 +295,6 @@ async fn store_changes(
             .execute(&mut *conn)
             .await?;
         }
-    }
-    Ok(())
-}
-
-/// Queues a notification to each of the rule's channels for the alerts that started firing,
-/// changed severity while firing, or resolved in this evaluation — except silenced or
-/// inhibited ones.
-/// Alerts changing in one evaluation of a rule go out as one message.
-async fn notify_changes(
-    conn: &mut PgConnection,
-    rule_name: &str,
-    channel_ids: &[i64],
-    changes: &[Change],
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let notable: Vec<&Change> = changes
-        .iter()
-        .filter(|c| match (c.from, c.alert.state) {
-            (AlertState::Firing, AlertState::Firing) => c.severity_from.is_some(),
-            (_, AlertState::Firing) => true,
-            (AlertState::Firing, AlertState::Resolved) => true,
-            _ => false,
-        })
-        .collect();
-    if notable.is_empty() || channel_ids.is_empty() {
-        return Ok(());
-    }
-    let active = silences::active(&mut *conn, now).await?;
-    let inhibitors = inhibition::load(&mut *conn).await?;
-    let firing = if inhibitors.is_empty() {
-        Vec::new()
-    } else {
-        inhibition::firing(&mut *conn).await?
-    };
-    let unsilenced: Vec<&Change> = notable
-        .into_iter()
-        .filter(|c| silences::silenced_by(&active, &c.alert.labels).is_empty())
-        .filter(|c| {
-            let id = c.alert.id.unwrap_or(-1);
-            inhibition::inhibited_by(&inhibitors, &firing, id, &c.alert.labels).is_empty()
-        })
-        .collect();
-    for &channel in channel_ids {
-        let Some(target) = sqlx::query!(
-            "SELECT name, send_resolved FROM notification_channels WHERE id = $1",
-            channel
-        )
-        .fetch_optional(&mut *conn)
-        .await?
-        else {
-            continue;
-        };
-        let send_resolved = target.send_resolved;
-        let alerts: Vec<MessageAlert> = unsilenced
-            .iter()
-            .filter(|c| send_resolved || c.alert.state != AlertState::Resolved)
-            .map(|c| {
-                MessageAlert::new(
-                    c.alert.state == AlertState::Resolved,
-                    c.alert.labels.clone(),
-                    c.alert.annotations.clone(),
-                    time(c.alert.fired_at.unwrap_or(c.alert.active_at)),
-                    c.alert.resolved_at.map(time),
-                    String::new(),
-                )
-            })
-            .collect();
-        if alerts.is_empty() {
-            continue;
-        }
-        let group = BTreeMap::from([("alertname".to_owned(), rule_name.to_owned())]);
-        let message = Message::new(&target.name, group, alerts, "");
-        notify::enqueue(&mut *conn, channel, "alert", &message, now).await?;
     }
     Ok(())
 }

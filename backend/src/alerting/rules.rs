@@ -383,7 +383,7 @@ pub async fn select<'e>(
         .collect())
 }
 
-fn millis_text(ms: i64) -> String {
+pub(crate) fn millis_text(ms: i64) -> String {
     display_duration(&Duration::from_millis(ms.max(0) as u64))
 }
 

@@ -6,6 +6,8 @@
 //! LOCKED`, so each is sent by one replica.
 
 pub mod message;
+pub mod policies;
+pub mod routing;
 pub mod send;
 
 use std::collections::BTreeMap;
@@ -47,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/notification-channels/{id}/test", post(test_channel))
         .route("/notification-channels/{id}/deliveries", get(deliveries))
+        .merge(policies::routes())
 }
 
 /// What is stored for a channel.
@@ -397,6 +400,13 @@ async fn delete_channel(
     )
     .execute(&mut *tx)
     .await?;
+    sqlx::query!(
+        "UPDATE notification_policies SET channel_ids = array_remove(channel_ids, $1)
+         WHERE $1 = ANY(channel_ids)",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
     audit::record(
         &mut *tx,
         editor.audit_actor(),
@@ -607,7 +617,8 @@ pub async fn deliver_due(
     Ok(due.len())
 }
 
-/// Background worker: sends due notifications every second until shutdown.
+/// Background worker: every second until shutdown, places new firing alerts into their
+/// notification groups, flushes the groups that are due, and sends due notifications.
 pub async fn delivery_worker(db: PgPool, shutdown: CancellationToken) {
     let client = send::http_client();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -616,6 +627,9 @@ pub async fn delivery_worker(db: PgPool, shutdown: CancellationToken) {
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}
+        }
+        if let Err(error) = routing::run(&db, Utc::now()).await {
+            tracing::warn!(%error, "routing notifications failed; retrying shortly");
         }
         if let Err(error) = deliver_due(&db, &client, Utc::now()).await {
             tracing::warn!(%error, "sending notifications failed; retrying shortly");
