@@ -13,8 +13,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::process::{Server, VIGIL, create_api_key, request, wait_for_banner};
-use serde_json::Value;
+use std::sync::{Arc, Mutex};
+
+use common::process::{Server, VIGIL, create_api_key, login_cookie, request, wait_for_banner};
+use serde_json::{Value, json};
 
 fn peers_available() -> bool {
     let found = ["prometheus", "promtool"].iter().all(|tool| {
@@ -33,6 +35,54 @@ fn peers_available() -> bool {
         );
     }
     found
+}
+
+/// A webhook receiver on 127.0.0.1 keeping the bodies it gets; answers its URL.
+async fn webhook_receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let kept = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let kept = kept.clone();
+            async move { kept.lock().unwrap().push(body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{address}/hook"), received)
+}
+
+/// Makes Vigil's default notification policy send to `url` (a new webhook channel) after a
+/// one-second group wait.
+async fn notify_webhook(vigil: &str, cookie: &str, url: &str) {
+    let auth = [("Cookie", cookie)];
+    let body = json!({ "name": "peer hook", "kind": "webhook", "url": url }).to_string();
+    let created = request(
+        vigil,
+        "POST",
+        "/api/v1/notification-channels",
+        &auth,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let channel: Value = serde_json::from_str(&created.body).unwrap();
+    let listed = request(vigil, "GET", "/api/v1/notification-policies", &auth, None).await;
+    let listed: Value = serde_json::from_str(&listed.body).unwrap();
+    let mut default = listed["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["is_default"] == true)
+        .unwrap()
+        .clone();
+    default["channel_ids"] = json!([channel["id"]]);
+    default["group_wait"] = json!("1s");
+    let path = format!("/api/v1/notification-policies/{}", default["id"]);
+    let updated = request(vigil, "PUT", &path, &auth, Some(&default.to_string())).await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
 }
 
 fn free_port() -> u16 {
@@ -125,6 +175,10 @@ async fn a_real_prometheus_remote_writes_to_vigil_and_promtool_gets_the_same_ans
         r#"["ingest","read"]"#,
     )
     .await;
+
+    let (hook_url, hook) = webhook_receiver().await;
+    let cookie = login_cookie(&vigil_address, "admin@vigil.local", "peer test password").await;
+    notify_webhook(&vigil_address, &cookie, &hook_url).await;
 
     let prometheus_port = free_port();
     std::fs::write(
@@ -259,6 +313,33 @@ async fn a_real_prometheus_remote_writes_to_vigil_and_promtool_gets_the_same_ans
     assert_eq!(alert["annotations"]["summary"], "Vigil answers scrapes");
     assert!(
         alert["generatorURL"]
+            .as_str()
+            .unwrap()
+            .contains(&prometheus_port.to_string())
+    );
+
+    // And it was routed like Vigil's own alerts: the default policy's webhook got it, in
+    // Alertmanager's webhook shape.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let message = loop {
+        let found = hook
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|body| serde_json::from_str::<Value>(body).ok())
+            .find(|m| m["groupLabels"]["alertname"] == "VigilIsUp");
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(Instant::now() < deadline, "no notification for VigilIsUp");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(message["version"], "4");
+    assert_eq!(message["status"], "firing");
+    assert_eq!(message["receiver"], "peer hook");
+    assert_eq!(message["alerts"][0]["labels"]["job"], "vigil");
+    assert!(
+        message["alerts"][0]["generatorURL"]
             .as_str()
             .unwrap()
             .contains(&prometheus_port.to_string())

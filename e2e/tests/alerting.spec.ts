@@ -207,3 +207,105 @@ test('an editor imports a Prometheus rule file; good rules land and refused ones
   await expect(page.getByLabel('Critical threshold')).toHaveValue('1');
   await expect(page.getByLabel('Condition')).toHaveValue('<');
 });
+
+test('an editor routes alerts by label to a webhook with a policy, and an inhibition rule keeps the lesser alert quiet', async ({ page, playwright, baseURL }) => {
+  const received: string[] = [];
+  const receiver = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      received.push(body);
+      response.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const port = (receiver.address() as AddressInfo).port;
+  const api = await playwright.request.newContext({ baseURL });
+  expect((await api.post('/api/v1/auth/login', { data: { email: 'editor@vigil.local', password: demoPassword } })).status()).toBe(200);
+  const channel = await api.post('/api/v1/notification-channels', {
+    data: { name: 'storage pager', kind: 'webhook', url: `http://127.0.0.1:${port}/hook` },
+  });
+  expect(channel.status()).toBe(201);
+
+  await logIn(page, 'editor@vigil.local');
+  await page.goto('/alerts');
+  await page.getByRole('navigation', { name: 'Alerting' }).getByRole('link', { name: 'Routing' }).click();
+  await expect(page).toHaveURL(/\/alerts\/routing$/);
+  const policies = page.getByRole('table', { name: 'Notification policies' });
+  await expect(policies.getByRole('row').filter({ hasText: 'Default policy' })).toContainText('every other alert');
+
+  const form = page.getByRole('form', { name: 'Notification policy' });
+  await form.getByLabel('Name', { exact: true }).fill('storage team');
+  await form.getByLabel('Matchers (one per line, all must hold)').fill('team="storage"');
+  await form.getByLabel('Group by').fill('alertname, cluster');
+  await form.getByLabel('Group wait').fill('soon');
+  await form.getByLabel('storage pager (webhook)').check();
+  // The server names the bad duration beside its field; everything typed stays.
+  await form.getByRole('button', { name: 'Save policy' }).click();
+  await expect(form.getByText(/is not a duration such as 30s or 5m/)).toBeVisible();
+  await expect(form.getByLabel('Matchers (one per line, all must hold)')).toHaveValue('team="storage"');
+  await expect(form.getByLabel('storage pager (webhook)')).toBeChecked();
+  await form.getByLabel('Group wait').fill('1s');
+  await form.getByRole('button', { name: 'Save policy' }).click();
+  await expect(page.getByText('Saved policy storage team.')).toBeVisible();
+  const row = policies.getByRole('row').filter({ hasText: 'storage team' });
+  await expect(row).toContainText('team="storage"');
+  await expect(row).toContainText('storage pager');
+  await expect(row).toContainText('1s · 5m · 4h');
+
+  const inhibit = page.getByRole('form', { name: 'Inhibition rule' });
+  await inhibit.getByLabel('Name', { exact: true }).fill('cluster down mutes warnings');
+  await inhibit.getByLabel('While an alert matching these fires').fill('alertname="StorageClusterDown"');
+  await inhibit.getByLabel('Mute alerts matching these').fill('severity="warning"');
+  await inhibit.getByLabel('With equal labels').fill('cluster');
+  await inhibit.getByRole('button', { name: 'Save inhibition rule' }).click();
+  await expect(page.getByText('Saved inhibition rule cluster down mutes warnings.')).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Inhibition rules' })).toContainText('alertname="StorageClusterDown"');
+
+  // Alerts as Prometheus sends them: the outage and the disk alert notify, the slow volume in the
+  // same cluster is inhibited.
+  const posted = await api.post('/alertmanager/api/v2/alerts', {
+    data: [
+      { labels: { alertname: 'StorageClusterDown', team: 'storage', cluster: 'eu', severity: 'critical' } },
+      { labels: { alertname: 'VolumeSlow', team: 'storage', cluster: 'eu', severity: 'warning' } },
+      { labels: { alertname: 'DiskFull', team: 'storage', cluster: 'eu', instance: 'db-1', severity: 'critical' } },
+      { labels: { alertname: 'DiskFull', team: 'storage', cluster: 'eu', instance: 'db-2', severity: 'critical' } },
+    ],
+  });
+  expect(posted.status()).toBe(200);
+  const titles = () => received.map((body) => JSON.parse(body)).map((m) => `${m.groupLabels.alertname}:${m.alerts.length}`).sort();
+  await expect.poll(titles, { timeout: 20_000 }).toEqual(['DiskFull:2', 'StorageClusterDown:1']);
+  await page.waitForTimeout(2_000);
+  expect(titles(), 'the inhibited alert notified nobody').toEqual(['DiskFull:2', 'StorageClusterDown:1']);
+
+  // The channel's delivery log shows what went out.
+  await page.getByRole('navigation', { name: 'Alerting' }).getByRole('link', { name: 'Channels' }).click();
+  const channelRow = page.getByRole('table', { name: 'Notification channels' }).getByRole('row').filter({ hasText: 'storage pager' });
+  await channelRow.getByRole('button', { name: 'Delivery log' }).click();
+  await expect(page.getByRole('table', { name: 'Deliveries of storage pager' })).toContainText('[FIRING:2] DiskFull (eu)');
+  await api.dispose();
+  receiver.close();
+});
+
+test('leaving a rule form with unsaved changes through an in-app link asks first', async ({ page }) => {
+  await logIn(page, 'editor@vigil.local');
+  await page.goto('/alerts/rules/new');
+  const form = page.getByRole('form', { name: 'Alert rule' });
+  await form.getByLabel('Name', { exact: true }).fill('Half-written rule');
+  await expect(page.getByText('Unsaved changes')).toBeVisible();
+  const silences = page.getByRole('navigation', { name: 'Alerting' }).getByRole('link', { name: 'Silences' });
+
+  let asked = '';
+  page.once('dialog', (dialog) => {
+    asked = dialog.message();
+    void dialog.dismiss();
+  });
+  await silences.click();
+  expect(asked).toContain('unsaved changes');
+  await expect(page).toHaveURL(/\/alerts\/rules\/new$/);
+  await expect(form.getByLabel('Name', { exact: true })).toHaveValue('Half-written rule');
+
+  page.once('dialog', (dialog) => void dialog.accept());
+  await silences.click();
+  await expect(page).toHaveURL(/\/alerts\/silences$/);
+});

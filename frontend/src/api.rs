@@ -15,12 +15,14 @@ use vigil_shared::admin::{
     UserList,
 };
 use vigil_shared::alerting::{
-    AlertList, AlertRule, AlertRuleList, AlertRuleRequest, RuleImportReport, RuleImportRequest,
-    Silence, SilenceList, SilenceRequest,
+    AlertList, AlertRule, AlertRuleList, AlertRuleRequest, InhibitionRuleList, RuleImportReport,
+    RuleImportRequest, Silence, SilenceList, SilenceRequest,
 };
 use vigil_shared::auth::{ChangePasswordRequest, LoginRequest, User};
 use vigil_shared::error::ErrorBody;
-use vigil_shared::notify::{Channel, ChannelList, ChannelRequest, Delivery, DeliveryLog};
+use vigil_shared::notify::{
+    Channel, ChannelList, ChannelRequest, Delivery, DeliveryLog, PolicyList,
+};
 use vigil_shared::prometheus::{ApiResponse as PromResponse, QueryData, Status as PromStatus};
 use vigil_shared::scrape::{ScrapeTarget, ScrapeTargetList, ScrapeTargetRequest};
 use vigil_shared::status::BuildInfo;
@@ -488,6 +490,33 @@ pub async fn channel_deliveries(id: i64) -> ApiResult<DeliveryLog> {
         None,
     )
     .await
+}
+
+/// Creates (`POST collection`) or replaces (`PUT collection/{id}`) a resource.
+pub async fn save<R: Serialize, T: DeserializeOwned>(
+    collection: &str,
+    id: Option<i64>,
+    request: &R,
+) -> ApiResult<T> {
+    match id {
+        Some(id) => json(Method::Put, &format!("{collection}/{id}"), encode(request)).await,
+        None => json(Method::Post, collection, encode(request)).await,
+    }
+}
+
+pub async fn delete_at(path: &str) -> ApiResult<()> {
+    call(Method::Delete, path, None).await.map(drop)
+}
+
+pub const POLICIES: &str = "/api/v1/notification-policies";
+pub const INHIBITION_RULES: &str = "/api/v1/inhibition-rules";
+
+pub async fn list_policies() -> ApiResult<PolicyList> {
+    json(Method::Get, POLICIES, None).await
+}
+
+pub async fn list_inhibition_rules() -> ApiResult<InhibitionRuleList> {
+    json(Method::Get, INHIBITION_RULES, None).await
 }
 
 // Scrape targets

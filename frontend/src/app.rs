@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("rules/import") view=alerts::import::ImportRulesPage/>
                             <Route path=path!("silences") view=alerts::silences::SilencesPage/>
                             <Route path=path!("channels") view=alerts::channels::ChannelsPage/>
+                            <Route path=path!("routing") view=alerts::routing::RoutingPage/>
                             <Route path=path!("rules/:id") view=alerts::rule_form::RuleFormPage/>
                         </ParentRoute>
                         <Route

@@ -65,18 +65,23 @@ pub async fn http(address: &str, method: &str, path: &str, json: Option<&str>) -
     (response.status, response.body)
 }
 
-/// Logs in to a running server as `email` and creates an API key with `scopes` (a JSON array).
-pub async fn create_api_key(address: &str, email: &str, password: &str, scopes: &str) -> String {
+/// Logs in to a running server as `email`; answers the `Cookie` header of the session.
+pub async fn login_cookie(address: &str, email: &str, password: &str) -> String {
     let login = serde_json::json!({ "email": email, "password": password }).to_string();
     let response = request(address, "POST", "/api/v1/auth/login", &[], Some(&login)).await;
     assert_eq!(response.status, 200, "login failed: {}", response.body);
-    let cookie = response
+    response
         .headers
         .iter()
         .filter(|(n, _)| n == "set-cookie")
         .map(|(_, v)| v.split(';').next().unwrap_or_default().to_owned())
         .collect::<Vec<_>>()
-        .join("; ");
+        .join("; ")
+}
+
+/// Logs in to a running server as `email` and creates an API key with `scopes` (a JSON array).
+pub async fn create_api_key(address: &str, email: &str, password: &str, scopes: &str) -> String {
+    let cookie = login_cookie(address, email, password).await;
     let body = format!(r#"{{"name":"test client","scopes":{scopes}}}"#);
     let response = request(
         address,

@@ -3,6 +3,7 @@
 pub mod channels;
 pub mod import;
 pub mod list;
+pub mod routing;
 pub mod rule_form;
 pub mod rules;
 pub mod silences;
@@ -27,6 +28,7 @@ pub fn AlertsLayout() -> impl IntoView {
                     <A href="/alerts/silences">"Silences"</A>
                     <Show when=move || session.can(Role::Editor)>
                         <A href="/alerts/channels">"Channels"</A>
+                        <A href="/alerts/routing">"Routing"</A>
                     </Show>
                 </nav>
             </header>

@@ -233,11 +233,13 @@ impl Fields {
     }
 }
 
-/// Asks the browser to warn before leaving while `dirty` holds.
+/// Warns before leaving while `dirty` holds: the browser asks when the page is closed or
+/// reloaded, and a confirmation stops a click on an in-app link (caught before the router's
+/// own handler, which listens on the window as the click bubbles back up).
 fn warn_before_leaving(dirty: Memo<bool>) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
-    let handler = Closure::<dyn Fn(web_sys::BeforeUnloadEvent)>::new(
+    let unload = Closure::<dyn Fn(web_sys::BeforeUnloadEvent)>::new(
         move |ev: web_sys::BeforeUnloadEvent| {
             if dirty.get_untracked() {
                 ev.prevent_default();
@@ -245,18 +247,42 @@ fn warn_before_leaving(dirty: Memo<bool>) {
             }
         },
     );
-    if let Some(window) = web_sys::window() {
-        let _ = window
-            .add_event_listener_with_callback("beforeunload", handler.as_ref().unchecked_ref());
-    }
-    let kept = StoredValue::new_local(Some(handler));
+    let click = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
+        let link = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.closest("a[href]").ok().flatten());
+        if link.is_some()
+            && dirty.get_untracked()
+            && !confirm("This rule has unsaved changes. Leave without saving?")
+        {
+            ev.prevent_default();
+            ev.stop_propagation();
+        }
+    });
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let _ =
+        window.add_event_listener_with_callback("beforeunload", unload.as_ref().unchecked_ref());
+    let _ = window.add_event_listener_with_callback_and_bool(
+        "click",
+        click.as_ref().unchecked_ref(),
+        true,
+    );
+    let kept = StoredValue::new_local(Some((unload, click)));
     on_cleanup(move || {
-        if let Some(Some(handler)) = kept.try_update_value(Option::take)
+        if let Some(Some((unload, click))) = kept.try_update_value(Option::take)
             && let Some(window) = web_sys::window()
         {
             let _ = window.remove_event_listener_with_callback(
                 "beforeunload",
-                handler.as_ref().unchecked_ref(),
+                unload.as_ref().unchecked_ref(),
+            );
+            let _ = window.remove_event_listener_with_callback_and_bool(
+                "click",
+                click.as_ref().unchecked_ref(),
+                true,
             );
         }
     });
@@ -635,7 +661,7 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
 
 /// Which notification channels the rule's alerts go to.
 #[component]
-fn ChannelPicker(chosen: RwSignal<Vec<i64>>) -> impl IntoView {
+pub fn ChannelPicker(chosen: RwSignal<Vec<i64>>) -> impl IntoView {
     let session = use_session();
     let channels = LocalResource::new(move || async move {
         // Listing channels needs the editor role; others see only the count.

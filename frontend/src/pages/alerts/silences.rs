@@ -49,7 +49,7 @@ pub fn parse_matcher(text: &str) -> Result<Matcher, String> {
     })
 }
 
-fn show_matcher(m: &Matcher) -> String {
+pub fn show_matcher(m: &Matcher) -> String {
     format!("{}{}{:?}", m.name, m.op.symbol(), m.value)
 }
 
