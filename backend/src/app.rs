@@ -27,7 +27,8 @@ use crate::metrics::MetricStore;
 use crate::ops::metrics::{self, Metrics};
 use crate::web::{self, WebAssets};
 use crate::{
-    alerting, api_keys, audit, auth, events, ingest, notify, ops, promql, scrape, teams, users,
+    alerting, api_keys, audit, auth, events, incidents, ingest, notify, ops, promql, scrape, teams,
+    users,
 };
 
 /// Facts about this running server.
@@ -90,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .merge(alerting::routes())
         .merge(events::routes())
         .merge(notify::routes())
+        .merge(incidents::routes())
         .merge(scrape::routes())
         .merge(users::routes())
         .merge(teams::routes())

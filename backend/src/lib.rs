@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod incidents;
 pub mod ingest;
 pub mod metrics;
 pub mod notify;

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerting::alerts::{Evaluator, evaluator_worker};
 use crate::app::AppState;
 use crate::metrics::{cache, partitions, rollup};
-use crate::{auth, events, notify, scrape};
+use crate::{auth, events, incidents, notify, scrape};
 
 pub struct Workers {
     tasks: JoinSet<()>,
@@ -53,5 +53,9 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
     ));
     tasks.spawn(notify::delivery_worker(state.db.clone(), shutdown.clone()));
     tasks.spawn(evaluator_worker(Evaluator::new(state), shutdown.clone()));
+    tasks.spawn(incidents::escalation::escalation_worker(
+        state.db.clone(),
+        shutdown.clone(),
+    ));
     Workers { tasks }
 }

@@ -515,6 +515,25 @@ pub async fn list_policies() -> ApiResult<PolicyList> {
     json(Method::Get, POLICIES, None).await
 }
 
+/// A policy's id and name: all a picker needs (reading whole policies would cost the
+/// WebAssembly their decoders).
+#[derive(serde::Deserialize)]
+pub struct Named {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(serde::Deserialize)]
+struct NamedPolicies {
+    policies: Vec<Named>,
+}
+
+pub async fn escalation_policy_names() -> ApiResult<Vec<Named>> {
+    json::<NamedPolicies>(Method::Get, "/api/v1/escalation-policies", None)
+        .await
+        .map(|l| l.policies)
+}
+
 pub async fn list_inhibition_rules() -> ApiResult<InhibitionRuleList> {
     json(Method::Get, INHIBITION_RULES, None).await
 }

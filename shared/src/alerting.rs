@@ -186,6 +186,13 @@ pub struct AlertRuleRequest {
     /// Where firing and resolved alerts are sent.
     #[serde(default)]
     pub notification_channel_ids: Vec<i64>,
+    /// Who is paged, level by level, about the incidents this rule's alerts open.
+    #[serde(default)]
+    pub escalation_policy_id: Option<i64>,
+    /// Labels whose values split the rule's alerts into separate incidents (none: one
+    /// incident per rule at a time).
+    #[serde(default)]
+    pub incident_group_by: Vec<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
 }

@@ -5,9 +5,11 @@ pub mod admin;
 pub mod alerting;
 pub mod auth;
 pub mod error;
+pub mod incident;
 pub mod notify;
 pub mod prometheus;
 pub mod role;
+pub mod schedule;
 pub mod scrape;
 pub mod status;
 

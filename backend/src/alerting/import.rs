@@ -120,6 +120,8 @@ fn convert(
                 .unwrap_or_default(),
         },
         notification_channel_ids: Vec::new(),
+        escalation_policy_id: None,
+        incident_group_by: Vec::new(),
         enabled: true,
     };
     if let Some(other) = annotations.keys().next() {

@@ -61,6 +61,8 @@ pub struct ValidRule {
     pub labels: BTreeMap<String, String>,
     pub annotations: RuleAnnotations,
     pub channel_ids: Vec<i64>,
+    pub escalation_policy_id: Option<i64>,
+    pub incident_group_by: Vec<String>,
     pub enabled: bool,
 }
 
@@ -162,6 +164,16 @@ pub fn validate(request: &AlertRuleRequest) -> Result<ValidRule, FieldErrors> {
     if request.labels.len() > MAX_LABELS {
         errors.add("labels", format!("at most {MAX_LABELS} labels"));
     }
+    if let Some(bad) = request
+        .incident_group_by
+        .iter()
+        .find(|l| !is_valid_label_name(l))
+    {
+        errors.add(
+            "incident_group_by",
+            format!("{bad:?} is not a valid label name"),
+        );
+    }
     for (label, value) in &request.labels {
         if !is_valid_label_name(label) || label.starts_with("__") {
             errors.add(
@@ -234,6 +246,8 @@ pub fn validate(request: &AlertRuleRequest) -> Result<ValidRule, FieldErrors> {
             ids.dedup();
             ids
         },
+        escalation_policy_id: request.escalation_policy_id,
+        incident_group_by: request.incident_group_by.clone(),
         enabled: request.enabled,
     })
 }
@@ -345,7 +359,8 @@ pub async fn select<'e>(
                   r.keep_firing_for_ms, r.no_data_state, r.error_state,
                   r.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
                   r.annotations AS "annotations!: SqlJson<RuleAnnotations>",
-                  r.channel_ids, r.enabled, r.created_at, r.updated_at, u.email AS "updated_by?"
+                  r.channel_ids, r.escalation_policy_id, r.incident_group_by, r.enabled,
+                  r.created_at, r.updated_at, u.email AS "updated_by?"
            FROM alert_rules r LEFT JOIN users u ON u.id = r.updated_by
            WHERE ($1::bigint IS NULL OR r.id = $1) AND ($2::text IS NULL OR r.rule_group = $2)
            ORDER BY r.rule_group, lower(r.name)"#,
@@ -374,6 +389,8 @@ pub async fn select<'e>(
                 labels: row.labels.0,
                 annotations: row.annotations.0,
                 notification_channel_ids: row.channel_ids,
+                escalation_policy_id: row.escalation_policy_id,
+                incident_group_by: row.incident_group_by,
                 enabled: row.enabled,
             },
             created_at: row.created_at,
@@ -432,13 +449,14 @@ pub async fn store<'e>(
                       $10::bigint AS interval_ms, $11::bigint AS keep_firing_for_ms,
                       $12::text AS no_data_state, $13::text AS error_state, $14::jsonb AS labels,
                       $15::jsonb AS annotations, $16::boolean AS enabled, $17::bigint AS updated_by,
-                      $18::bigint[] AS channel_ids
+                      $18::bigint[] AS channel_ids, $19::bigint AS escalation_policy_id,
+                      $20::text[] AS incident_group_by
            ), inserted AS (
                INSERT INTO alert_rules (name, rule_group, description, query, comparison,
                                         warning_threshold, critical_threshold, for_ms,
                                         interval_ms, keep_firing_for_ms, no_data_state,
                                         error_state, labels, annotations, enabled, updated_by,
-                                        channel_ids)
+                                        channel_ids, escalation_policy_id, incident_group_by)
                SELECT * FROM input WHERE $1::bigint IS NULL
                RETURNING id
            ), updated AS (
@@ -450,7 +468,9 @@ pub async fn store<'e>(
                    interval_ms = i.interval_ms, keep_firing_for_ms = i.keep_firing_for_ms,
                    no_data_state = i.no_data_state, error_state = i.error_state,
                    labels = i.labels, annotations = i.annotations, enabled = i.enabled,
-                   updated_by = i.updated_by, channel_ids = i.channel_ids, updated_at = now(),
+                   updated_by = i.updated_by, channel_ids = i.channel_ids,
+                   escalation_policy_id = i.escalation_policy_id,
+                   incident_group_by = i.incident_group_by, updated_at = now(),
                    next_eval_at = now()
                FROM input i
                WHERE r.id = $1
@@ -474,14 +494,28 @@ pub async fn store<'e>(
         serde_json::to_value(&rule.annotations).unwrap_or_default(),
         rule.enabled,
         user_id,
-        &rule.channel_ids
+        &rule.channel_ids,
+        rule.escalation_policy_id,
+        &rule.incident_group_by
     )
     .fetch_optional(db)
     .await
 }
 
-/// Refuses notification channel ids that do not exist.
-async fn check_channels(conn: &mut sqlx::PgConnection, ids: &[i64]) -> AppResult<()> {
+/// Refuses notification channels and an escalation policy that do not exist.
+async fn check_references(conn: &mut sqlx::PgConnection, rule: &ValidRule) -> AppResult<()> {
+    if let Some(policy) = rule.escalation_policy_id
+        && sqlx::query_scalar!("SELECT id FROM escalation_policies WHERE id = $1", policy)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::invalid(
+            "escalation_policy_id",
+            format!("there is no escalation policy {policy}"),
+        ));
+    }
+    let ids = &rule.channel_ids;
     let known = sqlx::query_scalar!(
         r#"SELECT count(*) AS "count!" FROM notification_channels WHERE id = ANY($1)"#,
         ids
@@ -522,7 +556,7 @@ async fn create_rule(
 ) -> AppResult<(StatusCode, Json<AlertRule>)> {
     let rule = validate(&request).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
-    check_channels(&mut tx, &rule.channel_ids).await?;
+    check_references(&mut tx, &rule).await?;
     let id = store(&mut *tx, None, &rule, editor.id)
         .await
         .on_constraint("alert_rules_group_name_key", name_taken)?
@@ -548,7 +582,7 @@ async fn replace_rule(
 ) -> AppResult<Json<AlertRule>> {
     let rule = validate(&request).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
-    check_channels(&mut tx, &rule.channel_ids).await?;
+    check_references(&mut tx, &rule).await?;
     store(&mut *tx, Some(id), &rule, editor.id)
         .await
         .on_constraint("alert_rules_group_name_key", name_taken)?

@@ -141,8 +141,9 @@ pub fn routes_for(
     routes
 }
 
-/// Places firing alerts not yet placed into their groups (a new group is due `group_wait`
-/// after the alert's change); returns how many were placed.
+/// Places firing alerts not yet placed into their notification groups (a new group is due
+/// `group_wait` after the alert's change) and into their incidents; returns how many were
+/// placed.
 pub async fn route_pending(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
     let mut tx = db.begin().await?;
     let alerts = sqlx::query!(
@@ -208,6 +209,8 @@ pub async fn route_pending(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sql
         )
         .execute(&mut *tx)
         .await?;
+        // A firing alert also opens (or joins) its incident.
+        crate::incidents::escalation::attach(&mut tx, alert.id, now).await?;
         sqlx::query!("UPDATE alerts SET routed = true WHERE id = $1", alert.id)
             .execute(&mut *tx)
             .await?;

@@ -58,6 +58,9 @@ struct Fields {
     annotation_description: RwSignal<String>,
     runbook_url: RwSignal<String>,
     channels: RwSignal<Vec<i64>>,
+    /// The policy's id, or empty for none.
+    escalation_policy: RwSignal<String>,
+    incident_group_by: RwSignal<String>,
     enabled: RwSignal<bool>,
 }
 
@@ -101,6 +104,8 @@ impl Fields {
             annotation_description: RwSignal::new(String::new()),
             runbook_url: RwSignal::new(String::new()),
             channels: RwSignal::new(Vec::new()),
+            escalation_policy: RwSignal::new(String::new()),
+            incident_group_by: RwSignal::new(String::new()),
             enabled: RwSignal::new(true),
         }
     }
@@ -132,6 +137,13 @@ impl Fields {
             .set(rule.annotations.description.clone());
         self.runbook_url.set(rule.annotations.runbook_url.clone());
         self.channels.set(rule.notification_channel_ids.clone());
+        self.escalation_policy.set(
+            rule.escalation_policy_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+        );
+        self.incident_group_by
+            .set(rule.incident_group_by.join(", "));
         self.enabled.set(rule.enabled);
     }
 
@@ -203,6 +215,14 @@ impl Fields {
                 runbook_url: self.runbook_url.get_untracked().trim().to_owned(),
             },
             notification_channel_ids: self.channels.get_untracked(),
+            escalation_policy_id: self.escalation_policy.get_untracked().parse().ok(),
+            incident_group_by: self
+                .incident_group_by
+                .get_untracked()
+                .split([',', ' '])
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
             enabled: self.enabled.get_untracked(),
         })
     }
@@ -227,6 +247,8 @@ impl Fields {
             self.annotation_description.get(),
             self.runbook_url.get(),
             format!("{:?}", self.channels.get()),
+            self.escalation_policy.get(),
+            self.incident_group_by.get(),
             self.enabled.get().to_string(),
         ]
         .join("\u{1f}")
@@ -537,6 +559,13 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
         .iter()
         .map(|c| (c.symbol().to_owned(), c.symbol().to_owned()))
         .collect();
+    let escalation_policies = LocalResource::new(|| async {
+        let mut options = vec![(String::new(), "None".to_owned())];
+        if let Ok(list) = api::escalation_policy_names().await {
+            options.extend(list.into_iter().map(|p| (p.id.to_string(), p.name)));
+        }
+        options
+    });
     let no_data_options = vec![
         ("ok".to_owned(), "OK: resolve alerts".to_owned()),
         (
@@ -627,6 +656,10 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
                         <TextField label="Keep firing for" name="keep_firing_for" value=fields.keep_firing_for error=field("keep_firing_for")/>
                         <SelectField label="When the query returns nothing" name="no_data_state" value=fields.no_data_state options=no_data_options/>
                         <SelectField label="When the query fails" name="error_state" value=fields.error_state options=error_options/>
+                        {move || escalation_policies.get().map(|options| view! {
+                            <SelectField label="Escalation policy" name="escalation_policy_id" value=fields.escalation_policy options=options error=field("escalation_policy_id")/>
+                        })}
+                        <TextField label="Split incidents by" name="incident_group_by" value=fields.incident_group_by error=field("incident_group_by") hint="Labels, comma-separated; empty: one incident per rule."/>
                     </div>
                     <div class="field" class:has-error=move || field("labels").get().is_some()>
                         <label for="field-labels">"Labels (one name=value per line)"</label>

@@ -1,0 +1,200 @@
+//! Incident API benchmark (SPEC §12: acknowledge and list incidents under 200 concurrent
+//! clients, p99 ≤ 50 ms, no errors), run with `cargo bench -p vigil --bench incidents`.
+//!
+//! A durable PostgreSQL is started for the run with BENCH_INCIDENTS (20,000) triggered
+//! incidents; Vigil's real router serves on a local port; BENCH_CLIENTS (200) clients, each
+//! with its own connection, then loop for BENCH_SECONDS (20): list a page of incidents
+//! (`GET /api/v1/incidents?status=triggered&per_page=50`) and acknowledge the next incident
+//! not yet acknowledged (`POST /api/v1/incidents/{id}/acknowledge`, a real transition each
+//! time). Latency percentiles and errors are printed per request kind.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use vigil::app::{self, AppState, ServerInfo};
+use vigil::config::AppConfig;
+use vigil::db::{self, EmbeddedCluster, EmbeddedOptions, PoolSettings};
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Milliseconds at the given percentile of sorted `samples`.
+fn percentile(samples: &[f64], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * samples.len() as f64).ceil() as usize;
+    samples[rank.clamp(1, samples.len()) - 1]
+}
+
+fn report(kind: &str, mut samples: Vec<f64>, errors: usize, seconds: f64) {
+    samples.sort_by(f64::total_cmp);
+    println!(
+        "{kind:<12} {:>7} requests ({:>6.0}/s)  p50 {:>6.1} ms  p95 {:>6.1} ms  p99 {:>6.1} ms  max {:>6.1} ms  errors {errors}",
+        samples.len(),
+        samples.len() as f64 / seconds,
+        percentile(&samples, 50.0),
+        percentile(&samples, 95.0),
+        percentile(&samples, 99.0),
+        samples.last().copied().unwrap_or(f64::NAN),
+    );
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let incidents = knob("BENCH_INCIDENTS", 20_000);
+    let clients = knob("BENCH_CLIENTS", 200);
+    let seconds = knob("BENCH_SECONDS", 20);
+    println!(
+        "Vigil incident API benchmark — {} — {} cores",
+        Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bench-incidents-{}", std::process::id()));
+    let cluster = tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || EmbeddedCluster::start(&dir, &EmbeddedOptions::default())
+    })
+    .await??;
+    let outcome = run(&cluster, incidents, clients, seconds).await;
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
+
+async fn run(
+    cluster: &EmbeddedCluster,
+    incidents: usize,
+    clients: usize,
+    seconds: usize,
+) -> anyhow::Result<()> {
+    db::ensure_database(cluster, "vigil").await?;
+    let pool = db::pool_options(&PoolSettings::default())
+        .connect_with(cluster.connect_options("vigil"))
+        .await?;
+    db::migrate(&pool).await?;
+    let password = "benchmark password";
+    vigil::demo::seed_users(&pool, password).await?;
+    sqlx::query(
+        "INSERT INTO incidents (title, status, severity, service, triggered_at, updated_at)
+         SELECT 'Incident ' || i, 'triggered', (ARRAY['info', 'warning', 'critical'])[1 + i % 3],
+                'service-' || (i % 20), now() - make_interval(secs => i), now()
+         FROM generate_series(1, $1) AS i",
+    )
+    .bind(incidents as i32)
+    .execute(&pool)
+    .await?;
+    let first: i64 = sqlx::query_scalar("SELECT min(id) FROM incidents")
+        .fetch_one(&pool)
+        .await?;
+    println!(
+        "{incidents} triggered incidents stored; pool of {} connections",
+        pool.options().get_max_connections()
+    );
+
+    let state = AppState::new(
+        pool.clone(),
+        AppConfig::default(),
+        ServerInfo {
+            started_at: Utc::now(),
+            database_mode: "embedded",
+        },
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let router = app::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let base = format!("http://{address}");
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let login = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({ "email": "responder@vigil.local", "password": password })
+                .to_string(),
+        )
+        .send()
+        .await?;
+    anyhow::ensure!(
+        login.status().is_success(),
+        "login failed: {}",
+        login.status()
+    );
+    let cookie = login
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect::<Vec<_>>()
+        .join("; ");
+
+    let next = Arc::new(AtomicI64::new(first));
+    let deadline = Instant::now() + Duration::from_secs(seconds as u64);
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (base, cookie, next) = (base.clone(), cookie.clone(), next.clone());
+        tasks.spawn(async move {
+            // One connection per client, as 200 browsers would have.
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .expect("an HTTP client");
+            let (mut list, mut ack, mut errors) = (Vec::new(), Vec::new(), (0, 0));
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let ok = client
+                    .get(format!(
+                        "{base}/api/v1/incidents?status=triggered&per_page=50"
+                    ))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                list.push(t.elapsed().as_secs_f64() * 1000.0);
+                errors.0 += usize::from(!ok);
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                let t = Instant::now();
+                let ok = client
+                    .post(format!("{base}/api/v1/incidents/{id}/acknowledge"))
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                ack.push(t.elapsed().as_secs_f64() * 1000.0);
+                errors.1 += usize::from(!ok);
+            }
+            (list, ack, errors)
+        });
+    }
+    let (mut list, mut ack, mut errors) = (Vec::new(), Vec::new(), (0, 0));
+    while let Some(done) = tasks.join_next().await {
+        let (l, a, e) = done?;
+        list.extend(l);
+        ack.extend(a);
+        errors.0 += e.0;
+        errors.1 += e.1;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!("{clients} concurrent clients for {elapsed:.1} s:");
+    let acknowledged = ack.len();
+    report("list", list, errors.0, elapsed);
+    report("acknowledge", ack, errors.1, elapsed);
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM incidents WHERE status = 'acknowledged'")
+            .fetch_one(&pool)
+            .await?;
+    println!(
+        "{stored} incidents acknowledged in the database ({acknowledged} acknowledge requests)"
+    );
+    Ok(())
+}

@@ -1,0 +1,696 @@
+//! Opening incidents from firing alerts, and the escalation worker that pages each level of
+//! an incident's policy in turn until someone acknowledges.
+//!
+//! The worker keeps nothing in memory: an incident due for its next step has
+//! `next_escalation_at <= now`, is claimed with `FOR UPDATE SKIP LOCKED`, and every level
+//! notified is a row in `escalation_steps` keyed by the incident and the step number, so two
+//! workers (or one restarted in the middle of a policy) never notify a level twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
+use sqlx::types::Json as SqlJson;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use vigil_shared::alerting::Severity;
+use vigil_shared::incident::{EscalationPolicyRequest, IncidentStatus, TargetKind};
+
+use super::{policies, schedules};
+use crate::audit::{self, AuditActor, Target};
+use crate::events;
+use crate::notify::{
+    self,
+    message::{Message, MessageAlert},
+};
+
+/// The actor of what the server does by itself.
+pub const VIGIL: &str = "vigil";
+
+/// Appends a timeline entry.
+pub async fn timeline(
+    conn: &mut PgConnection,
+    incident: i64,
+    at: DateTime<Utc>,
+    actor: &str,
+    kind: &str,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO incident_timeline (incident_id, at, actor, kind, message)
+         VALUES ($1, $2, $3, $4, $5)",
+        incident,
+        at,
+        actor,
+        kind,
+        message
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Tells every replica's live views that an incident changed.
+pub async fn announce(conn: &mut PgConnection, incident: i64) -> Result<(), sqlx::Error> {
+    let status = sqlx::query_scalar!("SELECT status FROM incidents WHERE id = $1", incident)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let event = json!({ "kind": "incident", "id": incident, "status": status });
+    sqlx::query!(
+        "SELECT pg_notify($1, $2)",
+        events::CHANNEL,
+        event.to_string()
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The value of the labels that name an incident's service.
+fn service_of(labels: &BTreeMap<String, String>) -> String {
+    ["service", "job"]
+        .iter()
+        .find_map(|l| labels.get(*l))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Opens an incident for a firing alert, or adds the alert to the open incident of its group
+/// (its rule and the values of the rule's `incident_group_by` labels; for alerts from the
+/// Alertmanager API, their `alertname`). Raises the incident's severity to the alert's.
+pub async fn attach(
+    conn: &mut PgConnection,
+    alert_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let Some(alert) = sqlx::query!(
+        r#"SELECT a.rule_id, a.severity, r.name AS "rule_name?", r.escalation_policy_id,
+                  r.incident_group_by AS "group_by?",
+                  a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
+                  a.annotations AS "annotations!: SqlJson<BTreeMap<String, String>>"
+           FROM alerts a LEFT JOIN alert_rules r ON r.id = a.rule_id
+           WHERE a.id = $1"#,
+        alert_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(());
+    };
+    let labels = &alert.labels.0;
+    let name = alert
+        .rule_name
+        .clone()
+        .or_else(|| labels.get("alertname").cloned())
+        .unwrap_or_else(|| "alert".to_owned());
+    let group: Vec<(String, String)> = alert
+        .group_by
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|l| labels.get(l).map(|v| (l.clone(), v.clone())))
+        .collect();
+    let key = match alert.rule_id {
+        Some(rule) => format!("rule:{rule}:{group:?}"),
+        None => format!("alertname:{name:?}"),
+    };
+    let title = if group.is_empty() {
+        name.clone()
+    } else {
+        let values: Vec<&str> = group.iter().map(|(_, v)| v.as_str()).collect();
+        format!("{name} ({})", values.join(", "))
+    };
+    let severity = Severity::parse(&alert.severity).unwrap_or(Severity::Warning);
+    let policy = match alert.escalation_policy_id {
+        Some(id) => policies::load(&mut *conn, id).await?,
+        None => None,
+    };
+    let first_due = policy
+        .as_ref()
+        .and_then(|p| p.levels.first())
+        .map(|l| now + TimeDelta::minutes(i64::from(l.delay_minutes)));
+    let opened = sqlx::query_scalar!(
+        "INSERT INTO incidents (title, description, status, severity, service, team_id,
+                                escalation_policy_id, group_key, next_escalation_at,
+                                triggered_at, updated_at)
+         VALUES ($1, $2, 'triggered', $3, $4,
+                 (SELECT id FROM teams WHERE lower(name) = lower($5) LIMIT 1),
+                 $6, $7, $8, $9, $9)
+         ON CONFLICT (group_key) WHERE status <> 'resolved' AND group_key IS NOT NULL
+         DO NOTHING RETURNING id",
+        title,
+        alert
+            .annotations
+            .0
+            .get("summary")
+            .cloned()
+            .unwrap_or_default(),
+        severity.as_str(),
+        service_of(labels),
+        labels.get("team").cloned().unwrap_or_default(),
+        alert.escalation_policy_id.filter(|_| policy.is_some()),
+        key,
+        first_due,
+        now
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let incident = match opened {
+        Some(id) => {
+            timeline(
+                conn,
+                id,
+                now,
+                VIGIL,
+                "triggered",
+                &format!("Opened by the alert {}.", describe(&name, labels)),
+            )
+            .await?;
+            id
+        }
+        None => {
+            let Some(id) = sqlx::query_scalar!(
+                "SELECT id FROM incidents WHERE group_key = $1 AND status <> 'resolved' FOR UPDATE",
+                key
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+            else {
+                return Ok(());
+            };
+            id
+        }
+    };
+    let added = sqlx::query!(
+        "INSERT INTO incident_alerts (incident_id, alert_id, added_at) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING",
+        incident,
+        alert_id,
+        now
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if added > 0 && opened.is_none() {
+        timeline(
+            conn,
+            incident,
+            now,
+            VIGIL,
+            "alert",
+            &format!("The alert {} joined.", describe(&name, labels)),
+        )
+        .await?;
+    }
+    let raised = sqlx::query_scalar!(
+        "UPDATE incidents SET severity = $2, updated_at = $3
+         WHERE id = $1 AND status <> 'resolved'
+           AND (CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END)
+             < (CASE $2 WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END)
+         RETURNING id",
+        incident,
+        severity.as_str(),
+        now
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if raised.is_some() {
+        timeline(
+            conn,
+            incident,
+            now,
+            VIGIL,
+            "severity",
+            &format!("Severity raised to {} by an alert.", severity.as_str()),
+        )
+        .await?;
+    }
+    if opened.is_some() || added > 0 || raised.is_some() {
+        announce(conn, incident).await?;
+    }
+    Ok(())
+}
+
+/// `HighLatency{job="checkout"}`.
+fn describe(name: &str, labels: &BTreeMap<String, String>) -> String {
+    let pairs: Vec<String> = labels
+        .iter()
+        .filter(|(k, _)| k.as_str() != "alertname")
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect();
+    if pairs.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name}{{{}}}", pairs.join(", "))
+    }
+}
+
+/// Where an incident's escalation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// The level notified next (from 0); `levels.len()` once exhausted.
+    pub level: i32,
+    pub round: i32,
+}
+
+/// After notifying `at.level`: the next position and how long until it, or `None` when the
+/// policy has run out (all levels, all repeats).
+pub fn next_position(
+    policy: &EscalationPolicyRequest,
+    at: Position,
+) -> Option<(Position, TimeDelta)> {
+    let next = at.level as usize + 1;
+    if let Some(level) = policy.levels.get(next) {
+        Some((
+            Position {
+                level: next as i32,
+                round: at.round,
+            },
+            TimeDelta::minutes(i64::from(level.delay_minutes)),
+        ))
+    } else if (at.round as u32) < policy.repeat_count {
+        Some((
+            Position {
+                level: 0,
+                round: at.round + 1,
+            },
+            TimeDelta::minutes(i64::from(policy.repeat_after_minutes)),
+        ))
+    } else {
+        None
+    }
+}
+
+/// Pages the level the incident (locked by the caller) is at, records it, and moves the
+/// incident on to its next level. Answers false when there is nothing to notify (no policy,
+/// or the policy has run out).
+pub async fn escalate_step(
+    conn: &mut PgConnection,
+    incident: i64,
+    now: DateTime<Utc>,
+    actor: &str,
+) -> Result<bool, sqlx::Error> {
+    let Some(row) = sqlx::query!(
+        "SELECT title, severity, level, round, steps, escalation_policy_id
+         FROM incidents WHERE id = $1",
+        incident
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(false);
+    };
+    let policy = match row.escalation_policy_id {
+        Some(id) => policies::load(&mut *conn, id).await?,
+        None => None,
+    };
+    let Some(policy) = policy else {
+        return Ok(false);
+    };
+    let Some(level) = policy.levels.get(row.level.max(0) as usize) else {
+        return Ok(false);
+    };
+    let recorded = sqlx::query!(
+        "INSERT INTO escalation_steps (incident_id, step, level, round, at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        incident,
+        row.steps,
+        row.level,
+        row.round,
+        now
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if recorded == 0 {
+        return Ok(false);
+    }
+    let paged = notify_targets(
+        conn,
+        incident,
+        &row.title,
+        &row.severity,
+        level.targets.as_slice(),
+        now,
+    )
+    .await?;
+    let round = if row.round > 0 {
+        format!(" (repeat {})", row.round)
+    } else {
+        String::new()
+    };
+    let who = if paged.is_empty() {
+        "nobody (no one on call)".to_owned()
+    } else {
+        paged.join(", ")
+    };
+    timeline(
+        conn,
+        incident,
+        now,
+        actor,
+        "notified",
+        &format!("Level {}{round} notified: {who}.", row.level + 1),
+    )
+    .await?;
+    let here = Position {
+        level: row.level,
+        round: row.round,
+    };
+    let (next, due) = match next_position(&policy, here) {
+        Some((next, wait)) => (next, Some(now + wait)),
+        None => (
+            Position {
+                level: policy.levels.len() as i32,
+                round: row.round,
+            },
+            None,
+        ),
+    };
+    sqlx::query!(
+        "UPDATE incidents
+         SET level = $2, round = $3, steps = steps + 1, updated_at = $5,
+             next_escalation_at = CASE WHEN status = 'triggered' THEN $4 ELSE next_escalation_at END
+         WHERE id = $1",
+        incident,
+        next.level,
+        next.round,
+        due,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}
+
+/// Notifies a level's targets: users (in-app), a team's members, whoever is on call on a
+/// schedule, and notification channels (a message in the channel's format). Answers who.
+async fn notify_targets(
+    conn: &mut PgConnection,
+    incident: i64,
+    title: &str,
+    severity: &str,
+    targets: &[vigil_shared::incident::EscalationTarget],
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut users = BTreeSet::new();
+    let mut channels = Vec::new();
+    for target in targets {
+        match target.kind {
+            TargetKind::User => {
+                users.insert(target.id);
+            }
+            TargetKind::Team => {
+                let members = sqlx::query_scalar!(
+                    "SELECT user_id FROM team_members WHERE team_id = $1",
+                    target.id
+                )
+                .fetch_all(&mut *conn)
+                .await?;
+                users.extend(members);
+            }
+            TargetKind::Schedule => {
+                if let Some(user) = schedules::on_call_at(&mut *conn, target.id, now).await? {
+                    users.insert(user);
+                }
+            }
+            TargetKind::Channel => channels.push(target.id),
+        }
+    }
+    let mut paged = Vec::new();
+    let text = format!("Incident #{incident} needs you: {title} ({severity}).");
+    for user in users {
+        let email = sqlx::query_scalar!(
+            "INSERT INTO user_notifications (user_id, incident_id, message, created_at)
+             SELECT id, $2, $3, $4 FROM users WHERE id = $1 AND NOT disabled
+             RETURNING (SELECT email FROM users WHERE id = $1)",
+            user,
+            incident,
+            text,
+            now
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .flatten();
+        if let Some(email) = email {
+            paged.push(email);
+        }
+    }
+    for channel in channels {
+        let Some(name) = sqlx::query_scalar!(
+            "SELECT name FROM notification_channels WHERE id = $1",
+            channel
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        else {
+            continue;
+        };
+        let message = incident_message(conn, incident, title, severity, &name).await?;
+        notify::enqueue(&mut *conn, channel, "alert", &message, now).await?;
+        paged.push(format!("channel {name}"));
+    }
+    Ok(paged)
+}
+
+/// The message a channel gets about an incident: its firing alerts, or (opened by hand) one
+/// alert standing for the incident itself.
+async fn incident_message(
+    conn: &mut PgConnection,
+    incident: i64,
+    title: &str,
+    severity: &str,
+    receiver: &str,
+) -> Result<Message, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT a.active_at, a.fired_at, a.generator_url,
+                  a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
+                  a.annotations AS "annotations!: SqlJson<BTreeMap<String, String>>"
+           FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
+           WHERE ia.incident_id = $1 AND a.state = 'firing' ORDER BY a.id"#,
+        incident
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut alerts: Vec<MessageAlert> = rows
+        .into_iter()
+        .map(|r| {
+            MessageAlert::new(
+                false,
+                r.labels.0,
+                r.annotations.0,
+                r.fired_at.unwrap_or(r.active_at),
+                None,
+                r.generator_url,
+            )
+        })
+        .collect();
+    if alerts.is_empty() {
+        alerts.push(MessageAlert::new(
+            false,
+            BTreeMap::from([
+                ("alertname".to_owned(), title.to_owned()),
+                ("severity".to_owned(), severity.to_owned()),
+                ("incident".to_owned(), incident.to_string()),
+            ]),
+            BTreeMap::from([(
+                "summary".to_owned(),
+                format!("Incident #{incident}: {title}"),
+            )]),
+            Utc::now(),
+            None,
+            String::new(),
+        ));
+    }
+    let group = BTreeMap::from([("incident".to_owned(), incident.to_string())]);
+    Ok(Message::new(receiver, group, alerts, ""))
+}
+
+/// Acts on every incident due at `now`: pages its next level, or — acknowledged ones whose
+/// acknowledgment timed out or whose snooze ended — triggers it again and pages the level it
+/// was at. Returns how many incidents were acted on.
+pub async fn process_due(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    let mut done = 0;
+    for _ in 0..500 {
+        let mut tx = db.begin().await?;
+        let Some(row) = sqlx::query!(
+            "SELECT id, status, snoozed_until, steps FROM incidents
+             WHERE next_escalation_at <= $1 AND status <> 'resolved'
+             ORDER BY next_escalation_at LIMIT 1
+             FOR UPDATE SKIP LOCKED",
+            now
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            break;
+        };
+        if IncidentStatus::parse(&row.status) == Some(IncidentStatus::Acknowledged) {
+            let why = if row.snoozed_until.is_some() {
+                "The snooze ended: triggered again."
+            } else {
+                "Not resolved within the acknowledgment timeout: triggered again."
+            };
+            retrigger(&mut tx, row.id, now).await?;
+            timeline(&mut tx, row.id, now, VIGIL, "triggered", why).await?;
+        }
+        if !escalate_step(&mut tx, row.id, now, VIGIL).await? {
+            sqlx::query!(
+                "UPDATE incidents SET next_escalation_at = NULL WHERE id = $1",
+                row.id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        announce(&mut tx, row.id).await?;
+        tx.commit().await?;
+        done += 1;
+    }
+    Ok(done)
+}
+
+/// Back to triggered, at the level notified last (so that it is paged again), due now.
+pub async fn retrigger(
+    conn: &mut PgConnection,
+    incident: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE incidents i
+         SET status = 'triggered', snoozed_until = NULL, next_escalation_at = $2, updated_at = $2,
+             (level, round) = (
+                 SELECT COALESCE((SELECT s.level FROM escalation_steps s
+                                  WHERE s.incident_id = i.id ORDER BY s.step DESC LIMIT 1), 0),
+                        COALESCE((SELECT s.round FROM escalation_steps s
+                                  WHERE s.incident_id = i.id ORDER BY s.step DESC LIMIT 1), 0))
+         WHERE id = $1",
+        incident,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Resolves open incidents whose alerts have all resolved, when their policy (or, without
+/// one, the default) says so. Returns how many.
+pub async fn resolve_finished(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let resolved = sqlx::query_scalar!(
+        "UPDATE incidents i
+         SET status = 'resolved', resolved_at = $1, next_escalation_at = NULL,
+             snoozed_until = NULL, resolution = 'All its alerts resolved.', updated_at = $1
+         WHERE status <> 'resolved' AND group_key IS NOT NULL
+           AND COALESCE((SELECT p.auto_resolve FROM escalation_policies p
+                         WHERE p.id = i.escalation_policy_id), true)
+           AND EXISTS (SELECT 1 FROM incident_alerts ia WHERE ia.incident_id = i.id)
+           AND NOT EXISTS (SELECT 1 FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
+                           WHERE ia.incident_id = i.id AND a.state IN ('pending', 'firing'))
+         RETURNING id",
+        now
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for &id in &resolved {
+        timeline(
+            &mut tx,
+            id,
+            now,
+            VIGIL,
+            "resolved",
+            "Resolved: all its alerts resolved.",
+        )
+        .await?;
+        audit::record(
+            &mut *tx,
+            AuditActor::SYSTEM,
+            "incident.resolve",
+            Target::of("incident", id),
+            json!({ "automatic": true }),
+        )
+        .await?;
+        announce(&mut tx, id).await?;
+    }
+    tx.commit().await?;
+    Ok(resolved.len())
+}
+
+/// Background worker: every second until shutdown, auto-resolves finished incidents and acts
+/// on the due ones.
+pub async fn escalation_worker(db: PgPool, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(error) = resolve_finished(&db, Utc::now()).await {
+            tracing::warn!(%error, "resolving finished incidents failed; retrying shortly");
+        }
+        if let Err(error) = process_due(&db, Utc::now()).await {
+            tracing::warn!(%error, "escalating incidents failed; retrying shortly");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vigil_shared::incident::{EscalationLevel, EscalationTarget};
+
+    fn policy(delays: &[u32], repeat_count: u32) -> EscalationPolicyRequest {
+        EscalationPolicyRequest {
+            name: "p".into(),
+            description: String::new(),
+            levels: delays
+                .iter()
+                .map(|d| EscalationLevel {
+                    delay_minutes: *d,
+                    targets: vec![EscalationTarget {
+                        kind: TargetKind::User,
+                        id: 1,
+                    }],
+                })
+                .collect(),
+            repeat_count,
+            repeat_after_minutes: 15,
+            ack_timeout_minutes: None,
+            auto_resolve: true,
+        }
+    }
+
+    fn at(level: i32, round: i32) -> Position {
+        Position { level, round }
+    }
+
+    #[test]
+    fn levels_follow_each_other_by_their_delays_then_the_policy_repeats() {
+        let p = policy(&[0, 10, 20], 1);
+        assert_eq!(
+            next_position(&p, at(0, 0)),
+            Some((at(1, 0), TimeDelta::minutes(10)))
+        );
+        assert_eq!(
+            next_position(&p, at(1, 0)),
+            Some((at(2, 0), TimeDelta::minutes(20)))
+        );
+        assert_eq!(
+            next_position(&p, at(2, 0)),
+            Some((at(0, 1), TimeDelta::minutes(15)))
+        );
+        assert_eq!(next_position(&p, at(2, 1)), None, "one repeat only");
+        assert_eq!(next_position(&policy(&[5], 0), at(0, 0)), None);
+    }
+
+    #[test]
+    fn alerts_are_described_by_name_and_labels() {
+        let labels = BTreeMap::from([
+            ("alertname".to_owned(), "Down".to_owned()),
+            ("job".to_owned(), "api".to_owned()),
+        ]);
+        assert_eq!(describe("Down", &labels), r#"Down{job="api"}"#);
+        assert_eq!(service_of(&labels), "api");
+        assert_eq!(describe("Down", &BTreeMap::new()), "Down");
+    }
+}

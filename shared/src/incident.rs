@@ -1,0 +1,222 @@
+//! Incidents, their timeline and actions, escalation policies, and MTTA/MTTR analytics.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::alerting::Severity;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentStatus {
+    Triggered,
+    Acknowledged,
+    Resolved,
+}
+
+impl IncidentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentStatus::Triggered => "triggered",
+            IncidentStatus::Acknowledged => "acknowledged",
+            IncidentStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "triggered" => Some(IncidentStatus::Triggered),
+            "acknowledged" => Some(IncidentStatus::Acknowledged),
+            "resolved" => Some(IncidentStatus::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// An incident opened by hand (responders and up).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentRequest {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub team_id: Option<i64>,
+    #[serde(default)]
+    pub assignee_id: Option<i64>,
+    #[serde(default)]
+    pub escalation_policy_id: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub status: IncidentStatus,
+    pub severity: Severity,
+    pub service: String,
+    pub team_id: Option<i64>,
+    pub team: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub assignee: Option<String>,
+    pub escalation_policy_id: Option<i64>,
+    pub escalation_policy: Option<String>,
+    /// The level (from 1) notified last; 0 before the first.
+    pub level: i32,
+    pub next_escalation_at: Option<DateTime<Utc>>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub triggered_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolution: String,
+    pub alert_count: i64,
+    pub firing_count: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentList {
+    pub incidents: Vec<Incident>,
+    /// Matching incidents in all pages.
+    pub total: i64,
+    /// Matching incidents per status (the status filter aside).
+    pub triggered: i64,
+    pub acknowledged: i64,
+    pub resolved: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// `triggered`, `alert`, `acknowledged`, `escalated`, `notified`, `note`…
+    pub kind: String,
+    pub message: String,
+}
+
+/// An alert of an incident, as its page lists them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentAlert {
+    pub id: i64,
+    pub name: String,
+    pub state: String,
+    pub severity: Severity,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub value: Option<f64>,
+    pub added_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: Incident,
+    pub alerts: Vec<IncidentAlert>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// The body of the incident actions; each reads the fields it needs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IncidentAction {
+    /// Escalate: why; resolve: the resolution note; notes: the note.
+    #[serde(default)]
+    pub message: String,
+    /// Snooze until.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+    /// Reassign to (none: unassigned).
+    #[serde(default)]
+    pub assignee_id: Option<i64>,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    User,
+    Team,
+    Schedule,
+    Channel,
+}
+
+/// Who a level pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationTarget {
+    pub kind: TargetKind,
+    pub id: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EscalationLevel {
+    /// Minutes after the incident triggers (level 1) or after the previous level.
+    pub delay_minutes: u32,
+    pub targets: Vec<EscalationTarget>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EscalationPolicyRequest {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub levels: Vec<EscalationLevel>,
+    /// Times the whole policy runs again after its last level.
+    #[serde(default)]
+    pub repeat_count: u32,
+    /// Minutes between the last level and the next round.
+    #[serde(default = "default_repeat_after")]
+    pub repeat_after_minutes: u32,
+    /// Acknowledged but unresolved this long: the incident triggers again.
+    #[serde(default)]
+    pub ack_timeout_minutes: Option<u32>,
+    /// Resolve the incident when all its alerts have resolved.
+    #[serde(default = "yes")]
+    pub auto_resolve: bool,
+}
+
+fn default_repeat_after() -> u32 {
+    30
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EscalationPolicy {
+    pub id: i64,
+    #[serde(flatten)]
+    pub policy: EscalationPolicyRequest,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EscalationPolicyList {
+    pub policies: Vec<EscalationPolicy>,
+}
+
+/// Mean time to acknowledge and to resolve, in seconds, for one group of incidents.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnalyticsRow {
+    /// The service, team name or period start (RFC 3339) the row is about.
+    pub key: String,
+    pub incidents: i64,
+    pub acknowledged: i64,
+    pub resolved: i64,
+    pub mtta_seconds: Option<f64>,
+    pub mttr_seconds: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Analytics {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub overall: AnalyticsRow,
+    pub by_service: Vec<AnalyticsRow>,
+    pub by_team: Vec<AnalyticsRow>,
+    /// Per day (or week, for ranges over 62 days).
+    pub by_period: Vec<AnalyticsRow>,
+}
