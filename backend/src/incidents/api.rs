@@ -80,6 +80,7 @@ pub fn transition(status: IncidentStatus, action: &str) -> Option<Verdict> {
 
 #[derive(Debug, Default, Deserialize)]
 struct ListQuery {
+    /// One status, or `open` (triggered or acknowledged).
     status: Option<String>,
     severity: Option<String>,
     service: Option<String>,
@@ -116,9 +117,13 @@ struct Filter {
 fn filter(query: ListQuery, caller: &AuthUser) -> AppResult<Filter> {
     let mut errors = FieldErrors::new();
     if let Some(s) = &query.status
+        && s != "open"
         && IncidentStatus::parse(s).is_none()
     {
-        errors.add("status", "must be triggered, acknowledged or resolved");
+        errors.add(
+            "status",
+            "must be open, triggered, acknowledged or resolved",
+        );
     }
     if let Some(s) = &query.severity
         && Severity::parse(s).is_none()
@@ -183,7 +188,7 @@ async fn select(db: &PgPool, f: &Filter, id: Option<i64>) -> Result<Vec<Incident
            LEFT JOIN users u ON u.id = i.assignee_id
            LEFT JOIN escalation_policies p ON p.id = i.escalation_policy_id
            WHERE ($1::bigint IS NULL OR i.id = $1)
-             AND ($2::text IS NULL OR i.status = $2)
+             AND ($2::text IS NULL OR i.status = $2 OR ($2 = 'open' AND i.status <> 'resolved'))
              AND ($3::text IS NULL OR i.severity = $3)
              AND ($4::text IS NULL OR lower(i.service) = lower($4))
              AND ($5::bigint IS NULL OR i.assignee_id = $5)
@@ -277,7 +282,8 @@ async fn list(
         r#"SELECT count(*) FILTER (WHERE status = 'triggered') AS "triggered!",
                   count(*) FILTER (WHERE status = 'acknowledged') AS "acknowledged!",
                   count(*) FILTER (WHERE status = 'resolved') AS "resolved!",
-                  count(*) FILTER (WHERE $1::text IS NULL OR status = $1) AS "total!"
+                  count(*) FILTER (WHERE $1::text IS NULL OR status = $1
+                                   OR ($1 = 'open' AND status <> 'resolved')) AS "total!"
            FROM incidents i
            WHERE ($2::text IS NULL OR i.severity = $2)
              AND ($3::text IS NULL OR lower(i.service) = lower($3))
