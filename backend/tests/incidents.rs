@@ -301,6 +301,8 @@ async fn every_impossible_transition_is_refused_with_409() {
         body["timeline"].as_array().unwrap().last().unwrap()["message"],
         "Looking at the volume."
     );
+    let open: IncidentList = responder.get("/api/v1/incidents?status=open").await.json();
+    assert_eq!((open.incidents.len(), open.total), (1, 1));
     for _ in 0..2 {
         let (status, body) = act(
             &mut responder,
@@ -345,6 +347,9 @@ async fn every_impossible_transition_is_refused_with_409() {
         kinds,
         ["triggered", "reassigned", "severity", "note", "resolved"]
     );
+    let open: IncidentList = responder.get("/api/v1/incidents?status=open").await.json();
+    assert!(open.incidents.is_empty());
+    assert_eq!((open.resolved, open.triggered), (1, 0));
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE action LIKE 'incident.%' AND target_id = $1",
     )
@@ -549,7 +554,7 @@ async fn roles_are_enforced_and_policies_validated_per_field() {
     let fields = refused.error().error.fields;
     assert!(fields.contains_key("title") && fields.contains_key("escalation_policy_id"));
     let bad_filter = viewer
-        .get("/api/v1/incidents?status=open&sort=random")
+        .get("/api/v1/incidents?status=closed&sort=random")
         .await;
     assert_eq!(bad_filter.status, StatusCode::UNPROCESSABLE_ENTITY);
     let rule = editor
