@@ -4,9 +4,11 @@
 //! A durable PostgreSQL is started for the run with BENCH_INCIDENTS (20,000) triggered
 //! incidents; Vigil's real router serves on a local port; BENCH_CLIENTS (200) clients, each
 //! with its own connection, then loop for BENCH_SECONDS (20): list a page of incidents
-//! (`GET /api/v1/incidents?status=triggered&per_page=50`) and acknowledge the next incident
-//! not yet acknowledged (`POST /api/v1/incidents/{id}/acknowledge`, a real transition each
-//! time). Latency percentiles and errors are printed per request kind.
+//! (`GET /api/v1/incidents?status=triggered&per_page=50`), acknowledge the next incident not
+//! yet acknowledged (`POST /api/v1/incidents/{id}/acknowledge`, a real transition each time)
+//! and pause BENCH_PAUSE_MS (1000) — people with the incidents page open, acting about once a
+//! second each (BENCH_PAUSE_MS=0 measures the saturated server instead). Latency percentiles
+//! and errors are printed per request kind.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -51,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
     let incidents = knob("BENCH_INCIDENTS", 20_000);
     let clients = knob("BENCH_CLIENTS", 200);
     let seconds = knob("BENCH_SECONDS", 20);
+    let pause = Duration::from_millis(knob("BENCH_PAUSE_MS", 1000) as u64);
     println!(
         "Vigil incident API benchmark — {} — {} cores",
         Utc::now().format("%Y-%m-%d %H:%M UTC"),
@@ -63,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
         move || EmbeddedCluster::start(&dir, &EmbeddedOptions::default())
     })
     .await??;
-    let outcome = run(&cluster, incidents, clients, seconds).await;
+    let outcome = run(&cluster, incidents, clients, seconds, pause).await;
     drop(cluster);
     let _ = std::fs::remove_dir_all(&dir);
     outcome
@@ -74,6 +77,7 @@ async fn run(
     incidents: usize,
     clients: usize,
     seconds: usize,
+    pause: Duration,
 ) -> anyhow::Result<()> {
     db::ensure_database(cluster, "vigil").await?;
     let pool = db::pool_options(&PoolSettings::default())
@@ -172,6 +176,7 @@ async fn run(
                     .is_ok_and(|r| r.status().is_success());
                 ack.push(t.elapsed().as_secs_f64() * 1000.0);
                 errors.1 += usize::from(!ok);
+                tokio::time::sleep(pause).await;
             }
             (list, ack, errors)
         });
@@ -185,7 +190,10 @@ async fn run(
         errors.1 += e.1;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    println!("{clients} concurrent clients for {elapsed:.1} s:");
+    println!(
+        "{clients} concurrent clients for {elapsed:.1} s, {} ms between iterations:",
+        pause.as_millis()
+    );
     let acknowledged = ack.len();
     report("list", list, errors.0, elapsed);
     report("acknowledge", ack, errors.1, elapsed);

@@ -437,6 +437,24 @@ async fn two_workers_page_each_level_once_and_a_restarted_one_carries_on() {
         )
         .await;
     }
+    let titles = |list: IncidentList| -> Vec<String> {
+        list.incidents.into_iter().map(|i| i.title).collect()
+    };
+    let newest: IncidentList = responder.get("/api/v1/incidents?per_page=2").await.json();
+    assert_eq!(newest.total, 20);
+    assert_eq!(titles(newest), ["Incident 19", "Incident 18"]);
+    let second_page: IncidentList = responder
+        .get("/api/v1/incidents?per_page=2&page=2")
+        .await
+        .json();
+    assert_eq!(titles(second_page), ["Incident 17", "Incident 16"]);
+    let oldest: IncidentList = responder
+        .get("/api/v1/incidents?per_page=2&sort=oldest")
+        .await
+        .json();
+    assert_eq!(titles(oldest), ["Incident 0", "Incident 1"]);
+    let found: IncidentList = responder.get("/api/v1/incidents?q=dent%207").await.json();
+    assert_eq!(titles(found), ["Incident 7"]);
     let replica = || async {
         db::pool_options(&PoolSettings {
             max_connections: 4,
