@@ -115,7 +115,7 @@ async fn run(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let router = app::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    tokio::spawn(async move { axum::serve(vigil::serve::tuned(listener), router).await });
     let base = format!("http://{address}");
 
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -168,12 +168,15 @@ async fn run(
                 errors.0 += usize::from(!ok);
                 let id = next.fetch_add(1, Ordering::Relaxed);
                 let t = Instant::now();
-                let ok = client
+                let ok = match client
                     .post(format!("{base}/api/v1/incidents/{id}/acknowledge"))
                     .header("cookie", &cookie)
                     .send()
                     .await
-                    .is_ok_and(|r| r.status().is_success());
+                {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
                 ack.push(t.elapsed().as_secs_f64() * 1000.0);
                 errors.1 += usize::from(!ok);
                 tokio::time::sleep(pause).await;

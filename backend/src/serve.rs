@@ -87,7 +87,7 @@ async fn serve_with(
     );
 
     let app = app::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
+    axum::serve(tuned(listener), app)
         .with_graceful_shutdown(signals.received())
         .await
         .context("the HTTP server failed")?;
@@ -202,4 +202,18 @@ impl ShutdownSignals {
         }
         tracing::info!("shutting down: finishing in-flight requests");
     }
+}
+
+/// The listener with Nagle's algorithm off on every connection: a response written in parts
+/// must not wait for the client's delayed acknowledgment (tens of milliseconds) between them.
+pub fn tuned(
+    listener: tokio::net::TcpListener,
+) -> axum::serve::TapIo<tokio::net::TcpListener, fn(&mut tokio::net::TcpStream)> {
+    use axum::serve::ListenerExt;
+    fn no_delay(tcp: &mut tokio::net::TcpStream) {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot turn Nagle's algorithm off");
+        }
+    }
+    listener.tap_io(no_delay as fn(&mut tokio::net::TcpStream))
 }
