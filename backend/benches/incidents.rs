@@ -67,7 +67,8 @@ async fn main() -> anyhow::Result<()> {
     })
     .await??;
     let outcome = run(&cluster, incidents, clients, seconds, pause).await;
-    drop(cluster);
+    // Stopped and removed whatever happened, so a failed run leaves no PostgreSQL behind.
+    tokio::task::spawn_blocking(move || cluster.release()).await??;
     let _ = std::fs::remove_dir_all(&dir);
     outcome
 }
