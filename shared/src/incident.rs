@@ -143,6 +143,17 @@ pub enum TargetKind {
     Channel,
 }
 
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::User => "user",
+            TargetKind::Team => "team",
+            TargetKind::Schedule => "schedule",
+            TargetKind::Channel => "channel",
+        }
+    }
+}
+
 /// Who a level pages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EscalationTarget {

@@ -376,14 +376,13 @@ async fn export(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let mut f = filter(
+    let f = filter(
         ListQuery {
             per_page: Some(query.per_page.unwrap_or(500)),
             ..query
         },
         &user,
     )?;
-    f.limit = f.limit.max(1);
     let mut tx = custom_plans(&state.db).await?;
     let incidents = select(&mut tx, &f, None).await?;
     tx.commit().await?;

@@ -446,7 +446,7 @@ async fn notify_targets(
         else {
             continue;
         };
-        let message = incident_message(conn, incident, title, severity, &name).await?;
+        let message = incident_message(conn, incident, title, severity, &name, now).await?;
         notify::enqueue(&mut *conn, channel, "alert", &message, now).await?;
         paged.push(format!("channel {name}"));
     }
@@ -461,6 +461,7 @@ async fn incident_message(
     title: &str,
     severity: &str,
     receiver: &str,
+    now: DateTime<Utc>,
 ) -> Result<Message, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT a.active_at, a.fired_at, a.generator_url,
@@ -497,7 +498,7 @@ async fn incident_message(
                 "summary".to_owned(),
                 format!("Incident #{incident}: {title}"),
             )]),
-            Utc::now(),
+            now,
             None,
             String::new(),
         ));

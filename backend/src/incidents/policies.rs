@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgExecutor};
 use vigil_shared::incident::{
-    EscalationLevel, EscalationPolicy, EscalationPolicyList, EscalationPolicyRequest, TargetKind,
+    EscalationLevel, EscalationPolicy, EscalationPolicyList, EscalationPolicyRequest,
 };
 
 use crate::app::AppState;
@@ -55,50 +55,25 @@ async fn validate(conn: &mut PgConnection, request: &EscalationPolicyRequest) ->
             );
         }
         for target in &level.targets {
-            let exists = match target.kind {
-                TargetKind::User => {
-                    sqlx::query_scalar!(
-                        "SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)",
-                        target.id
-                    )
-                    .fetch_one(&mut *conn)
-                    .await?
-                }
-                TargetKind::Team => {
-                    sqlx::query_scalar!(
-                        "SELECT EXISTS (SELECT 1 FROM teams WHERE id = $1)",
-                        target.id
-                    )
-                    .fetch_one(&mut *conn)
-                    .await?
-                }
-                TargetKind::Schedule => {
-                    sqlx::query_scalar!(
-                        "SELECT EXISTS (SELECT 1 FROM schedules WHERE id = $1)",
-                        target.id
-                    )
-                    .fetch_one(&mut *conn)
-                    .await?
-                }
-                TargetKind::Channel => {
-                    sqlx::query_scalar!(
-                        "SELECT EXISTS (SELECT 1 FROM notification_channels WHERE id = $1)",
-                        target.id
-                    )
-                    .fetch_one(&mut *conn)
-                    .await?
-                }
-            };
-            if exists != Some(true) {
+            let exists = sqlx::query_scalar!(
+                r#"SELECT CASE $1
+                       WHEN 'user' THEN EXISTS (SELECT 1 FROM users WHERE id = $2)
+                       WHEN 'team' THEN EXISTS (SELECT 1 FROM teams WHERE id = $2)
+                       WHEN 'schedule' THEN EXISTS (SELECT 1 FROM schedules WHERE id = $2)
+                       ELSE EXISTS (SELECT 1 FROM notification_channels WHERE id = $2)
+                   END AS "exists!""#,
+                target.kind.as_str(),
+                target.id
+            )
+            .fetch_one(&mut *conn)
+            .await?;
+            if !exists {
                 errors.add(
                     &field,
                     format!(
                         "level {}: there is no {} {}",
                         i + 1,
-                        serde_json::to_value(target.kind)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default(),
+                        target.kind.as_str(),
                         target.id
                     ),
                 );

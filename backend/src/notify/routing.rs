@@ -256,10 +256,7 @@ pub fn plan(
     send_resolved: bool,
 ) -> Flush {
     let notified: BTreeSet<&str> = notified.iter().map(String::as_str).collect();
-    let reported_ids: BTreeSet<i64> = notified
-        .iter()
-        .filter_map(|k| k.split(':').next()?.parse().ok())
-        .collect();
+    let reported_ids: BTreeSet<i64> = notified.iter().filter_map(|k| key_id(k)).collect();
     let firing: Vec<&Member> = members.iter().filter(|m| m.firing).collect();
     let resolved: Vec<i64> = members
         .iter()
@@ -289,16 +286,16 @@ pub fn plan(
             resolved: Vec::new(),
             notified: notified
                 .iter()
-                .filter(|k| {
-                    k.split(':')
-                        .next()
-                        .and_then(|id| id.parse().ok())
-                        .is_none_or(|id: i64| !gone.contains(&id))
-                })
+                .filter(|k| key_id(k).is_none_or(|id| !gone.contains(&id)))
                 .map(|k| (*k).to_owned())
                 .collect(),
         }
     }
+}
+
+/// The alert id of a remembered `"id:severity"` key.
+fn key_id(key: &str) -> Option<i64> {
+    key.split(':').next()?.parse().ok()
 }
 
 /// Flushes every group due at `now` (queueing the messages it decides to send); returns how
