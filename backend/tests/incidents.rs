@@ -414,6 +414,69 @@ async fn snoozing_pauses_until_the_time_then_pages_again() {
 }
 
 #[tokio::test]
+async fn escalating_by_hand_records_why_then_pages_the_next_level_at_once() {
+    let app = TestApp::spawn().await;
+    let first = app.create_user("first@example.com", Role::Responder).await;
+    let second = app.create_user("second@example.com", Role::Responder).await;
+    let policy = escalation_policy(
+        &app,
+        json!({
+            "name": "Two levels",
+            "levels": [
+                { "delay_minutes": 0, "targets": [{ "kind": "user", "id": first }] },
+                { "delay_minutes": 30, "targets": [{ "kind": "user", "id": second }] },
+            ],
+        }),
+    )
+    .await;
+    let mut responder = app.login_as(Role::Responder).await;
+    let id = open_by_hand(
+        &mut responder,
+        json!({ "title": "Queue stuck", "escalation_policy_id": policy.id }),
+    )
+    .await
+    .incident
+    .id;
+    assert_eq!(process(&app.db, Utc::now()).await, 1);
+    let (status, _) = act(&mut responder, id, "acknowledge", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, body) = act(
+        &mut responder,
+        id,
+        "escalate",
+        json!({ "message": "needs the database team" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "triggered");
+    assert_eq!(body["level"], 2);
+    assert_eq!(
+        notifications(&app.db, second).await,
+        1,
+        "level 2 is paged now, not 30 minutes later"
+    );
+    let entries = timeline(&app.db, id).await;
+    let [.., (why_kind, why), (paged_kind, paged)] = entries.as_slice() else {
+        panic!("too few timeline entries: {entries:?}");
+    };
+    assert_eq!(
+        (why_kind.as_str(), why.as_str()),
+        ("escalated", "Escalated by hand: needs the database team.")
+    );
+    assert_eq!(paged_kind, "notified");
+    assert!(
+        paged.starts_with("Level 2 notified: second@example.com"),
+        "{paged}"
+    );
+
+    // There is no level 3: escalating again is refused and records nothing.
+    let (status, body) = act(&mut responder, id, "escalate", json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(timeline(&app.db, id).await.len(), entries.len());
+}
+
+#[tokio::test]
 async fn two_workers_page_each_level_once_and_a_restarted_one_carries_on() {
     let app = TestApp::spawn().await;
     let a = app.create_user("a@example.com", Role::Responder).await;

@@ -595,8 +595,15 @@ async fn act(
     }
     let now = Utc::now();
     let actor = user.email.as_str();
-    let (kind, message) = apply(&mut tx, id, &action, &request, actor, now).await?;
+    let (kind, message) = apply(&mut tx, id, &action, &request, now).await?;
     timeline(&mut tx, id, now, actor, kind, &message).await?;
+    // The next level is paged after the escalation is recorded, so the timeline reads in the
+    // order things happened.
+    if action == "escalate" && !escalation::escalate_step(&mut tx, id, now, actor).await? {
+        return Err(AppError::conflict(
+            "There is no further level to escalate to (no escalation policy, or its levels and repeats are used up).",
+        ));
+    }
     audit::record(
         &mut *tx,
         user.audit_actor(),
@@ -616,7 +623,6 @@ async fn apply(
     id: i64,
     action: &str,
     request: &IncidentAction,
-    actor: &str,
     now: DateTime<Utc>,
 ) -> AppResult<(&'static str, String)> {
     let note = request.message.trim();
@@ -651,11 +657,6 @@ async fn apply(
             )
             .execute(&mut *tx)
             .await?;
-            if !escalation::escalate_step(tx, id, now, actor).await? {
-                return Err(AppError::conflict(
-                    "There is no further level to escalate to (no escalation policy, or its levels and repeats are used up).",
-                ));
-            }
             let why = if note.is_empty() {
                 String::new()
             } else {
