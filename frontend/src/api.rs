@@ -20,6 +20,7 @@ use vigil_shared::alerting::{
 };
 use vigil_shared::auth::{ChangePasswordRequest, LoginRequest, User};
 use vigil_shared::error::ErrorBody;
+use vigil_shared::incident::{IncidentAction, IncidentDetail, IncidentList, IncidentRequest};
 use vigil_shared::notify::{
     Channel, ChannelList, ChannelRequest, Delivery, DeliveryLog, PolicyList,
 };
@@ -517,7 +518,7 @@ pub async fn list_policies() -> ApiResult<PolicyList> {
 
 /// A policy's id and name: all a picker needs (reading whole policies would cost the
 /// WebAssembly their decoders).
-#[derive(serde::Deserialize)]
+#[derive(Clone, serde::Deserialize)]
 pub struct Named {
     pub id: i64,
     pub name: String,
@@ -536,6 +537,98 @@ pub async fn escalation_policy_names() -> ApiResult<Vec<Named>> {
 
 pub async fn list_inhibition_rules() -> ApiResult<InhibitionRuleList> {
     json(Method::Get, INHIBITION_RULES, None).await
+}
+
+// Incidents
+
+/// The incident list's filters, as the Incidents page and its address hold them. Empty
+/// strings mean "any".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncidentFilter {
+    /// `open` (triggered or acknowledged), one status, or empty for all.
+    pub status: String,
+    pub severity: String,
+    pub service: String,
+    /// Words in the title or description.
+    pub text: String,
+    /// Only incidents assigned to the caller.
+    pub mine: bool,
+    /// `newest` (empty), `oldest`, `severity` or `updated`.
+    pub sort: String,
+    /// From 1.
+    pub page: u32,
+}
+
+impl IncidentFilter {
+    pub const PER_PAGE: u32 = 50;
+
+    /// The filter as a query string (without `?`), as both the API and the page address take it.
+    pub fn query(&self) -> String {
+        let mut parts = Vec::new();
+        for (name, value) in [
+            ("status", &self.status),
+            ("severity", &self.severity),
+            ("service", &self.service),
+            ("q", &self.text),
+            ("sort", &self.sort),
+        ] {
+            if !value.trim().is_empty() {
+                parts.push(format!("{name}={}", encode_component(value.trim())));
+            }
+        }
+        if self.mine {
+            parts.push("mine=true".to_owned());
+        }
+        if self.page > 1 {
+            parts.push(format!("page={}", self.page));
+        }
+        parts.join("&")
+    }
+}
+
+pub async fn list_incidents(filter: &IncidentFilter) -> ApiResult<IncidentList> {
+    json(
+        Method::Get,
+        &format!(
+            "/api/v1/incidents?per_page={}&{}",
+            IncidentFilter::PER_PAGE,
+            filter.query()
+        ),
+        None,
+    )
+    .await
+}
+
+/// Where the browser downloads the filtered list as CSV (every page, up to 500 incidents).
+pub fn incidents_csv_url(filter: &IncidentFilter) -> String {
+    let all_pages = IncidentFilter {
+        page: 1,
+        ..filter.clone()
+    };
+    format!("/api/v1/incidents/export?{}", all_pages.query())
+}
+
+pub async fn get_incident(id: i64) -> ApiResult<IncidentDetail> {
+    json(Method::Get, &format!("/api/v1/incidents/{id}"), None).await
+}
+
+pub async fn open_incident(request: &IncidentRequest) -> ApiResult<IncidentDetail> {
+    json(Method::Post, "/api/v1/incidents", encode(request)).await
+}
+
+/// One of the actions responders take (`acknowledge`, `escalate`, `resolve`, `snooze`…);
+/// answers the incident as it is afterwards.
+pub async fn act_on_incident(
+    id: i64,
+    action: &str,
+    request: &IncidentAction,
+) -> ApiResult<IncidentDetail> {
+    json(
+        Method::Post,
+        &format!("/api/v1/incidents/{id}/{action}"),
+        encode(request),
+    )
+    .await
 }
 
 // Scrape targets

@@ -6,7 +6,7 @@ use leptos_router::path;
 
 use crate::api;
 use crate::components::{NotBuilt, Shell, Spinner};
-use crate::pages::{account, admin, alerts, explore, home, login, targets};
+use crate::pages::{account, admin, alerts, explore, home, incidents, login, targets};
 use crate::session::Session;
 use crate::theme::provide_theme;
 
@@ -55,10 +55,9 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("routing") view=alerts::routing::RoutingPage/>
                             <Route path=path!("rules/:id") view=alerts::rule_form::RuleFormPage/>
                         </ParentRoute>
-                        <Route
-                            path=path!("incidents")
-                            view=|| view! { <NotBuilt title="Incidents" purpose="Incidents opened by alerts: acknowledge, escalate, resolve."/> }
-                        />
+                        <Route path=path!("incidents") view=incidents::list::IncidentsPage/>
+                        <Route path=path!("incidents/new") view=incidents::new::NewIncidentPage/>
+                        <Route path=path!("incidents/:id") view=incidents::detail::IncidentPage/>
                         <Route
                             path=path!("oncall")
                             view=|| view! { <NotBuilt title="On-call" purpose="Schedules, escalation policies, who is on call now, MTTA and MTTR."/> }

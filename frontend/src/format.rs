@@ -25,6 +25,18 @@ pub fn ago(at: &DateTime<Utc>) -> String {
     }
 }
 
+/// A time relative to now: "in 4 min" ahead of now, "4 min ago" (see [`ago`]) behind it.
+pub fn relative(at: &DateTime<Utc>) -> String {
+    let seconds = (*at - Utc::now()).num_seconds();
+    match seconds {
+        ..=0 => ago(at),
+        1..=59 => format!("in {seconds} s"),
+        60..=3_599 => format!("in {} min", seconds / 60),
+        3_600..=86_399 => format!("in {} h", seconds / 3_600),
+        _ => format!("in {} days", seconds / 86_400),
+    }
+}
+
 /// A unix time (seconds) as plotly reads dates, in the viewer's time zone:
 /// `2026-11-22 15:04:05.250`.
 pub fn plot_time(seconds: f64) -> String {

@@ -5,5 +5,6 @@ pub mod admin;
 pub mod alerts;
 pub mod explore;
 pub mod home;
+pub mod incidents;
 pub mod login;
 pub mod targets;

@@ -1,0 +1,439 @@
+//! One incident: what it is and where its escalation stands, its alerts, its timeline, and —
+//! for responders — the actions: acknowledge (`a`), escalate (`e`), resolve (`r`), snooze,
+//! reassign, change the severity, add a note. Escalating and resolving ask first. The page
+//! follows changes made elsewhere (the escalation worker, other responders) live.
+
+use leptos::ev;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use vigil_shared::Role;
+use vigil_shared::alerting::Severity;
+use vigil_shared::incident::{IncidentAction, IncidentDetail, IncidentStatus};
+use wasm_bindgen::JsCast;
+
+use super::{StatusBadge, span};
+use crate::api::{self, ApiError};
+use crate::components::{Loading, Notice};
+use crate::format;
+use crate::live::live_events;
+use crate::pages::alerts::SeverityBadge;
+use crate::session::use_session;
+
+/// Snooze lengths offered, in minutes.
+const SNOOZES: [(i64, &str); 4] = [
+    (15, "15 minutes"),
+    (60, "1 hour"),
+    (240, "4 hours"),
+    (1_440, "1 day"),
+];
+
+/// What an action that asks first is about.
+#[derive(Clone, Copy, PartialEq)]
+enum Confirm {
+    Escalate,
+    Resolve,
+}
+
+#[component]
+pub fn IncidentPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok())));
+    let detail = RwSignal::new(None::<Result<IncidentDetail, ApiError>>);
+    let generation = StoredValue::new(0_u64);
+    let load = move || {
+        let Some(id) = id.get_untracked() else {
+            detail.set(Some(Err(ApiError {
+                status: 404,
+                code: "not_found".to_owned(),
+                message: "There is no incident at this address.".to_owned(),
+                fields: Default::default(),
+            })));
+            return;
+        };
+        generation.update_value(|g| *g += 1);
+        let this_load = generation.get_value();
+        leptos::task::spawn_local(async move {
+            let answer = api::get_incident(id).await;
+            if generation.get_value() == this_load {
+                detail.set(Some(answer));
+            }
+        });
+    };
+    Effect::new(move |_| {
+        id.track();
+        load();
+    });
+    live_events(&["incident"], move |_| load());
+
+    view! {
+        <section class="page">
+            {move || match detail.get() {
+                None => view! { <Loading what="the incident"/> }.into_any(),
+                Some(Err(error)) => view! {
+                    <header class="page-header"><h1>"Incident"</h1></header>
+                    <p class="banner banner-error" role="alert">{error.message}</p>
+                    <p><a href="/incidents">"Back to the incidents"</a></p>
+                }.into_any(),
+                Some(Ok(incident)) => view! { <IncidentView incident=incident detail=detail/> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn IncidentView(
+    incident: IncidentDetail,
+    detail: RwSignal<Option<Result<IncidentDetail, ApiError>>>,
+) -> impl IntoView {
+    let session = use_session();
+    let for_actions = incident.clone();
+    let i = &incident.incident;
+    let id = i.id;
+    let since = |t: &Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| {
+            format!(
+                "{} (after {})",
+                format::time(&t),
+                span((t - i.triggered_at).num_seconds())
+            )
+        })
+        .unwrap_or_else(|| "—".to_owned())
+    };
+    let escalation = match (&i.escalation_policy, i.status) {
+        (None, _) => "No escalation policy.".to_owned(),
+        (Some(policy), IncidentStatus::Resolved) => format!("{policy}: stopped (resolved)."),
+        (Some(policy), _) => {
+            let level = if i.level == 0 {
+                "no level paged yet".to_owned()
+            } else {
+                format!("level {} paged", i.level)
+            };
+            let next = match (i.status, i.next_escalation_at) {
+                (IncidentStatus::Triggered, Some(at)) => {
+                    format!("; next level {}", format::relative(&at))
+                }
+                (IncidentStatus::Acknowledged, Some(at)) => {
+                    format!("; triggers again {} unless resolved", format::relative(&at))
+                }
+                _ => String::new(),
+            };
+            format!("{policy}: {level}{next}.")
+        }
+    };
+
+    view! {
+        <header class="page-header">
+            <h1>{format!("#{id} {}", i.title)}</h1>
+            <div class="row-actions">
+                <StatusBadge status=i.status/>
+                <SeverityBadge severity=i.severity/>
+            </div>
+        </header>
+        <p><a href="/incidents">"← All incidents"</a></p>
+        <Show when=move || session.can(Role::Responder)>
+            <IncidentActions incident=for_actions.clone() detail=detail/>
+        </Show>
+        <div class="grid two">
+            <div class="card">
+                <h2>"Details"</h2>
+                <dl class="facts" aria-label="Incident details">
+                    <dt>"Status"</dt><dd>{i.status.as_str()}</dd>
+                    <dt>"Service"</dt><dd>{if i.service.is_empty() { "—".to_owned() } else { i.service.clone() }}</dd>
+                    <dt>"Team"</dt><dd>{i.team.clone().unwrap_or_else(|| "—".to_owned())}</dd>
+                    <dt>"Assignee"</dt><dd>{i.assignee.clone().unwrap_or_else(|| "nobody".to_owned())}</dd>
+                    <dt>"Escalation"</dt><dd>{escalation}</dd>
+                    <dt>"Triggered"</dt><dd>{format::time(&i.triggered_at)}</dd>
+                    <dt>"Acknowledged"</dt><dd>{since(&i.acknowledged_at)}</dd>
+                    <dt>"Resolved"</dt><dd>{since(&i.resolved_at)}</dd>
+                    {i.snoozed_until.filter(|_| i.status == IncidentStatus::Acknowledged).map(|until| view! {
+                        <dt>"Snoozed until"</dt><dd>{format::time(&until)}</dd>
+                    })}
+                    {(!i.resolution.is_empty()).then(|| view! { <dt>"Resolution"</dt><dd>{i.resolution.clone()}</dd> })}
+                </dl>
+                {(!i.description.is_empty()).then(|| view! { <p class="description">{i.description.clone()}</p> })}
+            </div>
+            <div class="card">
+                <h2>"Alerts"</h2>
+                {if incident.alerts.is_empty() {
+                    view! { <p class="muted">"Opened by hand: no alerts."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="table alerts-table" aria-label="Alerts of this incident">
+                            <thead><tr><th>"Alert"</th><th>"State"</th><th>"Labels"</th><th>"Value"</th></tr></thead>
+                            <tbody>
+                                {incident.alerts.iter().map(|a| view! {
+                                    <tr>
+                                        <td>{a.name.clone()}" "<SeverityBadge severity=a.severity/></td>
+                                        <td><span class=format!("badge state-{}", a.state)>{a.state.clone()}</span></td>
+                                        <td class="labels">
+                                            {a.labels.iter().filter(|(k, _)| k.as_str() != "alertname").map(|(k, v)| view! {
+                                                <span class="label-pair">{format!("{k}={v}")}</span>
+                                            }).collect_view()}
+                                        </td>
+                                        <td>{a.value.map(format::value).unwrap_or_default()}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }}
+            </div>
+        </div>
+        <div class="card">
+            <h2>"Timeline"</h2>
+            <ol class="timeline" aria-label="Timeline">
+                {incident.timeline.iter().rev().map(|entry| view! {
+                    <li class=format!("timeline-{}", entry.kind)>
+                        <time title=format::time(&entry.at)>{format::time(&entry.at)}</time>
+                        <span class="timeline-actor">{entry.actor.clone()}</span>
+                        <span class="timeline-message">{entry.message.clone()}</span>
+                    </li>
+                }).collect_view()}
+            </ol>
+        </div>
+    }
+}
+
+/// Runs incident actions for the page: one at a time, showing the outcome and the incident
+/// as the server answers it.
+#[derive(Clone, Copy)]
+struct Actor {
+    id: i64,
+    busy: RwSignal<bool>,
+    notice: RwSignal<Option<Result<String, ApiError>>>,
+    error: RwSignal<Option<ApiError>>,
+    detail: RwSignal<Option<Result<IncidentDetail, ApiError>>>,
+}
+
+impl Actor {
+    fn run(
+        self,
+        action: &'static str,
+        request: IncidentAction,
+        done: String,
+        after: impl FnOnce() + 'static,
+    ) {
+        if self.busy.get_untracked() {
+            return;
+        }
+        self.busy.set(true);
+        leptos::task::spawn_local(async move {
+            match api::act_on_incident(self.id, action, &request).await {
+                Ok(updated) => {
+                    self.error.set(None);
+                    self.notice.set(Some(Ok(done)));
+                    after();
+                    self.detail.set(Some(Ok(updated)));
+                }
+                Err(e) => {
+                    self.notice.set(Some(Err(e.clone())));
+                    self.error.set(Some(e));
+                }
+            }
+            self.busy.set(false);
+        });
+    }
+}
+
+/// The responder's controls. Shortcuts: `a` acknowledges, `e` escalates, `r` resolves (the
+/// last two ask first), unless the focus is in a field.
+#[component]
+fn IncidentActions(
+    incident: IncidentDetail,
+    detail: RwSignal<Option<Result<IncidentDetail, ApiError>>>,
+) -> impl IntoView {
+    let session = use_session();
+    let i = incident.incident;
+    let id = i.id;
+    let status = i.status;
+    let open = status != IncidentStatus::Resolved;
+    let notice = RwSignal::new(None::<Result<String, ApiError>>);
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let confirming = RwSignal::new(None::<Confirm>);
+    let reason = RwSignal::new(String::new());
+    let note = RwSignal::new(String::new());
+    let snooze = RwSignal::new("60".to_owned());
+    let severity = RwSignal::new(i.severity.as_str().to_owned());
+    let me = session.user.with_untracked(|u| u.as_ref().map(|u| u.id));
+
+    let actor = Actor {
+        id,
+        busy,
+        notice,
+        error,
+        detail,
+    };
+    let act = move |action: &'static str, request: IncidentAction, done: String| {
+        actor.run(action, request, done, || {});
+    };
+    let acknowledge = move || {
+        act(
+            "acknowledge",
+            IncidentAction::default(),
+            "Acknowledged.".to_owned(),
+        )
+    };
+    let ask = move |what: Confirm| {
+        if open && !busy.get_untracked() {
+            reason.set(String::new());
+            confirming.set(Some(what));
+        }
+    };
+    let confirm = move || {
+        let Some(what) = confirming.get_untracked() else {
+            return;
+        };
+        confirming.set(None);
+        let request = IncidentAction {
+            message: reason.get_untracked(),
+            ..Default::default()
+        };
+        match what {
+            Confirm::Escalate => act(
+                "escalate",
+                request,
+                "Escalated: the next level is paged now.".to_owned(),
+            ),
+            Confirm::Resolve => act("resolve", request, "Resolved.".to_owned()),
+        }
+    };
+
+    let keys = window_event_listener(ev::keydown, move |event| {
+        if event.ctrl_key() || event.meta_key() || event.alt_key() || event.repeat() {
+            return;
+        }
+        if confirming.get_untracked().is_some() {
+            if event.key() == "Escape" {
+                confirming.set(None);
+            }
+            return;
+        }
+        let typing = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if typing {
+            return;
+        }
+        match event.key().as_str() {
+            "a" if status == IncidentStatus::Triggered => acknowledge(),
+            "e" => ask(Confirm::Escalate),
+            "r" => ask(Confirm::Resolve),
+            _ => return,
+        }
+        event.prevent_default();
+    });
+    on_cleanup(move || keys.remove());
+
+    let field_error =
+        move |name: &'static str| move || error.with(|e| e.as_ref().and_then(|e| e.field(name)));
+    let add_note = move |ev: ev::SubmitEvent| {
+        ev.prevent_default();
+        let request = IncidentAction {
+            message: note.get_untracked(),
+            ..Default::default()
+        };
+        // A refused note keeps what was typed.
+        actor.run("notes", request, "Note added.".to_owned(), move || {
+            note.set(String::new())
+        });
+    };
+
+    view! {
+        <div class="card incident-actions" role="toolbar" aria-label="Incident actions">
+            <Notice notice=notice/>
+            <div class="row-actions">
+                {(status == IncidentStatus::Triggered).then(|| view! {
+                    <button class="button primary" type="button" aria-keyshortcuts="a" disabled=move || busy.get()
+                        on:click=move |_| acknowledge()>"Acknowledge" <kbd>"a"</kbd></button>
+                })}
+                {(status == IncidentStatus::Acknowledged).then(|| view! {
+                    <button class="button" type="button" disabled=move || busy.get()
+                        on:click=move |_| act("unacknowledge", IncidentAction::default(), "Unacknowledged: triggered again.".to_owned())>"Unacknowledge"</button>
+                })}
+                {open.then(|| view! {
+                    <button class="button" type="button" aria-keyshortcuts="e" disabled=move || busy.get()
+                        on:click=move |_| ask(Confirm::Escalate)>"Escalate" <kbd>"e"</kbd></button>
+                    <button class="button" type="button" aria-keyshortcuts="r" disabled=move || busy.get()
+                        on:click=move |_| ask(Confirm::Resolve)>"Resolve" <kbd>"r"</kbd></button>
+                })}
+            </div>
+            {open.then(|| view! {
+                <div class="inline-form">
+                    <div class="field" class:has-error=move || field_error("until")().is_some()>
+                        <label for="field-snooze">"Snooze for"</label>
+                        <select id="field-snooze" on:change=move |ev| snooze.set(event_target_value(&ev)) prop:value=move || snooze.get()>
+                            {SNOOZES.iter().map(|(minutes, label)| view! { <option value=minutes.to_string()>{*label}</option> }).collect_view()}
+                        </select>
+                        <p class="field-error">{field_error("until")}</p>
+                    </div>
+                    <button class="button" type="button" disabled=move || busy.get() on:click=move |_| {
+                        let minutes = snooze.get_untracked().parse::<i64>().unwrap_or(60);
+                        let until = chrono::Utc::now() + chrono::TimeDelta::minutes(minutes);
+                        act("snooze", IncidentAction { until: Some(until), ..Default::default() }, format!("Snoozed until {}.", format::time(&until)));
+                    }>"Snooze"</button>
+                    <div class="field">
+                        <label for="field-severity">"Severity"</label>
+                        <select id="field-severity" on:change=move |ev| severity.set(event_target_value(&ev)) prop:value=move || severity.get()>
+                            {[Severity::Critical, Severity::Warning, Severity::Info].map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <button class="button" type="button" disabled=move || busy.get() on:click=move |_| {
+                        let chosen = Severity::parse(&severity.get_untracked());
+                        act("severity", IncidentAction { severity: chosen, ..Default::default() }, "Severity changed.".to_owned());
+                    }>"Set severity"</button>
+                    {(i.assignee_id != me).then(|| view! {
+                        <button class="button" type="button" disabled=move || busy.get()
+                            on:click=move |_| act("reassign", IncidentAction { assignee_id: me, ..Default::default() }, "Assigned to you.".to_owned())>"Assign to me"</button>
+                    })}
+                    {i.assignee_id.is_some().then(|| view! {
+                        <button class="button" type="button" disabled=move || busy.get()
+                            on:click=move |_| act("reassign", IncidentAction::default(), "Unassigned.".to_owned())>"Unassign"</button>
+                    })}
+                </div>
+            })}
+            <form class="note-form" aria-label="Add a note" on:submit=add_note>
+                <div class="field" class:has-error=move || field_error("message")().is_some()>
+                    <label for="field-note">"Note"</label>
+                    <textarea id="field-note" rows="2" placeholder="What you found, what you did" bind:value=note></textarea>
+                    <p class="field-error">{field_error("message")}</p>
+                </div>
+                <button class="button" type="submit" disabled=move || busy.get()>"Add note"</button>
+            </form>
+        </div>
+        {move || confirming.get().map(|what| {
+            let (title, explain, label, button) = match what {
+                Confirm::Escalate => (
+                    format!("Escalate incident #{id}?"),
+                    "The next level of its escalation policy is paged now.",
+                    "Reason (optional)",
+                    "Escalate",
+                ),
+                Confirm::Resolve => (
+                    format!("Resolve incident #{id}?"),
+                    "Escalation stops; the incident counts as resolved now.",
+                    "Resolution note (optional)",
+                    "Resolve",
+                ),
+            };
+            view! {
+                <div class="dialog-backdrop">
+                    <form class="dialog card" role="dialog" aria-modal="true" aria-label=title.clone()
+                        on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); confirm(); }>
+                        <h2>{title.clone()}</h2>
+                        <p>{explain}</p>
+                        <div class="field">
+                            <label for="field-confirm-message">{label}</label>
+                            <textarea id="field-confirm-message" rows="2" bind:value=reason autofocus=true></textarea>
+                        </div>
+                        <div class="form-actions">
+                            <button class="button primary" type="submit">{button}</button>
+                            <button class="button" type="button" on:click=move |_| confirming.set(None)>"Cancel"</button>
+                        </div>
+                    </form>
+                </div>
+            }
+        })}
+    }
+}

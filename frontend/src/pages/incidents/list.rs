@@ -1,0 +1,285 @@
+//! The incident list: filtered by status (with a count per status), severity, service, words
+//! and "assigned to me", sorted, paged, exported as CSV — and live: incidents opened or changed
+//! anywhere show without reloading. The filters live in the address, so a view can be shared.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use vigil_shared::Role;
+use vigil_shared::incident::{Incident, IncidentAction, IncidentList, IncidentStatus};
+
+use super::StatusBadge;
+use crate::api::{self, ApiError, IncidentFilter};
+use crate::app::replace_address;
+use crate::components::{Loading, Notice};
+use crate::format;
+use crate::live::live_events;
+use crate::pages::alerts::SeverityBadge;
+use crate::session::use_session;
+
+const SEVERITIES: [(&str, &str); 4] = [
+    ("", "Any severity"),
+    ("critical", "Critical"),
+    ("warning", "Warning"),
+    ("info", "Info"),
+];
+
+const SORTS: [(&str, &str); 4] = [
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("severity", "Most severe first"),
+    ("updated", "Recently changed"),
+];
+
+/// The status tabs: what the page calls them and how many each has, from the list's counts.
+fn status_tabs(list: Option<&IncidentList>) -> [(&'static str, &'static str, Option<i64>); 5] {
+    let count = |f: fn(&IncidentList) -> i64| list.map(f);
+    [
+        ("open", "Open", count(|l| l.triggered + l.acknowledged)),
+        ("triggered", "Triggered", count(|l| l.triggered)),
+        ("acknowledged", "Acknowledged", count(|l| l.acknowledged)),
+        ("resolved", "Resolved", count(|l| l.resolved)),
+        (
+            "all",
+            "All",
+            count(|l| l.triggered + l.acknowledged + l.resolved),
+        ),
+    ]
+}
+
+#[component]
+pub fn IncidentsPage() -> impl IntoView {
+    let session = use_session();
+    let params = use_query_map();
+    let param = move |name: &str| params.with_untracked(|p| p.get(name)).unwrap_or_default();
+    let status = RwSignal::new(
+        Some(param("status"))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "open".to_owned()),
+    );
+    let severity = RwSignal::new(param("severity"));
+    let service = RwSignal::new(param("service"));
+    let text = RwSignal::new(param("q"));
+    let mine = RwSignal::new(param("mine") == "true");
+    let sort = RwSignal::new(
+        Some(param("sort"))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "newest".to_owned()),
+    );
+    let page = RwSignal::new(param("page").parse::<u32>().unwrap_or(1).max(1));
+
+    let filter = Memo::new(move |_| IncidentFilter {
+        status: status.get(),
+        severity: severity.get(),
+        service: service.get(),
+        text: text.get(),
+        mine: mine.get(),
+        sort: sort.get(),
+        page: page.get(),
+    });
+
+    let result = RwSignal::new(None::<Result<IncidentList, ApiError>>);
+    let notice = RwSignal::new(None::<Result<String, ApiError>>);
+    // Answers to an older load that arrive late are dropped.
+    let generation = StoredValue::new(0_u64);
+    let load = move || {
+        generation.update_value(|g| *g += 1);
+        let this_load = generation.get_value();
+        let f = for_api(filter.get_untracked());
+        leptos::task::spawn_local(async move {
+            let answer = api::list_incidents(&f).await;
+            if generation.get_value() == this_load {
+                result.set(Some(answer));
+            }
+        });
+    };
+    Effect::new(move |_| {
+        let mut shown = filter.get();
+        if shown.status == "open" {
+            shown.status.clear();
+        }
+        if shown.sort == "newest" {
+            shown.sort.clear();
+        }
+        let query = shown.query();
+        replace_address(&if query.is_empty() {
+            "/incidents".to_owned()
+        } else {
+            format!("/incidents?{query}")
+        });
+        load();
+    });
+    live_events(&["incident"], move |_| load());
+
+    // Any change of filter starts again at the first page.
+    let set = move |signal: RwSignal<String>, value: String| {
+        signal.set(value);
+        page.set(1);
+    };
+    let acknowledged = Callback::new(move |outcome: Result<String, ApiError>| {
+        notice.set(Some(outcome));
+        load();
+    });
+    let counts = move || result.with(|r| status_tabs(r.as_ref().and_then(|r| r.as_ref().ok())));
+
+    view! {
+        <section class="page">
+            <header class="page-header">
+                <h1>"Incidents"</h1>
+                <div class="row-actions">
+                    <a class="button" href=move || api::incidents_csv_url(&for_api(filter.get())) download="incidents.csv">"Export CSV"</a>
+                    <Show when=move || session.can(Role::Responder)>
+                        <a class="button primary" href="/incidents/new">"New incident"</a>
+                    </Show>
+                </div>
+            </header>
+            <div class="status-tabs" role="group" aria-label="Status">
+                {move || counts().into_iter().map(|(value, label, count)| {
+                    let text = match count {
+                        Some(n) => format!("{label} {n}"),
+                        None => label.to_owned(),
+                    };
+                    view! {
+                        <button
+                            type="button"
+                            class="status-tab"
+                            aria-pressed=move || (status.get() == value).to_string()
+                            on:click=move |_| set(status, value.to_owned())
+                        >{text}</button>
+                    }
+                }).collect_view()}
+            </div>
+            <div class="card filters" role="search" aria-label="Filter incidents">
+                <div class="field">
+                    <label for="field-incident-q">"Search"</label>
+                    <input id="field-incident-q" type="search" placeholder="Words in the title"
+                        prop:value=move || text.get() on:change=move |ev| set(text, event_target_value(&ev))/>
+                </div>
+                <div class="field">
+                    <label for="field-incident-service">"Service"</label>
+                    <input id="field-incident-service" type="text" placeholder="Any service"
+                        prop:value=move || service.get() on:change=move |ev| set(service, event_target_value(&ev))/>
+                </div>
+                <div class="field">
+                    <label for="field-incident-severity">"Severity"</label>
+                    <select id="field-incident-severity" prop:value=move || severity.get()
+                        on:change=move |ev| set(severity, event_target_value(&ev))>
+                        {SEVERITIES.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="field-incident-sort">"Order"</label>
+                    <select id="field-incident-sort" prop:value=move || sort.get()
+                        on:change=move |ev| set(sort, event_target_value(&ev))>
+                        {SORTS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    </select>
+                </div>
+                <label class="checkbox" for="field-incident-mine">
+                    <input id="field-incident-mine" type="checkbox" prop:checked=move || mine.get()
+                        on:change=move |ev| { mine.set(event_target_checked(&ev)); page.set(1); }/>
+                    <span>"My incidents"</span>
+                </label>
+                <p class="muted live-note" aria-live="polite">
+                    <span class="live-dot" aria-hidden="true"></span>
+                    {move || result.with(Option::is_some).then_some("Live: updates as incidents change.")}
+                </p>
+            </div>
+            <Notice notice=notice/>
+            <div class="card">
+                {move || match result.get() {
+                    None => view! { <Loading what="incidents"/> }.into_any(),
+                    Some(Err(error)) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
+                    Some(Ok(list)) if list.incidents.is_empty() => view! {
+                        <p class="muted empty-state">"No incidents match."</p>
+                    }.into_any(),
+                    Some(Ok(list)) => {
+                        let first = (page.get_untracked() - 1) * IncidentFilter::PER_PAGE;
+                        let shown = list.incidents.len() as u32;
+                        let more = i64::from(first + shown) < list.total;
+                        view! {
+                            <table class="table incidents-table" aria-label="Incidents">
+                                <thead><tr>
+                                    <th>"Severity"</th><th>"Incident"</th><th>"Status"</th><th>"Assignee"</th>
+                                    <th>"Level"</th><th>"Alerts"</th><th>"Triggered"</th><th></th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.incidents.into_iter().map(|incident| view! {
+                                        <IncidentRow incident=incident on_acknowledged=acknowledged/>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <div class="pager">
+                                <span class="muted">{format!("{}–{} of {}", first + 1, first + shown, list.total)}</span>
+                                <button class="button small" type="button" disabled=first == 0
+                                    on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Previous"</button>
+                                <button class="button small" type="button" disabled=!more
+                                    on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+                            </div>
+                        }.into_any()
+                    }
+                }}
+            </div>
+        </section>
+    }
+}
+
+/// The page's filter as the API takes it: the "all" tab is no status filter.
+fn for_api(mut f: IncidentFilter) -> IncidentFilter {
+    if f.status == "all" {
+        f.status.clear();
+    }
+    f
+}
+
+#[component]
+fn IncidentRow(
+    incident: Incident,
+    on_acknowledged: Callback<Result<String, ApiError>>,
+) -> impl IntoView {
+    let session = use_session();
+    let id = incident.id;
+    let triggered = incident.status == IncidentStatus::Triggered;
+    let busy = RwSignal::new(false);
+    let acknowledge = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let outcome = api::act_on_incident(id, "acknowledge", &IncidentAction::default())
+                .await
+                .map(|_| format!("Incident #{id} acknowledged."));
+            busy.set(false);
+            on_acknowledged.run(outcome);
+        });
+    };
+    let alerts = if incident.alert_count == 0 {
+        "—".to_owned()
+    } else {
+        format!(
+            "{} firing of {}",
+            incident.firing_count, incident.alert_count
+        )
+    };
+    let level = if incident.level == 0 {
+        "—".to_owned()
+    } else {
+        incident.level.to_string()
+    };
+    view! {
+        <tr class=format!("severity-row-{}", incident.severity.as_str())>
+            <td><SeverityBadge severity=incident.severity/></td>
+            <td>
+                <a href=format!("/incidents/{id}")>{format!("#{id} {}", incident.title)}</a>
+                <div class="muted small">{incident.service.clone()}</div>
+            </td>
+            <td><StatusBadge status=incident.status/></td>
+            <td>{incident.assignee.clone().unwrap_or_else(|| "—".to_owned())}</td>
+            <td>{level}</td>
+            <td>{alerts}</td>
+            <td title=format::time(&incident.triggered_at)>{format::ago(&incident.triggered_at)}</td>
+            <td>
+                <Show when=move || triggered && session.can(Role::Responder)>
+                    <button class="button small" type="button" disabled=move || busy.get()
+                        aria-label=format!("Acknowledge incident #{id}") on:click=acknowledge>"Acknowledge"</button>
+                </Show>
+            </td>
+        </tr>
+    }
+}
