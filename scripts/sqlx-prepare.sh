@@ -2,7 +2,9 @@
 # Regenerates .sqlx/, the offline data behind sqlx's compile-time-checked queries, so that
 # builds (CI included) need no database. Run it after changing a query or a migration.
 #
-#   VIGIL_SQLX_DATABASE_URL=postgresql://user@/vigil_sqlx?host=/path/to/socket scripts/sqlx-prepare.sh
+#   VIGIL_SQLX_DATABASE_URL=postgresql://user@localhost/vigil_sqlx?host=/path/to/socket scripts/sqlx-prepare.sh
+#
+# (sqlx needs a host in the URL even when `host=` names a socket directory.)
 #
 # The database named in the URL is emptied and rebuilt from migrations/ — give it a scratch one.
 set -euo pipefail

@@ -16,7 +16,7 @@ use vigil::incidents::escalation;
 use vigil::notify::routing;
 use vigil_shared::Role;
 use vigil_shared::incident::{
-    Analytics, EscalationPolicy, IncidentDetail, IncidentList, IncidentStatus,
+    Analytics, EscalationPolicy, IncidentDetail, IncidentList, IncidentStatus, NotificationList,
 };
 
 async fn escalation_policy(app: &TestApp, body: Value) -> EscalationPolicy {
@@ -474,6 +474,74 @@ async fn escalating_by_hand_records_why_then_pages_the_next_level_at_once() {
     let (status, body) = act(&mut responder, id, "escalate", json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(timeline(&app.db, id).await.len(), entries.len());
+}
+
+#[tokio::test]
+async fn a_paged_user_sees_unread_notifications_until_reading_them() {
+    let app = TestApp::spawn().await;
+    let paged = app.create_user("paged@example.com", Role::Responder).await;
+    let policy = escalation_policy(
+        &app,
+        json!({
+            "name": "Page one",
+            "levels": [{ "delay_minutes": 0, "targets": [{ "kind": "user", "id": paged }] }],
+        }),
+    )
+    .await;
+    let mut opener = app.login_as(Role::Responder).await;
+    for title in ["Queue stuck", "Disk full"] {
+        open_by_hand(
+            &mut opener,
+            json!({ "title": title, "escalation_policy_id": policy.id }),
+        )
+        .await;
+    }
+    assert_eq!(process(&app.db, Utc::now()).await, 2);
+
+    let mut client = app.login("paged@example.com", common::PASSWORD).await;
+    let list: NotificationList = client.get("/api/v1/notifications").await.json();
+    assert_eq!(list.unread, 2);
+    assert_eq!(list.notifications.len(), 2);
+    assert!(list.notifications.iter().all(|n| !n.read));
+    assert!(
+        list.notifications[0].message.contains("Disk full"),
+        "newest first: {:?}",
+        list.notifications
+    );
+    let others: NotificationList = opener.get("/api/v1/notifications").await.json();
+    assert_eq!(others.unread, 0, "only the paged user is notified");
+
+    // Reading up to the older one leaves the newer unread; reading all leaves none.
+    let older = list.notifications[1].id;
+    let read = client
+        .post("/api/v1/notifications/read", &json!({ "up_to": older }))
+        .await;
+    assert_eq!(read.status, StatusCode::NO_CONTENT);
+    let list: NotificationList = client.get("/api/v1/notifications").await.json();
+    assert_eq!(list.unread, 1);
+    assert_eq!(
+        list.notifications
+            .iter()
+            .map(|n| n.read)
+            .collect::<Vec<_>>(),
+        [false, true]
+    );
+    let read = client.post("/api/v1/notifications/read", &json!({})).await;
+    assert_eq!(read.status, StatusCode::NO_CONTENT);
+    let list: NotificationList = client.get("/api/v1/notifications").await.json();
+    assert_eq!(list.unread, 0);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'notifications.read' AND actor_user_id = $1",
+    )
+    .bind(paged)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+    let bad = client
+        .post("/api/v1/notifications/read", &json!({ "up_to": "all" }))
+        .await;
+    assert_eq!(bad.status.as_u16() / 100, 4, "{}", bad.text());
 }
 
 #[tokio::test]

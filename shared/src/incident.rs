@@ -231,3 +231,27 @@ pub struct Analytics {
     /// Per day (or week, for ranges over 62 days).
     pub by_period: Vec<AnalyticsRow>,
 }
+
+/// Something the caller was paged about, in the app.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InAppNotification {
+    pub id: i64,
+    pub incident_id: Option<i64>,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    pub read: bool,
+}
+
+/// The caller's latest notifications, newest first, and how many are unread in all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotificationList {
+    pub notifications: Vec<InAppNotification>,
+    pub unread: i64,
+}
+
+/// Marks the caller's notifications read, all of them or up to (and including) one id.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MarkNotificationsRead {
+    #[serde(default)]
+    pub up_to: Option<i64>,
+}

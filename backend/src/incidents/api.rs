@@ -12,15 +12,16 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgPool};
 use std::collections::BTreeMap;
 use vigil_shared::alerting::Severity;
 use vigil_shared::incident::{
-    Analytics, AnalyticsRow, Incident, IncidentAction, IncidentAlert, IncidentDetail, IncidentList,
-    IncidentRequest, IncidentStatus, TimelineEntry,
+    Analytics, AnalyticsRow, InAppNotification, Incident, IncidentAction, IncidentAlert,
+    IncidentDetail, IncidentList, IncidentRequest, IncidentStatus, MarkNotificationsRead,
+    NotificationList, TimelineEntry,
 };
 
 use super::escalation::{self, announce, timeline};
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/incidents/{id}", get(detail))
         .route("/incidents/{id}/{action}", post(act))
         .route("/notifications", get(my_notifications))
+        .route("/notifications/read", post(mark_notifications_read))
 }
 
 /// What an action does to an incident in `status`.
@@ -840,33 +842,61 @@ async fn analytics(
     Ok(Json(result))
 }
 
-#[derive(Debug, Serialize)]
-struct Notification {
-    id: i64,
-    incident_id: Option<i64>,
-    message: String,
-    created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize)]
-struct Notifications {
-    notifications: Vec<Notification>,
-}
-
-/// What the caller was paged about, newest first.
+/// What the caller was paged about, newest first (the latest 100), and the unread count.
 async fn my_notifications(
     user: AuthUser,
     State(state): State<AppState>,
-) -> AppResult<Json<Notifications>> {
+) -> AppResult<Json<NotificationList>> {
     let notifications = sqlx::query_as!(
-        Notification,
-        "SELECT id, incident_id, message, created_at FROM user_notifications
-         WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 100",
+        InAppNotification,
+        r#"SELECT id, incident_id, message, created_at, read_at IS NOT NULL AS "read!"
+           FROM user_notifications
+           WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 100"#,
         user.id
     )
     .fetch_all(&state.db)
     .await?;
-    Ok(Json(Notifications { notifications }))
+    let unread = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "unread!" FROM user_notifications
+           WHERE user_id = $1 AND read_at IS NULL"#,
+        user.id
+    )
+    .fetch_one(&state.db)
+    .await?;
+    Ok(Json(NotificationList {
+        notifications,
+        unread,
+    }))
+}
+
+/// Marks the caller's notifications read (all, or up to an id: those the caller has seen).
+async fn mark_notifications_read(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Json(request): Json<MarkNotificationsRead>,
+) -> AppResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let marked = sqlx::query!(
+        "UPDATE user_notifications SET read_at = now()
+         WHERE user_id = $1 AND read_at IS NULL AND ($2::bigint IS NULL OR id <= $2)",
+        user.id,
+        request.up_to
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if marked > 0 {
+        audit::record(
+            &mut *tx,
+            user.audit_actor(),
+            "notifications.read",
+            Target::of("user", user.id),
+            json!({ "count": marked, "up_to": request.up_to }),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[cfg(test)]
