@@ -64,6 +64,13 @@ test('an incident opens live, escalates to level 2 unacknowledged, and a respond
 
   const timeline = page.getByRole('list', { name: 'Timeline' });
   await expect(timeline).toContainText('Level 1 notified: responder@vigil.local');
+  // The page reached the responder in the app: the bell counts it, opening it marks it read.
+  const bell = page.getByRole('button', { name: /^Notifications, [1-9]\d* unread$/ });
+  await expect(bell).toBeVisible();
+  await bell.click();
+  await expect(page.getByRole('region', { name: 'Notifications' })).toContainText('needs you: Payments are failing');
+  await expect(page.getByRole('button', { name: 'Notifications, 0 unread' })).toBeVisible();
+  await page.getByRole('button', { name: 'Notifications, 0 unread' }).click();
   await expect(page.getByRole('toolbar', { name: 'Incident actions' })).toBeVisible();
 
   // Nobody acknowledges: a minute later the policy pages level 2 by itself.

@@ -20,7 +20,10 @@ use vigil_shared::alerting::{
 };
 use vigil_shared::auth::{ChangePasswordRequest, LoginRequest, User};
 use vigil_shared::error::ErrorBody;
-use vigil_shared::incident::{IncidentAction, IncidentDetail, IncidentList, IncidentRequest};
+use vigil_shared::incident::{
+    IncidentAction, IncidentDetail, IncidentList, IncidentRequest, MarkNotificationsRead,
+    NotificationList,
+};
 use vigil_shared::notify::{
     Channel, ChannelList, ChannelRequest, Delivery, DeliveryLog, PolicyList,
 };
@@ -629,6 +632,22 @@ pub async fn act_on_incident(
         encode(request),
     )
     .await
+}
+
+/// What the caller was paged about (newest first) and how many are unread.
+pub async fn my_notifications() -> ApiResult<NotificationList> {
+    json(Method::Get, "/api/v1/notifications", None).await
+}
+
+/// Marks the caller's notifications up to `up_to` (the newest one shown) as read.
+pub async fn mark_notifications_read(up_to: i64) -> ApiResult<()> {
+    call(
+        Method::Post,
+        "/api/v1/notifications/read",
+        encode(&MarkNotificationsRead { up_to: Some(up_to) }),
+    )
+    .await
+    .map(drop)
 }
 
 // Scrape targets

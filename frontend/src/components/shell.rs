@@ -7,7 +7,11 @@ use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::{use_location, use_navigate};
 use vigil_shared::Role;
 
+use vigil_shared::incident::NotificationList;
+
 use crate::api;
+use crate::format;
+use crate::live::live_events;
 use crate::session::use_session;
 use crate::theme::{Theme, use_theme};
 
@@ -74,11 +78,80 @@ fn Frame() -> impl IntoView {
                 <nav class="mainnav" aria-label="Main">
                     <ul>{links}</ul>
                 </nav>
+                <NotificationBell/>
                 <UserMenu/>
             </header>
             <main class="content">
                 <Outlet/>
             </main>
+        </div>
+    }
+}
+
+/// The pages the escalation worker sent this user in the app: an unread count, and the
+/// latest few linking to their incidents. Opening the list marks them read. It follows
+/// incident changes live, which is when pages are sent.
+#[component]
+fn NotificationBell() -> impl IntoView {
+    let list = RwSignal::new(None::<NotificationList>);
+    let open = RwSignal::new(false);
+    let load = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(latest) = api::my_notifications().await {
+                list.set(Some(latest));
+            }
+        });
+    };
+    load();
+    live_events(&["incident"], move |_| load());
+    let unread = move || list.with(|l| l.as_ref().map_or(0, |l| l.unread));
+    let toggle = move |_| {
+        let opening = !open.get_untracked();
+        open.set(opening);
+        let newest = list.with_untracked(|l| {
+            l.as_ref()
+                .filter(|l| l.unread > 0)
+                .and_then(|l| l.notifications.first().map(|n| n.id))
+        });
+        if let (true, Some(newest)) = (opening, newest) {
+            leptos::task::spawn_local(async move {
+                if api::mark_notifications_read(newest).await.is_ok() {
+                    load();
+                }
+            });
+        }
+    };
+
+    view! {
+        <div class="bell">
+            <button
+                class="bell-button"
+                aria-haspopup="true"
+                aria-expanded=move || open.get().to_string()
+                aria-label=move || format!("Notifications, {} unread", unread())
+                on:click=toggle
+            >
+                <span aria-hidden="true">"🔔"</span>
+                <Show when=move || { unread() > 0 }>
+                    <span class="bell-count" aria-hidden="true">{unread}</span>
+                </Show>
+            </button>
+            <Show when=move || open.get()>
+                <div class="bell-panel" role="region" aria-label="Notifications" on:click=move |_| open.set(false)>
+                    {move || list.with(|l| match l.as_ref().map(|l| l.notifications.as_slice()) {
+                        None | Some([]) => view! { <p class="muted">"Nothing has paged you."</p> }.into_any(),
+                        Some(items) => items.iter().take(10).map(|n| {
+                            let href = n.incident_id.map(|id| format!("/incidents/{id}")).unwrap_or_else(|| "/incidents".to_owned());
+                            view! {
+                                <a class="bell-item" class:unread=!n.read href=href>
+                                    <span>{n.message.clone()}</span>
+                                    <span class="muted small">{format::ago(&n.created_at)}</span>
+                                </a>
+                            }
+                        }).collect_view().into_any(),
+                    })}
+                </div>
+            </Show>
         </div>
     }
 }
