@@ -6,4 +6,5 @@ pub mod alerts;
 pub mod explore;
 pub mod home;
 pub mod login;
+pub mod oncall;
 pub mod targets;
