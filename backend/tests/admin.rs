@@ -8,6 +8,7 @@ use serde_json::json;
 use vigil_shared::Role;
 use vigil_shared::admin::{ApiKeyList, AuditLogPage, CreatedApiKey, Team, UserList};
 use vigil_shared::auth::User;
+use vigil_shared::directory::UserDirectory;
 use vigil_shared::status::BuildInfo;
 
 /// Every admin endpoint with a plausible body.
@@ -126,6 +127,75 @@ async fn every_admin_endpoint_is_refused_to_other_roles_and_to_anonymous_callers
     // Nothing changed behind the refusals.
     let target_now: User = admin.get(&format!("/api/v1/users/{target}")).await.json();
     assert_eq!(target_now.role, Role::Viewer);
+}
+
+#[tokio::test]
+async fn every_role_reads_the_user_and_team_directories_but_not_roles_or_members() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.login_as(Role::Admin).await;
+    let person = app.create_user("person@example.com", Role::Responder).await;
+    let gone = app.create_user("gone@example.com", Role::Viewer).await;
+    admin
+        .patch(
+            &format!("/api/v1/users/{gone}"),
+            &json!({ "disabled": true }),
+        )
+        .await;
+    let team: Team = admin
+        .post(
+            "/api/v1/teams",
+            &json!({ "name": "payments", "member_ids": [person] }),
+        )
+        .await
+        .json();
+
+    for role in [Role::Viewer, Role::Responder, Role::Editor, Role::Admin] {
+        let mut client = app.login_as(role).await;
+        let response = client.get("/api/v1/users/directory").await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{role}: {}",
+            response.text()
+        );
+        let users: UserDirectory = response.json();
+        let listed = users.users.iter().find(|u| u.id == person).unwrap();
+        assert_eq!(
+            (
+                listed.email.as_str(),
+                listed.display_name.as_str(),
+                listed.disabled
+            ),
+            ("person@example.com", "person", false)
+        );
+        assert!(users.users.iter().any(|u| u.id == gone && u.disabled));
+        // Only what the directory promises: no roles, teams or login times.
+        let raw: serde_json::Value = response.json();
+        let mut fields: Vec<&String> = raw["users"][0].as_object().unwrap().keys().collect();
+        fields.sort();
+        assert_eq!(fields, ["disabled", "display_name", "email", "id"]);
+
+        let response = client.get("/api/v1/teams/directory").await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{role}: {}",
+            response.text()
+        );
+        let raw: serde_json::Value = response.json();
+        assert_eq!(
+            raw,
+            json!({ "teams": [{ "id": team.id, "name": "payments" }] })
+        );
+    }
+    for path in ["/api/v1/users/directory", "/api/v1/teams/directory"] {
+        let response = app.anonymous().get(path).await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNAUTHORIZED,
+            "anonymous {path}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vigil_shared::admin::{
@@ -19,15 +20,19 @@ use vigil_shared::alerting::{
     RuleImportRequest, Silence, SilenceList, SilenceRequest,
 };
 use vigil_shared::auth::{ChangePasswordRequest, LoginRequest, User};
+use vigil_shared::directory::{TeamDirectory, UserDirectory};
 use vigil_shared::error::ErrorBody;
 use vigil_shared::incident::{
-    IncidentAction, IncidentDetail, IncidentList, IncidentRequest, MarkNotificationsRead,
-    NotificationList,
+    Analytics, EscalationPolicy, EscalationPolicyList, IncidentAction, IncidentDetail,
+    IncidentList, IncidentRequest, MarkNotificationsRead, NotificationList,
 };
 use vigil_shared::notify::{
     Channel, ChannelList, ChannelRequest, Delivery, DeliveryLog, PolicyList,
 };
 use vigil_shared::prometheus::{ApiResponse as PromResponse, QueryData, Status as PromStatus};
+use vigil_shared::schedule::{
+    Override, OverrideList, OverrideRequest, Schedule, ScheduleList, Shift, ShiftList,
+};
 use vigil_shared::scrape::{ScrapeTarget, ScrapeTargetList, ScrapeTargetRequest};
 use vigil_shared::status::BuildInfo;
 use wasm_bindgen::{JsCast, JsValue};
@@ -648,6 +653,107 @@ pub async fn mark_notifications_read(up_to: i64) -> ApiResult<()> {
     )
     .await
     .map(drop)
+}
+
+// On-call: schedules, escalation policies, analytics
+
+pub const SCHEDULES: &str = "/api/v1/schedules";
+pub const ESCALATION_POLICIES: &str = "/api/v1/escalation-policies";
+
+/// Every user's name, for anyone logged in (the user list itself is the admin's).
+pub async fn user_directory() -> ApiResult<UserDirectory> {
+    json(Method::Get, "/api/v1/users/directory", None).await
+}
+
+pub async fn team_directory() -> ApiResult<TeamDirectory> {
+    json(Method::Get, "/api/v1/teams/directory", None).await
+}
+
+pub async fn list_schedules() -> ApiResult<ScheduleList> {
+    json(Method::Get, SCHEDULES, None).await
+}
+
+pub async fn get_schedule(id: i64) -> ApiResult<Schedule> {
+    json(Method::Get, &format!("{SCHEDULES}/{id}"), None).await
+}
+
+/// Who is on call now, in the shift (or override) covering this instant; `None` before the
+/// rotation starts. Read from `…/shifts` rather than `…/oncall`, whose answer would cost the
+/// WebAssembly one more decoder for the same facts.
+pub async fn on_call_now(id: i64) -> ApiResult<Option<Shift>> {
+    let now = Utc::now();
+    let shifts = schedule_shifts(id, now, now + chrono::TimeDelta::seconds(1)).await?;
+    Ok(shifts.shifts.into_iter().find(|s| s.starts_at <= now))
+}
+
+fn instant(at: DateTime<Utc>) -> String {
+    encode_component(&at.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+/// Who is on call when from `from` to `to` (at most 62 days), overrides cut in.
+pub async fn schedule_shifts(
+    id: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> ApiResult<ShiftList> {
+    let path = format!(
+        "{SCHEDULES}/{id}/shifts?from={}&to={}",
+        instant(from),
+        instant(to)
+    );
+    json(Method::Get, &path, None).await
+}
+
+/// A schedule's overrides that have not ended yet.
+pub async fn list_overrides(id: i64) -> ApiResult<OverrideList> {
+    json(Method::Get, &format!("{SCHEDULES}/{id}/overrides"), None).await
+}
+
+pub async fn create_override(id: i64, request: &OverrideRequest) -> ApiResult<Override> {
+    json(
+        Method::Post,
+        &format!("{SCHEDULES}/{id}/overrides"),
+        encode(request),
+    )
+    .await
+}
+
+pub async fn delete_override(id: i64, override_id: i64) -> ApiResult<()> {
+    delete_at(&format!("{SCHEDULES}/{id}/overrides/{override_id}")).await
+}
+
+pub async fn list_escalation_policies() -> ApiResult<EscalationPolicyList> {
+    json(Method::Get, ESCALATION_POLICIES, None).await
+}
+
+pub async fn get_escalation_policy(id: i64) -> ApiResult<EscalationPolicy> {
+    json(Method::Get, &format!("{ESCALATION_POLICIES}/{id}"), None).await
+}
+
+/// MTTA and MTTR of the incidents triggered from `from` to `to`.
+pub async fn incident_analytics(from: DateTime<Utc>, to: DateTime<Utc>) -> ApiResult<Analytics> {
+    let path = format!(
+        "/api/v1/incidents/analytics?from={}&to={}",
+        instant(from),
+        instant(to)
+    );
+    json(Method::Get, &path, None).await
+}
+
+/// How many incidents are open, by status (only the counts are read, not the incidents).
+#[derive(Clone, serde::Deserialize)]
+pub struct OpenIncidents {
+    pub triggered: i64,
+    pub acknowledged: i64,
+}
+
+pub async fn open_incident_counts() -> ApiResult<OpenIncidents> {
+    json(
+        Method::Get,
+        "/api/v1/incidents?status=open&per_page=1",
+        None,
+    )
+    .await
 }
 
 // Scrape targets

@@ -6,7 +6,7 @@ use leptos_router::path;
 
 use crate::api;
 use crate::components::{NotBuilt, Shell, Spinner};
-use crate::pages::{account, admin, alerts, explore, home, incidents, login, targets};
+use crate::pages::{account, admin, alerts, explore, home, incidents, login, oncall, targets};
 use crate::session::Session;
 use crate::theme::provide_theme;
 
@@ -58,10 +58,13 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("incidents") view=incidents::list::IncidentsPage/>
                         <Route path=path!("incidents/new") view=incidents::new::NewIncidentPage/>
                         <Route path=path!("incidents/:id") view=incidents::detail::IncidentPage/>
-                        <Route
-                            path=path!("oncall")
-                            view=|| view! { <NotBuilt title="On-call" purpose="Schedules, escalation policies, who is on call now, MTTA and MTTR."/> }
-                        />
+                        <ParentRoute path=path!("oncall") view=oncall::OncallLayout>
+                            <Route path=path!("") view=oncall::overview::OverviewPage/>
+                            <Route path=path!("schedules") view=oncall::schedules::SchedulesPage/>
+                            <Route path=path!("schedules/:id") view=oncall::schedule::SchedulePage/>
+                            <Route path=path!("policies") view=oncall::policies::PoliciesPage/>
+                            <Route path=path!("policies/:id") view=oncall::policy_form::PolicyPage/>
+                        </ParentRoute>
                         <Route
                             path=path!("slos")
                             view=|| view! { <NotBuilt title="SLOs & Reports" purpose="Service level objectives, error budgets and SLA reports (PDF, CSV, JSON)."/> }

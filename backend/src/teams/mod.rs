@@ -1,4 +1,5 @@
-//! Teams: named groups of users that dashboards and escalation policies can target (admin).
+//! Teams: named groups of users that dashboards and escalation policies can target (admin;
+//! their names are listed for anyone logged in).
 
 use axum::Router;
 use axum::extract::State;
@@ -8,10 +9,12 @@ use serde_json::json;
 use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgExecutor};
 use vigil_shared::admin::{CreateTeamRequest, Team, TeamList, TeamMember, UpdateTeamRequest};
+use vigil_shared::auth::TeamRef;
+use vigil_shared::directory::TeamDirectory;
 
 use crate::app::AppState;
 use crate::audit::{self, Target};
-use crate::auth::Admin;
+use crate::auth::{Admin, AuthUser};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 
 const MAX_NAME: usize = 100;
@@ -20,6 +23,7 @@ const MAX_DESCRIPTION: usize = 1_000;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/teams", get(list_teams).post(create_team))
+        .route("/teams/directory", get(directory))
         .route(
             "/teams/{id}",
             get(get_team).patch(update_team).delete(delete_team),
@@ -118,6 +122,23 @@ async fn list_teams(
     Ok(Json(TeamList {
         teams: select(&state.db, None).await?,
     }))
+}
+
+/// Every team's id and name, for anyone logged in: escalation policies page teams, and
+/// everyone reads whom a policy pages. Members and descriptions stay admin-only.
+async fn directory(
+    _user: AuthUser,
+    State(state): State<AppState>,
+) -> AppResult<Json<TeamDirectory>> {
+    let teams = select(&state.db, None)
+        .await?
+        .into_iter()
+        .map(|t| TeamRef {
+            id: t.id,
+            name: t.name,
+        })
+        .collect();
+    Ok(Json(TeamDirectory { teams }))
 }
 
 async fn get_team(

@@ -14,12 +14,13 @@ use sqlx::{PgExecutor, PgPool};
 use vigil_shared::Role;
 use vigil_shared::admin::{CreateUserRequest, ResetPasswordRequest, UpdateUserRequest, UserList};
 use vigil_shared::auth::{TeamRef, User};
+use vigil_shared::directory::{DirectoryUser, UserDirectory};
 
 pub use email::Email;
 
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, Target};
-use crate::auth::{Admin, password, session};
+use crate::auth::{Admin, AuthUser, password, session};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 
 pub const MAX_DISPLAY_NAME: usize = 100;
@@ -27,6 +28,7 @@ pub const MAX_DISPLAY_NAME: usize = 100;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
+        .route("/users/directory", get(directory))
         .route("/users/{id}", get(get_user).patch(update_user))
         .route("/users/{id}/password", post(reset_password))
 }
@@ -190,6 +192,26 @@ async fn list_users(
 ) -> AppResult<Json<UserList>> {
     let users = select(&state.db, None).await?;
     Ok(Json(UserList { users }))
+}
+
+/// Every user's id, email and display name, for anyone logged in: schedules and escalation
+/// policies are edited by editors, who must be able to pick people (and everyone reads whom
+/// they name). Roles, teams and login times stay admin-only.
+async fn directory(
+    _user: AuthUser,
+    State(state): State<AppState>,
+) -> AppResult<Json<UserDirectory>> {
+    let users = select(&state.db, None)
+        .await?
+        .into_iter()
+        .map(|u| DirectoryUser {
+            id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+            disabled: u.disabled,
+        })
+        .collect();
+    Ok(Json(UserDirectory { users }))
 }
 
 async fn create_user(

@@ -7,4 +7,5 @@ pub mod explore;
 pub mod home;
 pub mod incidents;
 pub mod login;
+pub mod oncall;
 pub mod targets;
