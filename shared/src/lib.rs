@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod alerting;
 pub mod auth;
+pub mod contact;
 pub mod error;
 pub mod incident;
 pub mod notify;
