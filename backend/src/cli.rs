@@ -10,6 +10,7 @@ use vigil_shared::Role;
 use vigil_shared::admin::CreateUserRequest;
 
 use crate::db::{self, Database, DatabaseSource, PoolSettings};
+use crate::notify::send::{SmtpRelay, SmtpServer};
 use crate::serve;
 use crate::telemetry::{self, LogFormat};
 use crate::users;
@@ -136,6 +137,39 @@ pub struct ServeArgs {
     /// Take client addresses from X-Forwarded-For; only behind a reverse proxy you trust.
     #[arg(long, env = "VIGIL_TRUST_PROXY_HEADERS")]
     pub trust_proxy_headers: bool,
+
+    /// Mail server for users' email contact methods (needs --smtp-from):
+    /// smtp://[user:password@]host[:port] or smtps://…. With a user name, smtp:// upgrades
+    /// with STARTTLS (port 587 by default); without one it speaks plain SMTP (port 25), as a
+    /// local relay expects; smtps:// is TLS from the start (port 465). Add ?tls=none,
+    /// ?tls=starttls or ?tls=tls to choose. Without it, email contact methods fail.
+    #[arg(long, env = "VIGIL_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of those emails: vigil@example.com or "Vigil <vigil@example.com>".
+    #[arg(long, env = "VIGIL_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+}
+
+impl ServeArgs {
+    /// The mail relay from --smtp-url and --smtp-from; none when the URL is unset or empty
+    /// (deployment templates often pass `VAR=` for "unset").
+    pub fn smtp_relay(&self) -> anyhow::Result<Option<SmtpRelay>> {
+        let Some(url) = self.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let server = SmtpServer::parse(url).map_err(|e| anyhow::anyhow!("--smtp-url {e}"))?;
+        let from = self
+            .smtp_from
+            .as_deref()
+            .filter(|f| !f.trim().is_empty())
+            .ok_or_else(|| {
+                anyhow::anyhow!("--smtp-from (VIGIL_SMTP_FROM) is required with --smtp-url")
+            })?;
+        SmtpRelay::new(server, from)
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("--smtp-from: {e}"))
+    }
 }
 
 #[derive(Debug, Subcommand)]

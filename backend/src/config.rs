@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::auth::limiter::Limit;
 use crate::ingest::IngestLimits;
 use crate::metrics::StoreConfig;
+use crate::notify::send::SmtpRelay;
 
 #[derive(Clone, Debug)]
 pub struct AppConfig {
@@ -29,6 +30,9 @@ pub struct AppConfig {
     pub ingest: IngestLimits,
     /// Metric storage: retention, accepted time window, write concurrency, label limits.
     pub metrics: StoreConfig,
+    /// The mail relay users' email contact methods are sent through (`--smtp-url`); without
+    /// one, such deliveries fail at once.
+    pub smtp: Option<SmtpRelay>,
 }
 
 /// Consecutive failed logins that lock an account, and for how long.
@@ -62,6 +66,7 @@ impl Default for AppConfig {
             web_dir: None,
             ingest: IngestLimits::default(),
             metrics: StoreConfig::default(),
+            smtp: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::cli::{DatabaseArgs, ServeArgs};
 use crate::config::AppConfig;
 use crate::db::{self, Database};
 use crate::metrics::StoreConfig;
+use crate::notify::send::SmtpRelay;
 use crate::{demo, scrape, users, workers};
 
 pub async fn run(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
@@ -23,9 +24,11 @@ pub async fn run(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Resul
     // Listen for signals before anything else, so one arriving during start-up is honoured
     // (with an orderly shutdown) rather than killing the process and orphaning PostgreSQL.
     let signals = ShutdownSignals::listen()?;
+    // Settings are checked before anything starts, so a mistake costs no database start-up.
+    let smtp = args.smtp_relay()?;
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting Vigil");
     let database = Database::open(&database_args.source(), &database_args.pool_settings()).await?;
-    let outcome = serve_with(&database, args, started_at, signals).await;
+    let outcome = serve_with(&database, args, smtp, started_at, signals).await;
     if let Err(error) = database.close().await {
         tracing::error!(error = format!("{error:#}"), "closing the database failed");
     }
@@ -35,6 +38,7 @@ pub async fn run(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Resul
 async fn serve_with(
     database: &Database,
     args: ServeArgs,
+    smtp: Option<SmtpRelay>,
     started_at: chrono::DateTime<Utc>,
     signals: ShutdownSignals,
 ) -> anyhow::Result<()> {
@@ -51,6 +55,7 @@ async fn serve_with(
             query_cache_bytes: args.query_cache_mb << 20,
             ..StoreConfig::default()
         },
+        smtp,
         ..AppConfig::default()
     };
     let info = ServerInfo {

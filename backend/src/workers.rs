@@ -51,7 +51,11 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
         scrape::worker::Scraper::new(state.db.clone(), state.metrics.clone()),
         shutdown.clone(),
     ));
-    tasks.spawn(notify::delivery_worker(state.db.clone(), shutdown.clone()));
+    tasks.spawn(notify::delivery_worker(
+        state.db.clone(),
+        state.config.smtp.clone(),
+        shutdown.clone(),
+    ));
     tasks.spawn(evaluator_worker(Evaluator::new(state), shutdown.clone()));
     tasks.spawn(incidents::escalation::escalation_worker(
         state.db.clone(),

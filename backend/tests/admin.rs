@@ -53,6 +53,26 @@ fn admin_endpoints(
         ),
         (Method::DELETE, format!("/api/v1/api-keys/{key_id}"), None),
         (Method::GET, "/api/v1/audit-log".into(), None),
+        (
+            Method::GET,
+            format!("/api/v1/users/{user_id}/contact-methods"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/users/{user_id}/contact-methods"),
+            Some(json!({ "kind": "email", "address": "x@example.com" })),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/users/{user_id}/contact-methods/1"),
+            None,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/users/{user_id}/contact-methods/deliveries"),
+            None,
+        ),
     ]
 }
 

@@ -181,6 +181,33 @@ fn user_create_refuses_bad_input_before_touching_the_database() {
 }
 
 #[test]
+fn serve_refuses_bad_smtp_settings_before_touching_the_database() {
+    let dir = data_dir("serve-bad-smtp");
+    for (url, from, problem) in [
+        ("http://mail.example.com", "vigil@example.com", "--smtp-url"),
+        (
+            "smtp://mail.example.com?tls=maybe",
+            "vigil@example.com",
+            "tls=maybe",
+        ),
+        ("smtp://mail.example.com", "", "--smtp-from"),
+        ("smtp://mail.example.com", "not an address", "--smtp-from"),
+    ] {
+        let output = vigil(&dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "--smtp-url", url])
+            .env("VIGIL_SMTP_FROM", from)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{url} {from:?} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(problem), "{url} {from:?}: {stderr}");
+        assert!(!stderr.contains("hunter2"));
+    }
+    assert!(!dir.join("postgres").exists());
+}
+
+#[test]
 fn help_describes_every_command_and_flag() {
     let top = Command::new(VIGIL).arg("--help").output().unwrap();
     let text = String::from_utf8_lossy(&top.stdout);
@@ -199,6 +226,10 @@ fn help_describes_every_command_and_flag() {
         "--web-dir",
         "VIGIL_LISTEN",
         "127.0.0.1:8080",
+        "--smtp-url",
+        "VIGIL_SMTP_URL",
+        "--smtp-from",
+        "VIGIL_SMTP_FROM",
     ] {
         assert!(
             text.contains(word),

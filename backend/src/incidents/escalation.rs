@@ -24,6 +24,7 @@ use crate::notify::{
     self,
     message::{Message, MessageAlert},
 };
+use crate::users::contact_methods;
 
 /// The actor of what the server does by itself.
 pub const VIGIL: &str = "vigil";
@@ -383,8 +384,10 @@ pub async fn escalate_step(
     Ok(true)
 }
 
-/// Notifies a level's targets: users (in-app), a team's members, whoever is on call on a
-/// schedule, and notification channels (a message in the channel's format). Answers who.
+/// Notifies a level's targets: users (in-app, and a message to each of their contact
+/// methods), a team's members, whoever is on call on a schedule, and notification channels
+/// (a message in the channel's format). Each user is paged once however many targets reach
+/// them. Answers who, and how when it was more than in-app: `rosa@x (in-app, email)`.
 async fn notify_targets(
     conn: &mut PgConnection,
     incident: i64,
@@ -419,6 +422,8 @@ async fn notify_targets(
     }
     let mut paged = Vec::new();
     let text = format!("Incident #{incident} needs you: {title} ({severity}).");
+    // The message contact methods get, built once for the step when someone has a method.
+    let mut page: Option<Message> = None;
     for user in users {
         let email = sqlx::query_scalar!(
             "INSERT INTO user_notifications (user_id, incident_id, message, created_at)
@@ -432,9 +437,29 @@ async fn notify_targets(
         .fetch_optional(&mut *conn)
         .await?
         .flatten();
-        if let Some(email) = email {
+        let Some(email) = email else {
+            continue;
+        };
+        let methods = contact_methods::active(&mut *conn, user).await?;
+        if methods.is_empty() {
             paged.push(email);
+            continue;
         }
+        let shared = match page.take() {
+            Some(message) => message,
+            None => incident_message(conn, incident, title, severity, "", now).await?,
+        };
+        let mut message = shared.clone();
+        message.receiver.clone_from(&email);
+        page = Some(shared);
+        let mut how = vec!["in-app"];
+        for (method, kind) in methods {
+            notify::enqueue_to_contact_method(&mut *conn, method, "alert", &message, now).await?;
+            if !how.contains(&kind.as_str()) {
+                how.push(kind.as_str());
+            }
+        }
+        paged.push(format!("{email} ({})", how.join(", ")));
     }
     for channel in channels {
         let Some(name) = sqlx::query_scalar!(

@@ -1,5 +1,6 @@
 //! Notifications: channels (`/api/v1/notification-channels`, editors), their delivery log,
-//! "send test", and the delivery worker that retries failed sends with exponential back-off.
+//! "send test", and the delivery worker that retries failed sends with exponential back-off —
+//! to channels and to users' contact methods alike.
 //!
 //! Every notification is first a row in `notification_deliveries`, then sent: a crash between
 //! the two loses nothing, and any replica's worker picks due rows with `FOR UPDATE SKIP
@@ -22,17 +23,19 @@ use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
 use sqlx::{PgExecutor, PgPool};
 use tokio_util::sync::CancellationToken;
+use vigil_shared::contact::ContactKind;
 use vigil_shared::notify::{
     Channel, ChannelKind, ChannelList, ChannelRequest, Delivery, DeliveryLog, DeliveryStatus,
     SmtpTls,
 };
 
 use self::message::{Message, MessageAlert};
-use self::send::{SendError, Target};
+use self::send::{Outbox, SendError, SmtpRelay, Target};
 use crate::app::AppState;
 use crate::audit::{self, Target as AuditTarget};
 use crate::auth::Editor;
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::users::contact_methods;
 
 /// Attempts before a delivery is given up.
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -420,7 +423,7 @@ async fn delete_channel(
 }
 
 /// A sample message for "send test".
-fn test_message(channel: &str, user: &str) -> Message {
+pub fn test_message(channel: &str, user: &str) -> Message {
     let labels = BTreeMap::from([
         ("alertname".to_owned(), "VigilTestNotification".to_owned()),
         ("severity".to_owned(), "info".to_owned()),
@@ -454,7 +457,8 @@ async fn test_channel(
     let message = test_message(&channel.name, &editor.email);
     let now = Utc::now();
     let delivery = enqueue(&state.db, id, "test", &message, now).await?;
-    deliver(&state.db, &send::http_client(), delivery, now).await?;
+    let outbox = Outbox::new(state.config.smtp.clone());
+    deliver(&state.db, &outbox, delivery, now).await?;
     Ok(Json(
         delivery_log(&state.db, id, Some(delivery))
             .await?
@@ -474,12 +478,43 @@ async fn deliveries(
     }))
 }
 
+/// A `notification_deliveries` row as delivery logs show it.
+pub struct DeliveryRow {
+    pub id: i64,
+    pub reason: String,
+    pub status: String,
+    pub payload: SqlJson<Message>,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<DeliveryRow> for Delivery {
+    fn from(r: DeliveryRow) -> Self {
+        let status = serde_json::from_value(json!(r.status)).unwrap_or(DeliveryStatus::Pending);
+        Delivery {
+            id: r.id,
+            reason: r.reason,
+            title: r.payload.0.title(),
+            next_attempt_at: (status == DeliveryStatus::Pending).then_some(r.next_attempt_at),
+            status,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            created_at: r.created_at,
+            sent_at: r.sent_at,
+        }
+    }
+}
+
 async fn delivery_log(
     db: &PgPool,
     channel: i64,
     only: Option<i64>,
 ) -> Result<Vec<Delivery>, sqlx::Error> {
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        DeliveryRow,
         r#"SELECT id, reason, status, payload AS "payload!: SqlJson<Message>", attempts,
                   next_attempt_at, last_error, created_at, sent_at
            FROM notification_deliveries
@@ -490,23 +525,7 @@ async fn delivery_log(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let status = serde_json::from_value(json!(r.status)).unwrap_or(DeliveryStatus::Pending);
-            Delivery {
-                id: r.id,
-                reason: r.reason,
-                title: r.payload.0.title(),
-                next_attempt_at: (status == DeliveryStatus::Pending).then_some(r.next_attempt_at),
-                status,
-                attempts: r.attempts,
-                last_error: r.last_error,
-                created_at: r.created_at,
-                sent_at: r.sent_at,
-            }
-        })
-        .collect())
+    Ok(rows.into_iter().map(Delivery::from).collect())
 }
 
 /// Queues `message` for `channel`, due at `now`; returns the delivery's id.
@@ -530,6 +549,51 @@ pub async fn enqueue<'e>(
     .await
 }
 
+/// Queues `message` for a user's contact method, due at `now`; returns the delivery's id.
+pub async fn enqueue_to_contact_method<'e>(
+    db: impl PgExecutor<'e>,
+    contact_method: i64,
+    reason: &str,
+    message: &Message,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        "INSERT INTO notification_deliveries (contact_method_id, reason, status, payload,
+                                              next_attempt_at, created_at)
+         VALUES ($1, $2, 'pending', $3, $4, $4) RETURNING id",
+        contact_method,
+        reason,
+        serde_json::to_value(message).unwrap_or_default(),
+        now
+    )
+    .fetch_one(db)
+    .await
+}
+
+/// Where a contact method's delivery goes: its webhook, or its address through the server's
+/// mail relay. Errors that no retry can cure are permanent.
+fn contact_target(
+    method: &contact_methods::Recipient,
+    smtp: Option<&SmtpRelay>,
+) -> Result<Target, SendError> {
+    let permanent = |message: &str| SendError {
+        message: message.to_owned(),
+        retry: false,
+    };
+    if method.deleted {
+        return Err(permanent("the contact method was deleted"));
+    }
+    match method.kind {
+        ContactKind::Webhook => Ok(Target::Webhook {
+            url: method.address.clone(),
+            hmac_secret: String::new(),
+        }),
+        ContactKind::Email => smtp
+            .map(|relay| relay.email_to(&method.address))
+            .ok_or_else(|| permanent("no SMTP server configured (--smtp-url)")),
+    }
+}
+
 /// The wait before attempt `attempts + 1`: 10 s, 20 s, 40 s… up to 10 minutes.
 pub fn backoff(attempts: i32) -> TimeDelta {
     let seconds = 10i64.saturating_mul(1i64 << attempts.clamp(0, 16)).min(600);
@@ -540,13 +604,14 @@ pub fn backoff(attempts: i32) -> TimeDelta {
 /// outcome: sent, a retry later, or given up.
 pub async fn deliver(
     db: &PgPool,
-    client: &reqwest::Client,
+    outbox: &Outbox,
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     let row = sqlx::query!(
-        r#"SELECT channel_id, attempts, payload AS "payload!: SqlJson<Message>"
+        r#"SELECT channel_id, contact_method_id, attempts,
+                  payload AS "payload!: SqlJson<Message>"
            FROM notification_deliveries WHERE id = $1 AND status = 'pending'
            FOR UPDATE SKIP LOCKED"#,
         id
@@ -556,12 +621,29 @@ pub async fn deliver(
     let Some(row) = row else {
         return Ok(());
     };
-    let outcome = match target(&mut *tx, row.channel_id).await? {
-        Some((_, target)) => send::send(client, &target, &row.payload.0).await,
-        None => Err(SendError {
-            message: "the channel was deleted".to_owned(),
+    let target = match (row.channel_id, row.contact_method_id) {
+        (Some(channel), _) => match target(&mut *tx, channel).await? {
+            Some((_, target)) => Ok(target),
+            None => Err(SendError {
+                message: "the channel was deleted".to_owned(),
+                retry: false,
+            }),
+        },
+        (None, Some(method)) => match contact_methods::recipient(&mut *tx, method).await? {
+            Some(recipient) => contact_target(&recipient, outbox.smtp.as_ref()),
+            None => Err(SendError {
+                message: "the contact method was deleted".to_owned(),
+                retry: false,
+            }),
+        },
+        (None, None) => Err(SendError {
+            message: "the delivery has no recipient".to_owned(),
             retry: false,
         }),
+    };
+    let outcome = match target {
+        Ok(target) => send::send(&outbox.http, &target, &row.payload.0).await,
+        Err(error) => Err(error),
     };
     let attempts = row.attempts + 1;
     match outcome {
@@ -600,7 +682,7 @@ pub async fn deliver(
 /// Attempts every delivery due at `now`; returns how many were attempted.
 pub async fn deliver_due(
     db: &PgPool,
-    client: &reqwest::Client,
+    outbox: &Outbox,
     now: DateTime<Utc>,
 ) -> Result<usize, sqlx::Error> {
     let due = sqlx::query_scalar!(
@@ -612,15 +694,16 @@ pub async fn deliver_due(
     .fetch_all(db)
     .await?;
     for id in &due {
-        deliver(db, client, *id, now).await?;
+        deliver(db, outbox, *id, now).await?;
     }
     Ok(due.len())
 }
 
 /// Background worker: every second until shutdown, places new firing alerts into their
-/// notification groups, flushes the groups that are due, and sends due notifications.
-pub async fn delivery_worker(db: PgPool, shutdown: CancellationToken) {
-    let client = send::http_client();
+/// notification groups, flushes the groups that are due, and sends due notifications (email
+/// contact methods through `smtp`, the server's relay).
+pub async fn delivery_worker(db: PgPool, smtp: Option<SmtpRelay>, shutdown: CancellationToken) {
+    let outbox = Outbox::new(smtp);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -631,7 +714,7 @@ pub async fn delivery_worker(db: PgPool, shutdown: CancellationToken) {
         if let Err(error) = routing::run(&db, Utc::now()).await {
             tracing::warn!(%error, "routing notifications failed; retrying shortly");
         }
-        if let Err(error) = deliver_due(&db, &client, Utc::now()).await {
+        if let Err(error) = deliver_due(&db, &outbox, Utc::now()).await {
             tracing::warn!(%error, "sending notifications failed; retrying shortly");
         }
     }

@@ -1,5 +1,7 @@
-//! Sending one message through one channel: webhook, Slack-compatible webhook, or email.
+//! Sending one message through one channel or to one user's contact method: webhook,
+//! Slack-compatible webhook, or email.
 
+use std::fmt;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -55,6 +57,148 @@ impl SendError {
         SendError {
             message: message.into(),
             retry: false,
+        }
+    }
+}
+
+/// A mail server from `--smtp-url`: `smtp://[user[:password]@]host[:port][?tls=…]` or
+/// `smtps://…`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpServer {
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+    pub tls: SmtpTls,
+}
+
+impl fmt::Debug for SmtpServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpServer")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("username", &self.username)
+            .field("password", &if self.password.is_empty() { "" } else { "…" })
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+impl SmtpServer {
+    /// `smtps://` is TLS from the start (port 465). `smtp://` upgrades with STARTTLS (port
+    /// 587) when it carries a user name, so that a password never travels in clear; without
+    /// one it speaks plain SMTP (port 25), as a relay on the same host or network expects.
+    /// `?tls=none|starttls|tls` chooses explicitly.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let url = reqwest::Url::parse(text.trim())
+            .map_err(|e| format!("is not a URL ({e}); expected smtp://host:port"))?;
+        let implicit_tls = match url.scheme() {
+            "smtp" => false,
+            "smtps" => true,
+            other => {
+                return Err(format!(
+                    "must start with smtp:// or smtps://, not {other}://"
+                ));
+            }
+        };
+        let host = url
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .filter(|h| !h.is_empty())
+            .ok_or("names no host")?
+            .to_owned();
+        if !matches!(url.path(), "" | "/") || url.fragment().is_some() {
+            return Err("must be only smtp://[user:password@]host[:port][?tls=…]".to_owned());
+        }
+        let decode = |part: &str| {
+            percent_encoding::percent_decode_str(part)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|_| "has a user name or password that is not UTF-8".to_owned())
+        };
+        let username = decode(url.username())?;
+        let password = decode(url.password().unwrap_or_default())?;
+        let mut tls = if implicit_tls {
+            SmtpTls::Tls
+        } else if username.is_empty() {
+            SmtpTls::None
+        } else {
+            SmtpTls::Starttls
+        };
+        for (key, value) in url.query_pairs() {
+            tls = match (key.as_ref(), value.as_ref()) {
+                ("tls", "none") => SmtpTls::None,
+                ("tls", "starttls") => SmtpTls::Starttls,
+                ("tls", "tls") => SmtpTls::Tls,
+                ("tls", other) => {
+                    return Err(format!("tls={other}: must be none, starttls or tls"));
+                }
+                (other, _) => return Err(format!("has an unknown setting ?{other}=")),
+            };
+        }
+        let port = url.port().unwrap_or(match tls {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        });
+        Ok(SmtpServer {
+            host,
+            port,
+            username,
+            password,
+            tls,
+        })
+    }
+}
+
+/// The server's own mail relay (`--smtp-url`, `--smtp-from`), through which users' email
+/// contact methods are sent. (Email channels carry their own SMTP settings.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpRelay {
+    pub server: SmtpServer,
+    /// `vigil@example.com` or `Vigil <vigil@example.com>`.
+    pub from: String,
+}
+
+impl SmtpRelay {
+    pub fn new(server: SmtpServer, from: &str) -> Result<Self, String> {
+        let from = from.trim();
+        from.parse::<lettre::message::Mailbox>()
+            .map_err(|_| format!("{from:?} is not an email address such as vigil@example.com"))?;
+        Ok(SmtpRelay {
+            server,
+            from: from.to_owned(),
+        })
+    }
+
+    /// An email to one address through this relay.
+    pub fn email_to(&self, address: &str) -> Target {
+        let server = self.server.clone();
+        Target::Email {
+            to: vec![address.to_owned()],
+            from: self.from.clone(),
+            host: server.host,
+            port: server.port,
+            username: server.username,
+            password: server.password,
+            tls: server.tls,
+        }
+    }
+}
+
+/// What deliveries leave through: an HTTP client for webhooks, and the server's mail relay
+/// for users' email contact methods (none when `--smtp-url` is not set).
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    pub http: reqwest::Client,
+    pub smtp: Option<SmtpRelay>,
+}
+
+impl Outbox {
+    pub fn new(smtp: Option<SmtpRelay>) -> Self {
+        Outbox {
+            http: http_client(),
+            smtp,
         }
     }
 }
@@ -320,4 +464,69 @@ async fn send_email(
                 SendError::retry(format!("sending mail failed: {e}"))
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(host: &str, port: u16, username: &str, password: &str, tls: SmtpTls) -> SmtpServer {
+        SmtpServer {
+            host: host.to_owned(),
+            port,
+            username: username.to_owned(),
+            password: password.to_owned(),
+            tls,
+        }
+    }
+
+    #[test]
+    fn smtp_urls_choose_tls_and_port_from_scheme_and_credentials() {
+        assert_eq!(
+            SmtpServer::parse("smtp://user:p%40ss@mail.example.com:587").unwrap(),
+            server("mail.example.com", 587, "user", "p@ss", SmtpTls::Starttls)
+        );
+        assert_eq!(
+            SmtpServer::parse("smtp://user:secret@mail.example.com")
+                .unwrap()
+                .port,
+            587
+        );
+        assert_eq!(
+            SmtpServer::parse("smtps://user:secret@mail.example.com").unwrap(),
+            server("mail.example.com", 465, "user", "secret", SmtpTls::Tls)
+        );
+        assert_eq!(
+            SmtpServer::parse("smtp://127.0.0.1:2525").unwrap(),
+            server("127.0.0.1", 2525, "", "", SmtpTls::None),
+            "a local relay: plain SMTP"
+        );
+        assert_eq!(SmtpServer::parse("smtp://relay").unwrap().port, 25);
+        assert_eq!(
+            SmtpServer::parse("smtp://relay.example.com?tls=starttls").unwrap(),
+            server("relay.example.com", 587, "", "", SmtpTls::Starttls)
+        );
+        assert_eq!(
+            SmtpServer::parse("smtp://u:p@[::1]:25?tls=none").unwrap(),
+            server("::1", 25, "u", "p", SmtpTls::None)
+        );
+    }
+
+    #[test]
+    fn bad_smtp_urls_are_refused_and_passwords_stay_out_of_debug_output() {
+        for bad in [
+            "mail.example.com",
+            "http://mail.example.com",
+            "smtp://",
+            "smtp://mail.example.com/path",
+            "smtp://mail.example.com?tls=maybe",
+            "smtp://mail.example.com?timeout=5",
+        ] {
+            assert!(SmtpServer::parse(bad).is_err(), "{bad} was accepted");
+        }
+        let parsed = SmtpServer::parse("smtp://user:hunter2@mail.example.com").unwrap();
+        assert!(!format!("{parsed:?}").contains("hunter2"));
+        assert!(SmtpRelay::new(parsed.clone(), "Vigil <vigil@example.com>").is_ok());
+        assert!(SmtpRelay::new(parsed, "vigil").is_err());
+    }
 }

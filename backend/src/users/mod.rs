@@ -2,6 +2,7 @@
 //! read them. Users are disabled rather than deleted, so incident timelines and the audit log
 //! keep naming them.
 
+pub mod contact_methods;
 pub mod email;
 
 use axum::Router;
@@ -31,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/directory", get(directory))
         .route("/users/{id}", get(get_user).patch(update_user))
         .route("/users/{id}/password", post(reset_password))
+        .merge(contact_methods::routes())
 }
 
 /// A display name as given, trimmed; empty means "use the email's local part".

@@ -11,6 +11,7 @@
 )]
 
 pub mod process;
+pub mod receivers;
 pub mod remote_write;
 
 use std::collections::HashMap;
