@@ -93,7 +93,9 @@ pub struct ServeArgs {
 
     /// Seed demo users (one per role; see --demo-password) and run the demo workload: three
     /// synthetic services (checkout, payments, search) with 6 hours of history, live data
-    /// every 15 s, and scheduled latency spikes, error bursts and CPU saturation.
+    /// every 15 s, and scheduled latency spikes, error bursts and CPU saturation. Also sets up
+    /// (when missing) a team, an on-call schedule, an escalation policy and alert rules that
+    /// fire on that trouble.
     #[arg(long, env = "VIGIL_DEMO")]
     pub demo: bool,
 

@@ -1,6 +1,9 @@
-//! Demo mode: one user per role with a known password, so a newcomer can log in as each, and
-//! a synthetic workload (see [`workload`]) so every page has live data to show.
+//! Demo mode: one user per role with a known password, so a newcomer can log in as each, a
+//! synthetic workload (see [`workload`]) so every page has live data to show, and a team,
+//! on-call schedule, escalation policy and alert rules (see [`seed`]) so that the workload's
+//! trouble opens incidents that page people.
 
+pub mod seed;
 pub mod workload;
 
 use base64::Engine as _;

@@ -65,6 +65,11 @@ async fn serve_with(
     let state = AppState::new(pool.clone(), config, info).await?;
 
     let credentials = bootstrap_users(&pool, &args).await?;
+    if args.demo {
+        demo::seed::seed(&pool, Utc::now())
+            .await
+            .context("setting up the demo's team, schedule, escalation policy and alert rules")?;
+    }
 
     let shutdown = CancellationToken::new();
     let mut workers = workers::start(&state, shutdown.clone());

@@ -5,7 +5,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::process::{Server, VIGIL, http, wait_for_banner, wait_for_banner_text};
+use common::process::{
+    Server, VIGIL, http, login_cookie, request, wait_for_banner, wait_for_banner_text,
+};
 use common::throwaway_cluster_options;
 use nix::sys::signal::Signal;
 use sqlx::{Connection, PgConnection};
@@ -279,6 +281,32 @@ async fn serve_runs_with_demo_users_on_the_embedded_database_and_stops_cleanly()
         let (status, body) = http(&address, "POST", "/api/v1/auth/login", Some(&credentials)).await;
         assert_eq!(status, 200, "{email}: {body}");
     }
+    // The demo's escalation policy and alert rules are there from the start.
+    let cookie = login_cookie(&address, "viewer@vigil.local", "demo password").await;
+    let headers = [("Cookie", cookie.as_str())];
+    let policies = request(
+        &address,
+        "GET",
+        "/api/v1/escalation-policies",
+        &headers,
+        None,
+    )
+    .await;
+    assert!(
+        policies.body.contains(r#""name":"Default""#),
+        "{}",
+        policies.body
+    );
+    let rules = request(
+        &address,
+        "GET",
+        "/api/v1/alert-rules?group=demo",
+        &headers,
+        None,
+    )
+    .await;
+    let rules: serde_json::Value = serde_json::from_str(&rules.body).unwrap();
+    assert_eq!(rules["rules"].as_array().map(Vec::len), Some(3), "{rules}");
 
     assert!(
         server.stop_with(Signal::SIGTERM),

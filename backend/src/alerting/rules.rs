@@ -22,7 +22,7 @@ use vigil_shared::alerting::{
 
 use super::template::Template;
 use crate::app::AppState;
-use crate::audit::{self, Target};
+use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path, Query};
 use crate::metrics::model::is_valid_label_name;
@@ -434,12 +434,13 @@ fn millis(duration: Duration) -> i64 {
     duration.as_millis().min(i64::MAX as u128) as i64
 }
 
-/// Inserts a rule, or with `id` replaces that one; returns its id (None: no such rule).
+/// Inserts a rule, or with `id` replaces that one, as saved by `user_id` (none: by Vigil
+/// itself); returns its id (None: no such rule).
 pub async fn store<'e>(
     db: impl PgExecutor<'e>,
     id: Option<i64>,
     rule: &ValidRule,
-    user_id: i64,
+    user_id: Option<i64>,
 ) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"WITH input AS (
@@ -554,24 +555,52 @@ async fn create_rule(
     State(state): State<AppState>,
     Json(request): Json<AlertRuleRequest>,
 ) -> AppResult<(StatusCode, Json<AlertRule>)> {
-    let rule = validate(&request).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
-    check_references(&mut tx, &rule).await?;
-    let id = store(&mut *tx, None, &rule, editor.id)
+    let saved = insert(&mut tx, editor.audit_actor(), Some(editor.id), &request).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// Checks and creates a rule, saved by `updated_by` (none: by Vigil itself) and recorded as
+/// done by `actor`; the API and demo mode's seeding both create rules through here. The caller
+/// commits.
+pub async fn insert(
+    conn: &mut sqlx::PgConnection,
+    actor: AuditActor<'_>,
+    updated_by: Option<i64>,
+    request: &AlertRuleRequest,
+) -> AppResult<AlertRule> {
+    let rule = validate(request).map_err(AppError::Validation)?;
+    check_references(conn, &rule).await?;
+    let id = store(&mut *conn, None, &rule, updated_by)
         .await
         .on_constraint("alert_rules_group_name_key", name_taken)?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserting a rule returned no id")))?;
     audit::record(
-        &mut *tx,
-        editor.audit_actor(),
+        &mut *conn,
+        actor,
         "alert_rule.create",
         Target::of("alert_rule", id),
         json!({ "name": rule.name, "group": rule.group }),
     )
     .await?;
-    let saved = find(&mut *tx, id).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(saved)))
+    find(&mut *conn, id).await
+}
+
+/// The id of the rule named `name` in `group` (names are unique in a group regardless of
+/// case).
+pub async fn id_by_name<'e>(
+    db: impl PgExecutor<'e>,
+    group: &str,
+    name: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM alert_rules WHERE rule_group = $1 AND lower(name) = lower($2)",
+        group.trim(),
+        name.trim()
+    )
+    .fetch_optional(db)
+    .await
 }
 
 async fn replace_rule(
@@ -583,7 +612,7 @@ async fn replace_rule(
     let rule = validate(&request).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
     check_references(&mut tx, &rule).await?;
-    store(&mut *tx, Some(id), &rule, editor.id)
+    store(&mut *tx, Some(id), &rule, Some(editor.id))
         .await
         .on_constraint("alert_rules_group_name_key", name_taken)?
         .ok_or_else(|| AppError::not_found("There is no alert rule with this id."))?;

@@ -13,7 +13,7 @@ use vigil_shared::incident::{
 };
 
 use crate::app::AppState;
-use crate::audit::{self, Target};
+use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 
@@ -174,7 +174,19 @@ async fn create(
     Json(request): Json<EscalationPolicyRequest>,
 ) -> AppResult<(StatusCode, Json<EscalationPolicy>)> {
     let mut tx = state.db.begin().await?;
-    validate(&mut tx, &request).await?;
+    let policy = insert(&mut tx, editor.audit_actor(), &request).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(policy)))
+}
+
+/// Checks and creates a policy, recording who did it; the API and demo mode's seeding both
+/// create policies through here. The caller commits.
+pub async fn insert(
+    conn: &mut PgConnection,
+    actor: AuditActor<'_>,
+    request: &EscalationPolicyRequest,
+) -> AppResult<EscalationPolicy> {
+    validate(conn, request).await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO escalation_policies (name, description, levels, repeat_count,
                                           repeat_after_minutes, ack_timeout_minutes, auto_resolve)
@@ -187,20 +199,31 @@ async fn create(
         request.ack_timeout_minutes.map(|m| m as i32),
         request.auto_resolve
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .on_constraint("escalation_policies_name_key", name_taken)?;
     audit::record(
-        &mut *tx,
-        editor.audit_actor(),
+        &mut *conn,
+        actor,
         "escalation_policy.create",
         Target::of("escalation_policy", id),
         json!({ "name": request.name.trim(), "levels": request.levels.len() }),
     )
     .await?;
-    let policy = find(&mut *tx, id).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(policy)))
+    find(&mut *conn, id).await
+}
+
+/// The id of the policy named `name` (names are unique regardless of case).
+pub async fn id_by_name<'e>(
+    db: impl PgExecutor<'e>,
+    name: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM escalation_policies WHERE lower(name) = lower($1)",
+        name.trim()
+    )
+    .fetch_optional(db)
+    .await
 }
 
 async fn replace(

@@ -31,7 +31,7 @@ use vigil_shared::schedule::{
 };
 
 use crate::app::AppState;
-use crate::audit::{self, Target};
+use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path, Query};
 
@@ -778,7 +778,19 @@ async fn create(
     Json(request): Json<ScheduleRequest>,
 ) -> AppResult<(StatusCode, Json<Schedule>)> {
     let mut tx = state.db.begin().await?;
-    let valid = validate(&mut tx, &request).await?;
+    let schedule = insert(&mut tx, editor.audit_actor(), &request).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(schedule)))
+}
+
+/// Checks and creates a schedule, recording who did it; the API and demo mode's seeding both
+/// create schedules through here. The caller commits.
+pub async fn insert(
+    conn: &mut PgConnection,
+    actor: AuditActor<'_>,
+    request: &ScheduleRequest,
+) -> AppResult<Schedule> {
+    let valid = validate(conn, request).await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO schedules (name, description, timezone, rotation, shift_hours, start_date,
                                 handoff_time, participants)
@@ -792,20 +804,31 @@ async fn create(
         valid.handoff_time,
         &request.participants
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .on_constraint("schedules_name_key", name_taken)?;
     audit::record(
-        &mut *tx,
-        editor.audit_actor(),
+        &mut *conn,
+        actor,
         "schedule.create",
         Target::of("schedule", id),
         json!({ "name": valid.name, "rotation": request.rotation.as_str() }),
     )
     .await?;
-    let schedule = find(&mut *tx, id).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(schedule)))
+    find(&mut *conn, id).await
+}
+
+/// The id of the schedule named `name` (names are unique regardless of case).
+pub async fn id_by_name<'e>(
+    db: impl PgExecutor<'e>,
+    name: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM schedules WHERE lower(name) = lower($1)",
+        name.trim()
+    )
+    .fetch_optional(db)
+    .await
 }
 
 async fn replace(

@@ -13,7 +13,7 @@ use vigil_shared::auth::TeamRef;
 use vigil_shared::directory::TeamDirectory;
 
 use crate::app::AppState;
-use crate::audit::{self, Target};
+use crate::audit::{self, AuditActor, Target};
 use crate::auth::{Admin, AuthUser};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 
@@ -154,6 +154,19 @@ async fn create_team(
     State(state): State<AppState>,
     Json(request): Json<CreateTeamRequest>,
 ) -> AppResult<(StatusCode, Json<Team>)> {
+    let mut tx = state.db.begin().await?;
+    let team = insert(&mut tx, admin.audit_actor(), &request).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(team)))
+}
+
+/// Checks and creates a team with its members, recording who did it; the API and demo mode's
+/// seeding both create teams through here. The caller commits.
+pub async fn insert(
+    conn: &mut PgConnection,
+    actor: AuditActor<'_>,
+    request: &CreateTeamRequest,
+) -> AppResult<Team> {
     let mut errors = FieldErrors::new();
     let name = parse_name(&request.name)
         .map_err(|e| errors.add("name", e))
@@ -166,27 +179,37 @@ async fn create_team(
         unreachable!("every field parsed when no error was recorded");
     };
 
-    let mut tx = state.db.begin().await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO teams (name, description) VALUES ($1, $2) RETURNING id",
         name,
         description
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await
     .on_constraint("teams_name_key", name_taken)?;
-    set_members(&mut tx, id, &request.member_ids).await?;
+    set_members(conn, id, &request.member_ids).await?;
     audit::record(
-        &mut *tx,
-        admin.audit_actor(),
+        &mut *conn,
+        actor,
         "team.create",
         Target::of("team", id),
         json!({ "name": name, "member_ids": request.member_ids }),
     )
     .await?;
-    let team = find(&mut *tx, id).await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(team)))
+    find(&mut *conn, id).await
+}
+
+/// The id of the team named `name` (names are unique regardless of case).
+pub async fn id_by_name<'e>(
+    db: impl PgExecutor<'e>,
+    name: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM teams WHERE lower(name) = lower($1)",
+        name.trim()
+    )
+    .fetch_optional(db)
+    .await
 }
 
 async fn update_team(

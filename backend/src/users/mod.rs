@@ -147,6 +147,19 @@ pub async fn upsert_with_password(pool: &PgPool, user: &NewUser) -> anyhow::Resu
     Ok(id)
 }
 
+/// The id of the user with `email` (emails are unique regardless of case).
+pub async fn id_by_email<'e>(
+    db: impl PgExecutor<'e>,
+    email: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM users WHERE lower(email) = lower($1)",
+        email.trim()
+    )
+    .fetch_optional(db)
+    .await
+}
+
 /// One user as the API shows it, with their teams.
 pub async fn find<'e>(db: impl PgExecutor<'e>, id: i64) -> Result<Option<User>, sqlx::Error> {
     Ok(select(db, Some(id)).await?.pop())
