@@ -4,6 +4,8 @@
 // the times to acknowledge and to resolve counted. A viewer sees the same pages without the
 // controls.
 import { expect, test, type APIRequestContext } from '@playwright/test';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { demoPassword, logIn } from './helpers';
 
 async function apiAs(playwright: { request: { newContext: (o: object) => Promise<APIRequestContext> } }, baseURL: string | undefined, email: string) {
@@ -99,6 +101,14 @@ test('an incident opens live, escalates to level 2 unacknowledged, and a respond
   await page.keyboard.press('r');
   const resolve = page.getByRole('dialog', { name: /Resolve incident/ });
   await resolve.getByLabel('Resolution note (optional)').fill('restarted the payment gateway');
+  // A change made elsewhere meanwhile shows live, and leaves the open question as it was.
+  const here = page.url();
+  const note = await editor.post(`/api/v1/incidents/${here.substring(here.lastIndexOf('/') + 1)}/notes`, {
+    data: { message: 'gateway logs attached' },
+  });
+  expect(note.status()).toBe(200);
+  await expect(timeline).toContainText('gateway logs attached');
+  await expect(resolve.getByLabel('Resolution note (optional)')).toHaveValue('restarted the payment gateway');
   await resolve.getByRole('button', { name: 'Resolve' }).click();
   await expect(timeline).toContainText('Resolved: restarted the payment gateway.');
   await expect(page.getByRole('button', { name: /^Acknowledge/ })).toHaveCount(0);
@@ -162,6 +172,12 @@ test('a responder opens an incident by hand; a viewer sees incidents without any
   // "My incidents": assigned to me, then only mine are listed.
   await page.getByRole('button', { name: 'Assign to me' }).click();
   await expect(page.getByRole('definition').filter({ hasText: 'responder@vigil.local' })).toBeVisible();
+  // Reassigned to the editor through the picker, then back to me.
+  await page.getByLabel('Assignee').selectOption({ label: 'Eddie Editor (editor@vigil.local)' });
+  await page.getByRole('button', { name: 'Reassign' }).click();
+  await expect(page.getByRole('list', { name: 'Timeline' })).toContainText('Assigned to editor@vigil.local.');
+  await page.getByRole('button', { name: 'Assign to me' }).click();
+  await expect(page.getByRole('list', { name: 'Timeline' })).toContainText('Assigned to responder@vigil.local.');
   await page.goto('/incidents?mine=true');
   await expect(page.getByLabel('My incidents')).toBeChecked();
   await expect(page.getByRole('row').filter({ hasText: 'Search results are stale' })).toBeVisible();
@@ -186,4 +202,41 @@ test('a responder opens an incident by hand; a viewer sees incidents without any
   const id = incidentUrl.substring(incidentUrl.lastIndexOf('/') + 1);
   expect((await viewer.request.post(`/api/v1/incidents/${id}/acknowledge`)).status()).toBe(403);
   await viewerContext.close();
+});
+
+test('a responder adds a webhook contact method and its test message reaches the webhook', async ({ page }) => {
+  const received: { body: string }[] = [];
+  const receiver = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      received.push({ body });
+      response.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/page-me`;
+
+  await logIn(page, 'responder@vigil.local');
+  await page.goto('/account');
+  const form = page.getByRole('form', { name: 'New contact method' });
+  await form.getByLabel('Kind').selectOption('webhook');
+  await form.getByLabel('Address').fill('not a url');
+  await form.getByRole('button', { name: 'Add' }).click();
+  await expect(form.locator('.field-error').filter({ hasText: /URL/ })).toBeVisible();
+  await expect(form.getByLabel('Address')).toHaveValue('not a url');
+  await form.getByLabel('Address').fill(url);
+  await form.getByLabel('Label (optional)').fill('pager bridge');
+  await form.getByRole('button', { name: 'Add' }).click();
+  const row = page.getByRole('table', { name: 'Contact methods' }).getByRole('row').filter({ hasText: url });
+  await expect(row).toContainText('pager bridge');
+
+  await row.getByRole('button', { name: 'Send test' }).click();
+  await expect(page.getByText(`Test message sent to ${url}.`)).toBeVisible();
+  expect(received).toHaveLength(1);
+  expect(JSON.parse(received[0].body).version).toBe('4');
+
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await expect(page.getByText('None yet: only in-app notifications.')).toBeVisible();
+  receiver.close();
 });

@@ -20,6 +20,9 @@ use vigil_shared::alerting::{
     RuleImportRequest, Silence, SilenceList, SilenceRequest,
 };
 use vigil_shared::auth::{ChangePasswordRequest, LoginRequest, User};
+use vigil_shared::contact::{
+    ContactDelivery, ContactMethod, ContactMethodList, ContactMethodRequest,
+};
 use vigil_shared::directory::{TeamDirectory, UserDirectory};
 use vigil_shared::error::ErrorBody;
 use vigil_shared::incident::{
@@ -545,6 +548,32 @@ pub async fn escalation_policy_names() -> ApiResult<Vec<Named>> {
 
 pub async fn list_inhibition_rules() -> ApiResult<InhibitionRuleList> {
     json(Method::Get, INHIBITION_RULES, None).await
+}
+
+// The caller's contact methods
+
+const MY_CONTACT_METHODS: &str = "/api/v1/auth/me/contact-methods";
+
+pub async fn my_contact_methods() -> ApiResult<ContactMethodList> {
+    json(Method::Get, MY_CONTACT_METHODS, None).await
+}
+
+pub async fn add_contact_method(request: &ContactMethodRequest) -> ApiResult<ContactMethod> {
+    json(Method::Post, MY_CONTACT_METHODS, encode(request)).await
+}
+
+pub async fn remove_contact_method(id: i64) -> ApiResult<()> {
+    delete_at(&format!("{MY_CONTACT_METHODS}/{id}")).await
+}
+
+/// Sends a test message to one of the caller's methods now; answers how the delivery went.
+pub async fn test_contact_method(id: i64) -> ApiResult<ContactDelivery> {
+    json(
+        Method::Post,
+        &format!("{MY_CONTACT_METHODS}/{id}/test"),
+        None,
+    )
+    .await
 }
 
 // Incidents

@@ -37,6 +37,17 @@ pub fn relative(at: &DateTime<Utc>) -> String {
     }
 }
 
+/// A duration as people say it: `45 s`, `12 min`, `3 h 05 min`, `2 d 4 h`.
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as i64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3_600 => format!("{} min", s / 60),
+        3_600..86_400 => format!("{} h {:02} min", s / 3_600, s % 3_600 / 60),
+        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3_600),
+    }
+}
+
 /// A unix time (seconds) as plotly reads dates, in the viewer's time zone:
 /// `2026-11-22 15:04:05.250`.
 pub fn plot_time(seconds: f64) -> String {
@@ -115,6 +126,17 @@ pub fn duration_seconds(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(duration(0.0), "0 s");
+        assert_eq!(duration(59.4), "59 s");
+        assert_eq!(duration(61.0), "1 min");
+        assert_eq!(duration(3_599.0), "59 min");
+        assert_eq!(duration(3_900.0), "1 h 05 min");
+        assert_eq!(duration(86_400.0 + 4.0 * 3_600.0 + 59.0), "1 d 4 h");
+        assert_eq!(duration(-5.0), "0 s");
+    }
 
     #[test]
     fn prometheus_durations_are_read() {

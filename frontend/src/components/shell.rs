@@ -131,7 +131,9 @@ fn NotificationBell() -> impl IntoView {
                 aria-label=move || format!("Notifications, {} unread", unread())
                 on:click=toggle
             >
-                <span aria-hidden="true">"🔔"</span>
+                <svg class="bell-icon" aria-hidden="true" viewBox="0 0 24 24" width="18" height="18">
+                    <path d="M12 3a6 6 0 0 0-6 6v4l-2 3h16l-2-3V9a6 6 0 0 0-6-6zm-2 15a2 2 0 0 0 4 0z" fill="currentColor"/>
+                </svg>
                 <Show when=move || { unread() > 0 }>
                     <span class="bell-count" aria-hidden="true">{unread}</span>
                 </Show>

@@ -1,11 +1,14 @@
-//! The user's own account: details and changing their password.
+//! The user's own account: details, the contact methods escalations page them through, and
+//! changing their password.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use vigil_shared::auth::ChangePasswordRequest;
+use vigil_shared::contact::{ContactMethod, ContactMethodRequest};
+use vigil_shared::notify::DeliveryStatus;
 
-use crate::api;
-use crate::components::{ErrorBanner, FormState, TextField};
+use crate::api::{self, ApiError};
+use crate::components::{ErrorBanner, FormState, Notice, SelectField, TextField};
 use crate::session::use_session;
 
 #[component]
@@ -47,6 +50,7 @@ pub fn AccountPage() -> impl IntoView {
                     </dl>
                 })}
             </div>
+            <ContactMethods/>
             <form class="card" on:submit=submit>
                 <h2>"Change password"</h2>
                 <ErrorBanner error=form.general()/>
@@ -60,5 +64,128 @@ pub fn AccountPage() -> impl IntoView {
                 <button class="button primary" type="submit" disabled=move || form.pending.get()>"Change password"</button>
             </form>
         </section>
+    }
+}
+
+/// Where escalations page this user besides the app: email addresses and webhooks, each with
+/// a test message to check it works.
+#[component]
+fn ContactMethods() -> impl IntoView {
+    let reload = RwSignal::new(0_u32);
+    let methods = LocalResource::new(move || {
+        reload.track();
+        api::my_contact_methods()
+    });
+    let notice = RwSignal::new(None::<Result<String, ApiError>>);
+    let kind = RwSignal::new("email".to_owned());
+    let address = RwSignal::new(String::new());
+    let label = RwSignal::new(String::new());
+    let form = FormState::new();
+
+    let add = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let request = ContactMethodRequest {
+            kind: kind.get_untracked(),
+            address: address.get_untracked(),
+            label: label.get_untracked(),
+        };
+        form.submit(
+            async move { api::add_contact_method(&request).await },
+            move |method| {
+                address.set(String::new());
+                label.set(String::new());
+                notice.set(Some(Ok(format!("Added {}.", method.address))));
+                reload.update(|n| *n += 1);
+            },
+        );
+    };
+    let changed = Callback::new(move |outcome: Result<String, ApiError>| {
+        notice.set(Some(outcome));
+        reload.update(|n| *n += 1);
+    });
+
+    view! {
+        <div class="card">
+            <h2>"Contact methods"</h2>
+            <p class="muted">"When an escalation policy pages you, Vigil notifies you in the app and at each of these."</p>
+            <Notice notice=notice/>
+            <Suspense fallback=|| view! { <p class="muted">"Loading contact methods…"</p> }>
+                {move || methods.get().map(|result| match result {
+                    Ok(list) if list.methods.is_empty() => view! { <p class="muted">"None yet: only in-app notifications."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="table" aria-label="Contact methods">
+                            <thead><tr><th>"Kind"</th><th>"Address"</th><th>"Label"</th><th></th></tr></thead>
+                            <tbody>
+                                {list.methods.into_iter().map(|m| view! { <ContactMethodRow method=m on_change=changed/> }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
+                })}
+            </Suspense>
+            <form class="inline-form" aria-label="New contact method" on:submit=add novalidate=true>
+                <SelectField label="Kind" name="kind" value=kind error=form.field("kind")
+                    options=vec![("email".to_owned(), "Email".to_owned()), ("webhook".to_owned(), "Webhook".to_owned())]/>
+                <TextField label="Address" name="address" value=address error=form.field("address")
+                    placeholder="you@example.com or https://…"/>
+                <TextField label="Label (optional)" name="label" value=label error=form.field("label")/>
+                <button class="button" type="submit" disabled=move || form.pending.get()>"Add"</button>
+            </form>
+            <ErrorBanner error=form.general()/>
+        </div>
+    }
+}
+
+#[component]
+fn ContactMethodRow(
+    method: ContactMethod,
+    on_change: Callback<Result<String, ApiError>>,
+) -> impl IntoView {
+    let id = method.id;
+    let address = method.address.clone();
+    let test = move |_| {
+        leptos::task::spawn_local(async move {
+            let outcome =
+                api::test_contact_method(id)
+                    .await
+                    .and_then(|d| match d.delivery.status {
+                        DeliveryStatus::Sent => Ok(format!("Test message sent to {}.", d.address)),
+                        DeliveryStatus::Pending => Ok(format!(
+                            "Test message to {} queued; it will be retried.",
+                            d.address
+                        )),
+                        DeliveryStatus::Failed => Err(ApiError {
+                            status: 200,
+                            code: "delivery_failed".to_owned(),
+                            message: format!(
+                                "The test message to {} failed: {}",
+                                d.address,
+                                d.delivery.last_error.unwrap_or_default()
+                            ),
+                            fields: Default::default(),
+                        }),
+                    });
+            on_change.run(outcome);
+        });
+    };
+    let remove = move |_| {
+        let address = address.clone();
+        leptos::task::spawn_local(async move {
+            let outcome = api::remove_contact_method(id)
+                .await
+                .map(|()| format!("Removed {address}."));
+            on_change.run(outcome);
+        });
+    };
+    view! {
+        <tr>
+            <td>{method.kind.as_str()}</td>
+            <td><code>{method.address.clone()}</code></td>
+            <td>{method.label.clone()}</td>
+            <td class="row-actions">
+                <button class="button small" type="button" on:click=test>"Send test"</button>
+                <button class="button small danger" type="button" on:click=remove>"Remove"</button>
+            </td>
+        </tr>
     }
 }

@@ -11,7 +11,7 @@ use vigil_shared::alerting::Severity;
 use vigil_shared::incident::{IncidentAction, IncidentDetail, IncidentStatus};
 use wasm_bindgen::JsCast;
 
-use super::{StatusBadge, span};
+use super::StatusBadge;
 use crate::api::{self, ApiError};
 use crate::components::{Loading, Notice};
 use crate::format;
@@ -65,6 +65,48 @@ pub fn IncidentPage() -> impl IntoView {
     });
     live_events(&["incident"], move |_| load());
 
+    // Kept while live updates replace the incident shown: an open dialog, a half-written note
+    // and the outcome of the last action survive them.
+    let controls = Controls {
+        busy: RwSignal::new(false),
+        notice: RwSignal::new(None),
+        error: RwSignal::new(None),
+        confirming: RwSignal::new(None),
+        reason: RwSignal::new(String::new()),
+        note: RwSignal::new(String::new()),
+        detail,
+    };
+    let session = use_session();
+    let keys = window_event_listener(ev::keydown, move |event| {
+        if event.ctrl_key() || event.meta_key() || event.alt_key() || event.repeat() {
+            return;
+        }
+        if controls.confirming.get_untracked().is_some() {
+            if event.key() == "Escape" {
+                controls.confirming.set(None);
+            }
+            return;
+        }
+        let typing = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        if typing || !session.can(Role::Responder) {
+            return;
+        }
+        let Some(status) = controls.status() else {
+            return;
+        };
+        match event.key().as_str() {
+            "a" if status == IncidentStatus::Triggered => controls.acknowledge(),
+            "e" => controls.ask(Confirm::Escalate),
+            "r" => controls.ask(Confirm::Resolve),
+            _ => return,
+        }
+        event.prevent_default();
+    });
+    on_cleanup(move || keys.remove());
+
     view! {
         <section class="page">
             {move || match detail.get() {
@@ -74,17 +116,15 @@ pub fn IncidentPage() -> impl IntoView {
                     <p class="banner banner-error" role="alert">{error.message}</p>
                     <p><a href="/incidents">"Back to the incidents"</a></p>
                 }.into_any(),
-                Some(Ok(incident)) => view! { <IncidentView incident=incident detail=detail/> }.into_any(),
+                Some(Ok(incident)) => view! { <IncidentView incident=incident controls=controls/> }.into_any(),
             }}
+            <ConfirmDialog controls=controls/>
         </section>
     }
 }
 
 #[component]
-fn IncidentView(
-    incident: IncidentDetail,
-    detail: RwSignal<Option<Result<IncidentDetail, ApiError>>>,
-) -> impl IntoView {
+fn IncidentView(incident: IncidentDetail, controls: Controls) -> impl IntoView {
     let session = use_session();
     let for_actions = incident.clone();
     let i = &incident.incident;
@@ -94,7 +134,7 @@ fn IncidentView(
             format!(
                 "{} (after {})",
                 format::time(&t),
-                span((t - i.triggered_at).num_seconds())
+                format::duration((t - i.triggered_at).num_seconds() as f64)
             )
         })
         .unwrap_or_else(|| "—".to_owned())
@@ -131,7 +171,7 @@ fn IncidentView(
         </header>
         <p><a href="/incidents">"← All incidents"</a></p>
         <Show when=move || session.can(Role::Responder)>
-            <IncidentActions incident=for_actions.clone() detail=detail/>
+            <IncidentActions incident=for_actions.clone() controls=controls/>
         </Show>
         <div class="grid two">
             <div class="card">
@@ -194,18 +234,33 @@ fn IncidentView(
     }
 }
 
-/// Runs incident actions for the page: one at a time, showing the outcome and the incident
-/// as the server answers it.
+/// The incident page's controls and their state: one action at a time, its outcome shown, the
+/// incident replaced by the server's answer.
 #[derive(Clone, Copy)]
-struct Actor {
-    id: i64,
+struct Controls {
     busy: RwSignal<bool>,
     notice: RwSignal<Option<Result<String, ApiError>>>,
     error: RwSignal<Option<ApiError>>,
+    /// The action asking for confirmation, if any.
+    confirming: RwSignal<Option<Confirm>>,
+    /// The reason or resolution note typed in the confirmation.
+    reason: RwSignal<String>,
+    note: RwSignal<String>,
     detail: RwSignal<Option<Result<IncidentDetail, ApiError>>>,
 }
 
-impl Actor {
+impl Controls {
+    fn shown(self) -> Option<(i64, IncidentStatus)> {
+        self.detail.with_untracked(|d| match d {
+            Some(Ok(d)) => Some((d.incident.id, d.incident.status)),
+            _ => None,
+        })
+    }
+
+    fn status(self) -> Option<IncidentStatus> {
+        self.shown().map(|(_, status)| status)
+    }
+
     fn run(
         self,
         action: &'static str,
@@ -213,12 +268,15 @@ impl Actor {
         done: String,
         after: impl FnOnce() + 'static,
     ) {
+        let Some((id, _)) = self.shown() else {
+            return;
+        };
         if self.busy.get_untracked() {
             return;
         }
         self.busy.set(true);
         leptos::task::spawn_local(async move {
-            match api::act_on_incident(self.id, action, &request).await {
+            match api::act_on_incident(id, action, &request).await {
                 Ok(updated) => {
                     self.error.set(None);
                     self.notice.set(Some(Ok(done)));
@@ -233,101 +291,67 @@ impl Actor {
             self.busy.set(false);
         });
     }
-}
 
-/// The responder's controls. Shortcuts: `a` acknowledges, `e` escalates, `r` resolves (the
-/// last two ask first), unless the focus is in a field.
-#[component]
-fn IncidentActions(
-    incident: IncidentDetail,
-    detail: RwSignal<Option<Result<IncidentDetail, ApiError>>>,
-) -> impl IntoView {
-    let session = use_session();
-    let i = incident.incident;
-    let id = i.id;
-    let status = i.status;
-    let open = status != IncidentStatus::Resolved;
-    let notice = RwSignal::new(None::<Result<String, ApiError>>);
-    let error = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let confirming = RwSignal::new(None::<Confirm>);
-    let reason = RwSignal::new(String::new());
-    let note = RwSignal::new(String::new());
-    let snooze = RwSignal::new("60".to_owned());
-    let severity = RwSignal::new(i.severity.as_str().to_owned());
-    let me = session.user.with_untracked(|u| u.as_ref().map(|u| u.id));
+    fn act(self, action: &'static str, request: IncidentAction, done: &str) {
+        self.run(action, request, done.to_owned(), || {});
+    }
 
-    let actor = Actor {
-        id,
-        busy,
-        notice,
-        error,
-        detail,
-    };
-    let act = move |action: &'static str, request: IncidentAction, done: String| {
-        actor.run(action, request, done, || {});
-    };
-    let acknowledge = move || {
-        act(
-            "acknowledge",
-            IncidentAction::default(),
-            "Acknowledged.".to_owned(),
-        )
-    };
-    let ask = move |what: Confirm| {
-        if open && !busy.get_untracked() {
-            reason.set(String::new());
-            confirming.set(Some(what));
+    fn acknowledge(self) {
+        self.act("acknowledge", IncidentAction::default(), "Acknowledged.");
+    }
+
+    /// Opens the confirmation of an escalation or resolution.
+    fn ask(self, what: Confirm) {
+        let open = self.status().is_some_and(|s| s != IncidentStatus::Resolved);
+        if open && !self.busy.get_untracked() {
+            self.reason.set(String::new());
+            self.confirming.set(Some(what));
         }
-    };
-    let confirm = move || {
-        let Some(what) = confirming.get_untracked() else {
+    }
+
+    fn confirm(self) {
+        let Some(what) = self.confirming.get_untracked() else {
             return;
         };
-        confirming.set(None);
+        self.confirming.set(None);
         let request = IncidentAction {
-            message: reason.get_untracked(),
+            message: self.reason.get_untracked(),
             ..Default::default()
         };
         match what {
-            Confirm::Escalate => act(
+            Confirm::Escalate => self.act(
                 "escalate",
                 request,
-                "Escalated: the next level is paged now.".to_owned(),
+                "Escalated: the next level is paged now.",
             ),
-            Confirm::Resolve => act("resolve", request, "Resolved.".to_owned()),
+            Confirm::Resolve => self.act("resolve", request, "Resolved."),
         }
+    }
+
+    fn field_error(self, name: &'static str) -> impl Fn() -> Option<String> + Copy {
+        let error = self.error;
+        move || error.with(|e| e.as_ref().and_then(|e| e.field(name)))
+    }
+}
+
+/// The responder's controls: acknowledge, escalate and resolve (also from the keyboard: `a`,
+/// `e`, `r`), snooze, severity, assignment and notes.
+#[component]
+fn IncidentActions(incident: IncidentDetail, controls: Controls) -> impl IntoView {
+    let session = use_session();
+    let i = incident.incident;
+    let status = i.status;
+    let open = status != IncidentStatus::Resolved;
+    let Controls { busy, note, .. } = controls;
+    let snooze = RwSignal::new("60".to_owned());
+    let severity = RwSignal::new(i.severity.as_str().to_owned());
+    let me = session.user.with_untracked(|u| u.as_ref().map(|u| u.id));
+    let assignee = RwSignal::new(i.assignee_id.map(|id| id.to_string()).unwrap_or_default());
+    let people = LocalResource::new(api::user_directory);
+    let act = move |action: &'static str, request: IncidentAction, done: &str| {
+        controls.act(action, request, done);
     };
-
-    let keys = window_event_listener(ev::keydown, move |event| {
-        if event.ctrl_key() || event.meta_key() || event.alt_key() || event.repeat() {
-            return;
-        }
-        if confirming.get_untracked().is_some() {
-            if event.key() == "Escape" {
-                confirming.set(None);
-            }
-            return;
-        }
-        let typing = event
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-        if typing {
-            return;
-        }
-        match event.key().as_str() {
-            "a" if status == IncidentStatus::Triggered => acknowledge(),
-            "e" => ask(Confirm::Escalate),
-            "r" => ask(Confirm::Resolve),
-            _ => return,
-        }
-        event.prevent_default();
-    });
-    on_cleanup(move || keys.remove());
-
-    let field_error =
-        move |name: &'static str| move || error.with(|e| e.as_ref().and_then(|e| e.field(name)));
+    let field_error = move |name: &'static str| controls.field_error(name);
     let add_note = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
         let request = IncidentAction {
@@ -335,28 +359,28 @@ fn IncidentActions(
             ..Default::default()
         };
         // A refused note keeps what was typed.
-        actor.run("notes", request, "Note added.".to_owned(), move || {
+        controls.run("notes", request, "Note added.".to_owned(), move || {
             note.set(String::new())
         });
     };
 
     view! {
         <div class="card incident-actions" role="toolbar" aria-label="Incident actions">
-            <Notice notice=notice/>
+            <Notice notice=controls.notice/>
             <div class="row-actions">
                 {(status == IncidentStatus::Triggered).then(|| view! {
                     <button class="button primary" type="button" aria-keyshortcuts="a" disabled=move || busy.get()
-                        on:click=move |_| acknowledge()>"Acknowledge" <kbd>"a"</kbd></button>
+                        on:click=move |_| controls.acknowledge()>"Acknowledge" <kbd>"a"</kbd></button>
                 })}
                 {(status == IncidentStatus::Acknowledged).then(|| view! {
                     <button class="button" type="button" disabled=move || busy.get()
-                        on:click=move |_| act("unacknowledge", IncidentAction::default(), "Unacknowledged: triggered again.".to_owned())>"Unacknowledge"</button>
+                        on:click=move |_| act("unacknowledge", IncidentAction::default(), "Unacknowledged: triggered again.")>"Unacknowledge"</button>
                 })}
                 {open.then(|| view! {
                     <button class="button" type="button" aria-keyshortcuts="e" disabled=move || busy.get()
-                        on:click=move |_| ask(Confirm::Escalate)>"Escalate" <kbd>"e"</kbd></button>
+                        on:click=move |_| controls.ask(Confirm::Escalate)>"Escalate" <kbd>"e"</kbd></button>
                     <button class="button" type="button" aria-keyshortcuts="r" disabled=move || busy.get()
-                        on:click=move |_| ask(Confirm::Resolve)>"Resolve" <kbd>"r"</kbd></button>
+                        on:click=move |_| controls.ask(Confirm::Resolve)>"Resolve" <kbd>"r"</kbd></button>
                 })}
             </div>
             {open.then(|| view! {
@@ -371,7 +395,7 @@ fn IncidentActions(
                     <button class="button" type="button" disabled=move || busy.get() on:click=move |_| {
                         let minutes = snooze.get_untracked().parse::<i64>().unwrap_or(60);
                         let until = chrono::Utc::now() + chrono::TimeDelta::minutes(minutes);
-                        act("snooze", IncidentAction { until: Some(until), ..Default::default() }, format!("Snoozed until {}.", format::time(&until)));
+                        act("snooze", IncidentAction { until: Some(until), ..Default::default() }, &format!("Snoozed until {}.", format::time(&until)));
                     }>"Snooze"</button>
                     <div class="field">
                         <label for="field-severity">"Severity"</label>
@@ -381,16 +405,27 @@ fn IncidentActions(
                     </div>
                     <button class="button" type="button" disabled=move || busy.get() on:click=move |_| {
                         let chosen = Severity::parse(&severity.get_untracked());
-                        act("severity", IncidentAction { severity: chosen, ..Default::default() }, "Severity changed.".to_owned());
+                        act("severity", IncidentAction { severity: chosen, ..Default::default() }, "Severity changed.");
                     }>"Set severity"</button>
                     {(i.assignee_id != me).then(|| view! {
                         <button class="button" type="button" disabled=move || busy.get()
-                            on:click=move |_| act("reassign", IncidentAction { assignee_id: me, ..Default::default() }, "Assigned to you.".to_owned())>"Assign to me"</button>
+                            on:click=move |_| act("reassign", IncidentAction { assignee_id: me, ..Default::default() }, "Assigned to you.")>"Assign to me"</button>
                     })}
-                    {i.assignee_id.is_some().then(|| view! {
-                        <button class="button" type="button" disabled=move || busy.get()
-                            on:click=move |_| act("reassign", IncidentAction::default(), "Unassigned.".to_owned())>"Unassign"</button>
-                    })}
+                    <div class="field" class:has-error=move || field_error("assignee_id")().is_some()>
+                        <label for="field-assignee">"Assignee"</label>
+                        <select id="field-assignee" on:change=move |ev| assignee.set(event_target_value(&ev)) prop:value=move || assignee.get()>
+                            <option value="">"Nobody"</option>
+                            {move || people.get().and_then(Result::ok).map(|d| d.users.into_iter().filter(|u| !u.disabled).map(|u| view! {
+                                <option value=u.id.to_string() selected=assignee.get_untracked() == u.id.to_string()>{if u.display_name.is_empty() { u.email } else { format!("{} ({})", u.display_name, u.email) }}</option>
+                            }).collect_view())}
+                        </select>
+                        <p class="field-error">{field_error("assignee_id")}</p>
+                    </div>
+                    <button class="button" type="button" disabled=move || busy.get() on:click=move |_| {
+                        let to = assignee.get_untracked().parse().ok();
+                        let done = if to.is_some() { "Reassigned." } else { "Unassigned." };
+                        act("reassign", IncidentAction { assignee_id: to, ..Default::default() }, done);
+                    }>"Reassign"</button>
                 </div>
             })}
             <form class="note-form" aria-label="Add a note" on:submit=add_note>
@@ -402,38 +437,49 @@ fn IncidentActions(
                 <button class="button" type="submit" disabled=move || busy.get()>"Add note"</button>
             </form>
         </div>
-        {move || confirming.get().map(|what| {
-            let (title, explain, label, button) = match what {
-                Confirm::Escalate => (
-                    format!("Escalate incident #{id}?"),
-                    "The next level of its escalation policy is paged now.",
-                    "Reason (optional)",
-                    "Escalate",
-                ),
-                Confirm::Resolve => (
-                    format!("Resolve incident #{id}?"),
-                    "Escalation stops; the incident counts as resolved now.",
-                    "Resolution note (optional)",
-                    "Resolve",
-                ),
-            };
-            view! {
-                <div class="dialog-backdrop">
-                    <form class="dialog card" role="dialog" aria-modal="true" aria-label=title.clone()
-                        on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); confirm(); }>
-                        <h2>{title.clone()}</h2>
-                        <p>{explain}</p>
-                        <div class="field">
-                            <label for="field-confirm-message">{label}</label>
-                            <textarea id="field-confirm-message" rows="2" bind:value=reason autofocus=true></textarea>
-                        </div>
-                        <div class="form-actions">
-                            <button class="button primary" type="submit">{button}</button>
-                            <button class="button" type="button" on:click=move |_| confirming.set(None)>"Cancel"</button>
-                        </div>
-                    </form>
-                </div>
-            }
-        })}
+    }
+}
+
+/// Asks before escalating or resolving, with room for the reason or the resolution note.
+/// Escape or Cancel closes it.
+#[component]
+fn ConfirmDialog(controls: Controls) -> impl IntoView {
+    let Controls {
+        confirming, reason, ..
+    } = controls;
+    move || {
+        let what = confirming.get()?;
+        let id = controls.shown().map(|(id, _)| id).unwrap_or_default();
+        let (title, explain, label, button) = match what {
+            Confirm::Escalate => (
+                format!("Escalate incident #{id}?"),
+                "The next level of its escalation policy is paged now.",
+                "Reason (optional)",
+                "Escalate",
+            ),
+            Confirm::Resolve => (
+                format!("Resolve incident #{id}?"),
+                "Escalation stops; the incident counts as resolved now.",
+                "Resolution note (optional)",
+                "Resolve",
+            ),
+        };
+        Some(view! {
+            <div class="dialog-backdrop">
+                <form class="dialog card" role="dialog" aria-modal="true" aria-label=title.clone()
+                    on:submit=move |ev: ev::SubmitEvent| { ev.prevent_default(); controls.confirm(); }>
+                    <h2>{title.clone()}</h2>
+                    <p>{explain}</p>
+                    <div class="field">
+                        <label for="field-confirm-message">{label}</label>
+                        <textarea id="field-confirm-message" rows="2" bind:value=reason autofocus=true></textarea>
+                    </div>
+                    <div class="form-actions">
+                        <button class="button primary" type="submit">{button}</button>
+                        <button class="button" type="button" on:click=move |_| confirming.set(None)>"Cancel"</button>
+                    </div>
+                </form>
+            </div>
+        })
     }
 }

@@ -94,17 +94,6 @@ fn midnights(days: u32) -> Vec<f64> {
         .collect()
 }
 
-/// A duration as people say it: `45 s`, `12 min`, `3 h 05 min`, `2 d 4 h`.
-pub fn duration(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as i64;
-    match s {
-        0..60 => format!("{s} s"),
-        60..3_600 => format!("{} min", s / 60),
-        3_600..86_400 => format!("{} h {:02} min", s / 3_600, s % 3_600 / 60),
-        _ => format!("{} d {} h", s / 86_400, s % 86_400 / 3_600),
-    }
-}
-
 /// The people and teams of the installation, loaded once for the whole area (its pages wait
 /// for them, so names are known when they render), plus the schedules and channels escalation
 /// targets may name (loaded by the pages that need them).
@@ -378,16 +367,5 @@ mod tests {
             "&lt;b a=&#39;1&#39;&gt;&quot;Tom&quot; &amp; Jerry&lt;/b&gt;"
         );
         assert_eq!(esc("Eddie Editor"), "Eddie Editor");
-    }
-
-    #[test]
-    fn durations_read_as_people_say_them() {
-        assert_eq!(duration(0.0), "0 s");
-        assert_eq!(duration(59.4), "59 s");
-        assert_eq!(duration(61.0), "1 min");
-        assert_eq!(duration(3_599.0), "59 min");
-        assert_eq!(duration(3_900.0), "1 h 05 min");
-        assert_eq!(duration(86_400.0 + 4.0 * 3_600.0 + 59.0), "1 d 4 h");
-        assert_eq!(duration(-5.0), "0 s");
     }
 }

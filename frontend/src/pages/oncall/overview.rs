@@ -10,11 +10,11 @@ use vigil_shared::incident::{Analytics, AnalyticsRow};
 use vigil_shared::schedule::{Schedule, Shift};
 
 use super::{
-    Directory, answered_html, duration, esc, fetch_html, on_call_html, schedules_on_call,
-    use_directory,
+    Directory, answered_html, esc, fetch_html, on_call_html, schedules_on_call, use_directory,
 };
 use crate::api;
 use crate::components::SelectField;
+use crate::format;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
@@ -133,7 +133,7 @@ fn rows_html(html: &mut String, heading: &str, rows: &[AnalyticsRow], bar: bool)
         .iter()
         .filter_map(|r| r.mttr_seconds)
         .fold(0.0_f64, f64::max);
-    let time = |s: Option<f64>| s.map_or_else(|| "—".to_owned(), duration);
+    let time = |s: Option<f64>| s.map_or_else(|| "—".to_owned(), format::duration);
     for r in rows {
         let key = match r.key.as_str() {
             "" => "(none)",
