@@ -14,9 +14,11 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use vigil::alerting::alerts::Evaluator;
 use vigil::db::{self, PoolSettings};
+use vigil::incidents::escalation;
 use vigil::notify::routing;
 use vigil_shared::Role;
 use vigil_shared::admin::CreatedApiKey;
+use vigil_shared::incident::IncidentList;
 use vigil_shared::notify::{Channel, Policy, PolicyList};
 
 async fn ingest_key(app: &TestApp) -> String {
@@ -583,4 +585,402 @@ async fn policies_are_for_editors_and_validated_per_field() {
         .post("/api/v1/notification-policies", &json!({ "name": "ZERO" }))
         .await;
     assert_eq!(duplicate.status, StatusCode::CONFLICT);
+}
+
+async fn escalation_policy(app: &TestApp, name: &str, first: i64, second: i64) -> i64 {
+    let mut editor = app.login_as(Role::Editor).await;
+    let created = editor
+        .post(
+            "/api/v1/escalation-policies",
+            &json!({
+                "name": name,
+                "levels": [
+                    { "delay_minutes": 0, "targets": [{ "kind": "user", "id": first }] },
+                    { "delay_minutes": 10, "targets": [{ "kind": "user", "id": second }] },
+                ],
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    created.json::<Value>()["id"].as_i64().unwrap()
+}
+
+async fn pages(db: &PgPool, user: i64) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM user_notifications WHERE user_id = $1")
+        .bind(user)
+        .fetch_one(db)
+        .await
+        .unwrap()
+}
+
+/// The open incidents in the order they opened: (title, escalation policy, alert count).
+async fn incidents(app: &TestApp) -> Vec<(String, Option<i64>, i64)> {
+    let mut viewer = app.login_as(Role::Viewer).await;
+    let mut list: IncidentList = viewer.get("/api/v1/incidents?status=open").await.json();
+    list.incidents.sort_by_key(|i| i.id);
+    list.incidents
+        .into_iter()
+        .map(|i| (i.title, i.escalation_policy_id, i.alert_count))
+        .collect()
+}
+
+fn incident(title: &str, policy: Option<i64>, alerts: i64) -> (String, Option<i64>, i64) {
+    (title.to_owned(), policy, alerts)
+}
+
+#[tokio::test]
+async fn an_alert_from_prometheus_taken_by_a_policy_opens_an_incident_its_escalation_policy_pages()
+{
+    let app = TestApp::spawn().await;
+    let key = ingest_key(&app).await;
+    let first = app.create_user("first@example.com", Role::Responder).await;
+    let second = app.create_user("second@example.com", Role::Responder).await;
+    let on_call = escalation_policy(&app, "storage on-call", first, second).await;
+    let created = policy(
+        &app,
+        json!({
+            "name": "storage",
+            "matchers": [{ "name": "team", "value": "storage", "op": "=" }],
+            "escalation_policy_id": on_call,
+            "incident_group_by": ["cluster"],
+        }),
+    )
+    .await;
+    assert_eq!(created.policy.escalation_policy_id, Some(on_call));
+    assert_eq!(created.policy.incident_group_by, ["cluster"]);
+
+    let disk: &[(&str, &str)] = &[
+        ("alertname", "DiskFull"),
+        ("team", "storage"),
+        ("cluster", "eu"),
+        ("instance", "a"),
+    ];
+    post_alerts(&app, &key, &[(disk, TimeDelta::hours(1))]).await;
+    let t0 = Utc::now();
+    routing::route_pending(&app.db, t0).await.unwrap();
+    assert_eq!(
+        incidents(&app).await,
+        [incident("DiskFull (eu)", Some(on_call), 1)]
+    );
+    let group_key: String = sqlx::query_scalar("SELECT group_key FROM incidents")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        group_key,
+        format!(
+            r#"route:{}:alertname:"DiskFull":[("cluster", "eu")]"#,
+            created.id
+        )
+    );
+    let opened: String = sqlx::query_scalar(
+        "SELECT t.message FROM incident_timeline t JOIN incidents i ON i.id = t.incident_id
+         WHERE t.kind = 'triggered'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        opened,
+        r#"Opened by the alert DiskFull{cluster="eu", instance="a", team="storage"}."#
+    );
+
+    // The escalation worker pages level 1 at once and level 2 ten minutes later.
+    assert_eq!(escalation::process_due(&app.db, t0).await.unwrap(), 1);
+    assert_eq!(pages(&app.db, first).await, 1);
+    assert_eq!(pages(&app.db, second).await, 0);
+    assert_eq!(
+        escalation::process_due(&app.db, t0 + TimeDelta::minutes(10))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(pages(&app.db, second).await, 1);
+}
+
+#[tokio::test]
+async fn alerts_split_into_incidents_by_the_policy_s_labels_and_policies_never_share_one() {
+    let app = TestApp::spawn().await;
+    let key = ingest_key(&app).await;
+    let user = app.create_user("oncall@example.com", Role::Responder).await;
+    let storage_on_call = escalation_policy(&app, "storage on-call", user, user).await;
+    let db_on_call = escalation_policy(&app, "db on-call", user, user).await;
+    for (team, on_call) in [("storage", storage_on_call), ("db", db_on_call)] {
+        policy(
+            &app,
+            json!({
+                "name": team,
+                "matchers": [{ "name": "team", "value": team, "op": "=" }],
+                "escalation_policy_id": on_call,
+                "incident_group_by": ["cluster"],
+            }),
+        )
+        .await;
+    }
+    let alert = |team: &'static str, cluster: &'static str, instance: &'static str| {
+        vec![
+            ("alertname", "DiskFull"),
+            ("team", team),
+            ("cluster", cluster),
+            ("instance", instance),
+        ]
+    };
+    let eu_a = alert("storage", "eu", "a");
+    let eu_b = alert("storage", "eu", "b");
+    let us_c = alert("storage", "us", "c");
+    let db_eu = alert("db", "eu", "d");
+    post_alerts(
+        &app,
+        &key,
+        &[
+            (&eu_a, TimeDelta::hours(1)),
+            (&us_c, TimeDelta::hours(1)),
+            (&db_eu, TimeDelta::hours(1)),
+        ],
+    )
+    .await;
+    routing::route_pending(&app.db, Utc::now()).await.unwrap();
+    post_alerts(&app, &key, &[(&eu_b, TimeDelta::hours(1))]).await;
+    routing::route_pending(&app.db, Utc::now()).await.unwrap();
+    assert_eq!(
+        incidents(&app).await,
+        [
+            incident("DiskFull (eu)", Some(storage_on_call), 2),
+            incident("DiskFull (us)", Some(storage_on_call), 1),
+            incident("DiskFull (eu)", Some(db_on_call), 1),
+        ],
+        "same cluster joins; another cluster, or another policy, opens its own"
+    );
+}
+
+#[tokio::test]
+async fn a_rule_s_own_escalation_policy_wins_over_the_policy_s() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("oncall@example.com", Role::Responder).await;
+    let rule_on_call = escalation_policy(&app, "rule on-call", user, user).await;
+    let route_on_call = escalation_policy(&app, "route on-call", user, user).await;
+    policy(
+        &app,
+        json!({
+            "name": "payments",
+            "matchers": [{ "name": "service", "value": "payments", "op": "=" }],
+            "escalation_policy_id": route_on_call,
+        }),
+    )
+    .await;
+    let mut editor = app.login_as(Role::Editor).await;
+    for (name, on_call) in [("PaymentsDown", Some(rule_on_call)), ("PaymentsSlow", None)] {
+        let created = editor
+            .post(
+                "/api/v1/alert-rules",
+                &json!({
+                    "name": name,
+                    "query": "vector(5)",
+                    "comparison": ">",
+                    "critical_threshold": 1,
+                    "escalation_policy_id": on_call,
+                    "labels": { "service": "payments" },
+                }),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    }
+    let now = Utc::now();
+    Evaluator::new(&app.state).evaluate_due(now).await.unwrap();
+    routing::route_pending(&app.db, now).await.unwrap();
+    let mut found = incidents(&app).await;
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            incident("PaymentsDown", Some(rule_on_call), 1),
+            incident("PaymentsSlow", Some(route_on_call), 1),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_alert_no_policy_pages_for_opens_its_incident_as_before() {
+    let app = TestApp::spawn().await;
+    let key = ingest_key(&app).await;
+    let user = app.create_user("oncall@example.com", Role::Responder).await;
+    let disk = |instance: &'static str| {
+        vec![
+            ("alertname", "DiskFull"),
+            ("team", "web"),
+            ("instance", instance),
+        ]
+    };
+    let (a, b) = (disk("a"), disk("b"));
+    post_alerts(&app, &key, &[(&a, TimeDelta::hours(1))]).await;
+    routing::route_pending(&app.db, Utc::now()).await.unwrap();
+
+    // Policies for other alerts change nothing for this one: it still joins the open incident.
+    let on_call = escalation_policy(&app, "db on-call", user, user).await;
+    policy(
+        &app,
+        json!({
+            "name": "db",
+            "matchers": [{ "name": "team", "value": "db", "op": "=" }],
+            "escalation_policy_id": on_call,
+            "incident_group_by": ["instance"],
+        }),
+    )
+    .await;
+    policy(
+        &app,
+        json!({ "name": "web", "matchers": [{ "name": "team", "value": "web", "op": "=" }] }),
+    )
+    .await;
+    post_alerts(&app, &key, &[(&b, TimeDelta::hours(1))]).await;
+    let now = Utc::now();
+    routing::route_pending(&app.db, now).await.unwrap();
+    assert_eq!(incidents(&app).await, [incident("DiskFull", None, 2)]);
+    let group_key: String = sqlx::query_scalar("SELECT group_key FROM incidents")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(group_key, r#"alertname:"DiskFull""#);
+    assert_eq!(escalation::process_due(&app.db, now).await.unwrap(), 0);
+    assert_eq!(pages(&app.db, user).await, 0, "nobody is paged");
+}
+
+#[tokio::test]
+async fn the_default_policy_pages_for_alerts_the_others_leave_unset() {
+    let app = TestApp::spawn().await;
+    let key = ingest_key(&app).await;
+    let user = app.create_user("oncall@example.com", Role::Responder).await;
+    let on_call = escalation_policy(&app, "everyone", user, user).await;
+    let grouping = policy(
+        &app,
+        json!({
+            "name": "storage",
+            "matchers": [{ "name": "team", "value": "storage", "op": "=" }],
+            "incident_group_by": ["cluster"],
+        }),
+    )
+    .await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let list: PolicyList = editor.get("/api/v1/notification-policies").await.json();
+    let default = list.policies.last().unwrap().clone();
+    let mut body = serde_json::to_value(&default.policy).unwrap();
+    body["escalation_policy_id"] = json!(on_call);
+    let updated = editor
+        .request(
+            Method::PUT,
+            &format!("/api/v1/notification-policies/{}", default.id),
+            Some(body.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text());
+
+    let storage: &[(&str, &str)] = &[
+        ("alertname", "DiskFull"),
+        ("team", "storage"),
+        ("cluster", "eu"),
+    ];
+    let other: &[(&str, &str)] = &[("alertname", "Down"), ("job", "web")];
+    post_alerts(
+        &app,
+        &key,
+        &[(storage, TimeDelta::hours(1)), (other, TimeDelta::hours(1))],
+    )
+    .await;
+    routing::route_pending(&app.db, Utc::now()).await.unwrap();
+    assert_eq!(
+        incidents(&app).await,
+        [
+            incident("DiskFull (eu)", Some(on_call), 1),
+            incident("Down", Some(on_call), 1),
+        ]
+    );
+    let keys: Vec<String> = sqlx::query_scalar("SELECT group_key FROM incidents ORDER BY id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys,
+        [
+            format!(
+                r#"route:{},{}:alertname:"DiskFull":[("cluster", "eu")]"#,
+                grouping.id, default.id
+            ),
+            format!(r#"route:{}:alertname:"Down":[]"#, default.id),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn incident_settings_are_validated_and_an_escalation_policy_in_use_cannot_be_deleted() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("oncall@example.com", Role::Responder).await;
+    let on_call = escalation_policy(&app, "storage on-call", user, user).await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let refused = editor
+        .post(
+            "/api/v1/notification-policies",
+            &json!({
+                "name": "storage",
+                "escalation_policy_id": 999_999,
+                "incident_group_by": ["cluster", "not a label"],
+            }),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = refused.error().error.fields;
+    assert_eq!(
+        fields.get("escalation_policy_id").map(String::as_str),
+        Some("there is no escalation policy 999999")
+    );
+    assert_eq!(
+        fields.get("incident_group_by").map(String::as_str),
+        Some(r#""not a label" is not a valid label name"#)
+    );
+    let saved = policy(
+        &app,
+        json!({ "name": "storage", "escalation_policy_id": on_call, "incident_group_by": ["cluster"] }),
+    )
+    .await;
+    let path = format!("/api/v1/notification-policies/{}", saved.id);
+    let read: Policy = editor.get(&path).await.json();
+    assert_eq!(read.policy.escalation_policy_id, Some(on_call));
+    assert_eq!(read.policy.incident_group_by, ["cluster"]);
+
+    // Only editors change policies.
+    let mut responder = app.login_as(Role::Responder).await;
+    let mut body = serde_json::to_value(&read.policy).unwrap();
+    body["escalation_policy_id"] = Value::Null;
+    for (method, bytes) in [
+        (Method::PUT, Some(body.to_string().into_bytes())),
+        (Method::DELETE, None),
+    ] {
+        let response = responder.request(method.clone(), &path, bytes).await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{method}");
+    }
+
+    // The escalation policy it pages cannot be deleted until it pages another (or none).
+    let escalation_path = format!("/api/v1/escalation-policies/{on_call}");
+    let refused = editor.delete(&escalation_path).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(
+        refused.error().error.message,
+        "Notification policies still page this escalation policy (storage); choose another there first."
+    );
+    let updated = editor
+        .request(Method::PUT, &path, Some(body.to_string().into_bytes()))
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text());
+    assert_eq!(updated.json::<Policy>().policy.escalation_policy_id, None);
+    let audited: Value = sqlx::query_scalar(
+        "SELECT details FROM audit_log WHERE action = 'notification_policy.update'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(audited["escalation_policy_id"], Value::Null);
+    assert_eq!(audited["incident_group_by"], json!(["cluster"]));
+    assert_eq!(
+        editor.delete(&escalation_path).await.status,
+        StatusCode::NO_CONTENT
+    );
 }

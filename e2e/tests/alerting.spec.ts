@@ -226,6 +226,11 @@ test('an editor routes alerts by label to a webhook with a policy, and an inhibi
     data: { name: 'storage pager', kind: 'webhook', url: `http://127.0.0.1:${port}/hook` },
   });
   expect(channel.status()).toBe(201);
+  const me = await (await api.get('/api/v1/auth/me')).json();
+  const onCall = await api.post('/api/v1/escalation-policies', {
+    data: { name: 'storage on-call', levels: [{ delay_minutes: 0, targets: [{ kind: 'user', id: me.id }] }] },
+  });
+  expect(onCall.status()).toBe(201);
 
   await logIn(page, 'editor@vigil.local');
   await page.goto('/alerts');
@@ -240,11 +245,15 @@ test('an editor routes alerts by label to a webhook with a policy, and an inhibi
   await form.getByLabel('Group by').fill('alertname, cluster');
   await form.getByLabel('Group wait').fill('soon');
   await form.getByLabel('storage pager (webhook)').check();
+  // Incidents of these alerts page the storage on-call, one per cluster.
+  await form.getByLabel('Escalation policy').selectOption({ label: 'storage on-call' });
+  await form.getByLabel('Incident grouping labels').fill('cluster');
   // The server names the bad duration beside its field; everything typed stays.
   await form.getByRole('button', { name: 'Save policy' }).click();
   await expect(form.getByText(/is not a duration such as 30s or 5m/)).toBeVisible();
   await expect(form.getByLabel('Matchers (one per line, all must hold)')).toHaveValue('team="storage"');
   await expect(form.getByLabel('storage pager (webhook)')).toBeChecked();
+  await expect(form.getByLabel('Escalation policy')).toHaveValue(String((await onCall.json()).id));
   await form.getByLabel('Group wait').fill('1s');
   await form.getByRole('button', { name: 'Save policy' }).click();
   await expect(page.getByText('Saved policy storage team.')).toBeVisible();
@@ -252,6 +261,7 @@ test('an editor routes alerts by label to a webhook with a policy, and an inhibi
   await expect(row).toContainText('team="storage"');
   await expect(row).toContainText('storage pager');
   await expect(row).toContainText('1s · 5m · 4h');
+  await expect(row).toContainText('pages storage on-call; split by cluster');
 
   const inhibit = page.getByRole('form', { name: 'Inhibition rule' });
   await inhibit.getByLabel('Name', { exact: true }).fill('cluster down mutes warnings');
@@ -277,6 +287,9 @@ test('an editor routes alerts by label to a webhook with a policy, and an inhibi
   await expect.poll(titles, { timeout: 20_000 }).toEqual(['DiskFull:2', 'StorageClusterDown:1']);
   await page.waitForTimeout(2_000);
   expect(titles(), 'the inhibited alert notified nobody').toEqual(['DiskFull:2', 'StorageClusterDown:1']);
+  const opened = await (await api.get('/api/v1/incidents?q=DiskFull')).json();
+  expect(opened.incidents.map((i: { title: string; escalation_policy: string }) => `${i.title}: ${i.escalation_policy}`))
+    .toEqual(['DiskFull (eu): storage on-call']);
 
   // The channel's delivery log shows what went out.
   await page.getByRole('navigation', { name: 'Alerting' }).getByRole('link', { name: 'Channels' }).click();

@@ -133,6 +133,11 @@ pub struct DeliveryLog {
 /// the first that matches takes the alert unless it says `continue`. The default policy has
 /// no matchers and takes what no other policy took; its timings also apply to the channels
 /// chosen on an alert rule itself.
+///
+/// A policy may also page an escalation policy about the incidents of the alerts it takes and
+/// split them by labels, for alerts whose rule does not say (alerts from Prometheus have no
+/// rule). Each setting comes from the first policy taking the alert that has it, then from the
+/// default policy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyRequest {
     pub name: String,
@@ -155,6 +160,13 @@ pub struct PolicyRequest {
     /// Where it is tried, from 1; new policies go last when absent.
     #[serde(default)]
     pub position: Option<i32>,
+    /// Paged about the incidents of the alerts this policy takes, unless their rule names one.
+    #[serde(default)]
+    pub escalation_policy_id: Option<i64>,
+    /// Labels whose values split those alerts into separate incidents, unless their rule says;
+    /// empty: one incident per alert name (or rule).
+    #[serde(default)]
+    pub incident_group_by: Vec<String>,
 }
 
 impl Default for PolicyRequest {
@@ -169,6 +181,8 @@ impl Default for PolicyRequest {
             repeat_interval: default_repeat_interval(),
             continue_matching: false,
             position: None,
+            escalation_policy_id: None,
+            incident_group_by: Vec::new(),
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::events;
 use crate::notify::{
     self,
     message::{Message, MessageAlert},
+    routing::IncidentRoute,
 };
 use crate::users::contact_methods;
 
@@ -77,12 +78,19 @@ fn service_of(labels: &BTreeMap<String, String>) -> String {
         .unwrap_or_default()
 }
 
-/// Opens an incident for a firing alert, or adds the alert to the open incident of its group
-/// (its rule and the values of the rule's `incident_group_by` labels; for alerts from the
-/// Alertmanager API, their `alertname`). Raises the incident's severity to the alert's.
+/// Opens an incident for a firing alert, or adds the alert to the open incident of its group.
+/// Raises the incident's severity to the alert's.
+///
+/// The group is the alert's rule (for alerts from the Alertmanager API, their `alertname`) and
+/// the values of the rule's `incident_group_by` labels; the incident pages the rule's
+/// escalation policy. What the rule leaves unset comes from the notification policies
+/// (`route`): then the policies that provide it are part of the group too, so alerts taken by
+/// different policies never share an incident. When no policy provides anything, the group is
+/// as it always was, so open incidents keep gathering their alerts.
 pub async fn attach(
     conn: &mut PgConnection,
     alert_id: i64,
+    route: &IncidentRoute,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let Some(alert) = sqlx::query!(
@@ -105,15 +113,23 @@ pub async fn attach(
         .clone()
         .or_else(|| labels.get("alertname").cloned())
         .unwrap_or_else(|| "alert".to_owned());
-    let group: Vec<(String, String)> = alert
+    let settings = incident_settings(
+        alert.escalation_policy_id,
+        alert.group_by.unwrap_or_default(),
+        route,
+    );
+    let group: Vec<(String, String)> = settings
         .group_by
-        .unwrap_or_default()
         .iter()
         .filter_map(|l| labels.get(l).map(|v| (l.clone(), v.clone())))
         .collect();
-    let key = match alert.rule_id {
-        Some(rule) => format!("rule:{rule}:{group:?}"),
-        None => format!("alertname:{name:?}"),
+    let routes: Vec<String> = settings.routes.iter().map(i64::to_string).collect();
+    let routes = routes.join(",");
+    let key = match (routes.is_empty(), alert.rule_id) {
+        (true, Some(rule)) => format!("rule:{rule}:{group:?}"),
+        (true, None) => format!("alertname:{name:?}"),
+        (false, Some(rule)) => format!("route:{routes}:rule:{rule}:{group:?}"),
+        (false, None) => format!("route:{routes}:alertname:{name:?}:{group:?}"),
     };
     let title = if group.is_empty() {
         name.clone()
@@ -122,7 +138,7 @@ pub async fn attach(
         format!("{name} ({})", values.join(", "))
     };
     let severity = Severity::parse(&alert.severity).unwrap_or(Severity::Warning);
-    let policy = match alert.escalation_policy_id {
+    let policy = match settings.escalation_policy_id {
         Some(id) => policies::load(&mut *conn, id).await?,
         None => None,
     };
@@ -149,7 +165,7 @@ pub async fn attach(
         severity.as_str(),
         service_of(labels),
         labels.get("team").cloned().unwrap_or_default(),
-        alert.escalation_policy_id.filter(|_| policy.is_some()),
+        settings.escalation_policy_id.filter(|_| policy.is_some()),
         key,
         first_due,
         now
@@ -230,6 +246,45 @@ pub async fn attach(
         announce(conn, incident).await?;
     }
     Ok(())
+}
+
+/// How an alert's incident is grouped and paged.
+#[derive(Debug, PartialEq, Eq)]
+struct IncidentSettings {
+    escalation_policy_id: Option<i64>,
+    group_by: Vec<String>,
+    /// The notification policies that provided the settings used (none, one or two).
+    routes: Vec<i64>,
+}
+
+/// The rule's own settings (`rule_policy`, `rule_group_by`) where it has them, the
+/// notification policies' for the rest.
+fn incident_settings(
+    rule_policy: Option<i64>,
+    rule_group_by: Vec<String>,
+    route: &IncidentRoute,
+) -> IncidentSettings {
+    let rule_groups = !rule_group_by.is_empty();
+    let (group_by, grouped_by) = match &route.group_by {
+        Some((by, labels)) if !rule_groups => (labels.clone(), Some(*by)),
+        _ => (rule_group_by, None),
+    };
+    let (escalation_policy_id, paged_by) = match (rule_policy, route.escalation) {
+        (None, Some((by, policy))) => (Some(policy), Some(by)),
+        (policy, _) => (policy, None),
+    };
+    // A rule that splits its incidents itself keeps its groups, whoever pages them.
+    let mut routes: Vec<i64> = if rule_groups {
+        Vec::new()
+    } else {
+        grouped_by.into_iter().chain(paged_by).collect()
+    };
+    routes.dedup();
+    IncidentSettings {
+        escalation_policy_id,
+        group_by,
+        routes,
+    }
 }
 
 /// `HighLatency{job="checkout"}`.
@@ -707,6 +762,66 @@ mod tests {
         );
         assert_eq!(next_position(&p, at(2, 1)), None, "one repeat only");
         assert_eq!(next_position(&policy(&[5], 0), at(0, 0)), None);
+    }
+
+    #[test]
+    fn a_rule_s_own_settings_win_and_the_route_fills_in_the_rest() {
+        let route = IncidentRoute {
+            escalation: Some((7, 70)),
+            group_by: Some((8, vec!["cluster".into()])),
+        };
+        let settings = |policy, by: &[&str], route: &IncidentRoute| {
+            incident_settings(policy, by.iter().map(|l| (*l).to_owned()).collect(), route)
+        };
+        assert_eq!(
+            settings(None, &[], &route),
+            IncidentSettings {
+                escalation_policy_id: Some(70),
+                group_by: vec!["cluster".into()],
+                routes: vec![8, 7],
+            }
+        );
+        assert_eq!(
+            settings(Some(5), &["pod"], &route),
+            IncidentSettings {
+                escalation_policy_id: Some(5),
+                group_by: vec!["pod".into()],
+                routes: Vec::new(),
+            },
+            "the rule says everything: grouped as it always was"
+        );
+        assert_eq!(
+            settings(None, &["pod"], &route),
+            IncidentSettings {
+                escalation_policy_id: Some(70),
+                group_by: vec!["pod".into()],
+                routes: Vec::new(),
+            },
+            "a rule that splits its incidents keeps its groups"
+        );
+        let paging_only = IncidentRoute {
+            escalation: Some((7, 70)),
+            group_by: None,
+        };
+        assert_eq!(settings(None, &[], &paging_only).routes, [7]);
+        assert_eq!(
+            settings(Some(5), &[], &paging_only).routes,
+            [0_i64; 0],
+            "nothing of the route's is used"
+        );
+        let one_route = IncidentRoute {
+            escalation: Some((8, 70)),
+            group_by: Some((8, vec!["cluster".into()])),
+        };
+        assert_eq!(settings(None, &[], &one_route).routes, [8]);
+        assert_eq!(
+            settings(None, &[], &IncidentRoute::default()),
+            IncidentSettings {
+                escalation_policy_id: None,
+                group_by: Vec::new(),
+                routes: Vec::new(),
+            }
+        );
     }
 
     #[test]

@@ -266,6 +266,8 @@ async fn replace(
     Ok(Json(policy))
 }
 
+/// Deletes a policy (rules that name it page nobody any more). Refused while a notification
+/// policy pages it: the alerts that policy takes would silently page nobody.
 async fn delete(
     Editor(editor): Editor,
     State(state): State<AppState>,
@@ -273,9 +275,30 @@ async fn delete(
 ) -> AppResult<StatusCode> {
     let mut tx = state.db.begin().await?;
     let policy = find(&mut *tx, id).await?;
+    let routes = sqlx::query_scalar!(
+        "SELECT name FROM notification_policies WHERE escalation_policy_id = $1
+         ORDER BY is_default, position, id",
+        id
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if !routes.is_empty() {
+        return Err(AppError::conflict(format!(
+            "Notification policies still page this escalation policy ({}); choose another \
+             there first.",
+            routes.join(", ")
+        )));
+    }
+    // A notification policy set to page it since the check is caught by the reference itself.
     sqlx::query!("DELETE FROM escalation_policies WHERE id = $1", id)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .on_constraint(crate::notify::policies::ESCALATION_POLICY_FKEY, || {
+            AppError::conflict(
+                "A notification policy pages this escalation policy now; choose another there \
+                 first.",
+            )
+        })?;
     audit::record(
         &mut *tx,
         editor.audit_actor(),

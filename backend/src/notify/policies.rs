@@ -1,5 +1,7 @@
 //! `/api/v1/notification-policies` (editors): the label-matching routes that decide which
-//! channels an alert notifies and how its notifications are grouped and timed.
+//! channels an alert notifies and how its notifications are grouped and timed — and, for
+//! alerts whose rule does not say, which escalation policy pages their incidents and which
+//! labels split them.
 
 use axum::Router;
 use axum::extract::State;
@@ -17,7 +19,7 @@ use crate::alerting::silences::CompiledMatcher;
 use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::Editor;
-use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::error::{AppError, AppResult, FieldErrors, Json, Path};
 use crate::metrics::model::is_valid_label_name;
 
 pub fn routes() -> Router<AppState> {
@@ -72,6 +74,27 @@ async fn validate(
             format!("{bad:?} is not a valid label name (or `...` for every label)"),
         );
     }
+    if let Some(bad) = request
+        .incident_group_by
+        .iter()
+        .find(|l| !is_valid_label_name(l))
+    {
+        errors.add(
+            "incident_group_by",
+            format!("{bad:?} is not a valid label name"),
+        );
+    }
+    if let Some(id) = request.escalation_policy_id
+        && sqlx::query_scalar!("SELECT id FROM escalation_policies WHERE id = $1", id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .is_none()
+    {
+        errors.add(
+            "escalation_policy_id",
+            format!("there is no escalation policy {id}"),
+        );
+    }
     let mut duration = |field: &str, text: &str, min_ms: i64| -> i64 {
         match prometheus_duration(text) {
             Ok(d) if d.as_millis() as i64 >= min_ms => d.as_millis() as i64,
@@ -119,6 +142,7 @@ async fn select<'e>(db: impl PgExecutor<'e>, id: Option<i64>) -> Result<Vec<Poli
     let rows = sqlx::query!(
         r#"SELECT id, name, is_default, position, channel_ids, group_by, group_wait_ms,
                   group_interval_ms, repeat_interval_ms, continue_matching, updated_at,
+                  escalation_policy_id, incident_group_by,
                   matchers AS "matchers!: SqlJson<Vec<Matcher>>"
            FROM notification_policies WHERE $1::bigint IS NULL OR id = $1
            ORDER BY is_default, position, id"#,
@@ -141,6 +165,8 @@ async fn select<'e>(db: impl PgExecutor<'e>, id: Option<i64>) -> Result<Vec<Poli
                 repeat_interval: millis_text(r.repeat_interval_ms),
                 continue_matching: r.continue_matching,
                 position: (!r.is_default).then_some(r.position),
+                escalation_policy_id: r.escalation_policy_id,
+                incident_group_by: r.incident_group_by,
             },
             updated_at: r.updated_at,
         })
@@ -191,6 +217,22 @@ fn name_taken() -> AppError {
     AppError::conflict_on("name", "A policy with this name already exists.")
 }
 
+/// The reference from a notification policy to the escalation policy it pages.
+pub const ESCALATION_POLICY_FKEY: &str = "notification_policies_escalation_policy_id_fkey";
+
+/// A write refused by a constraint: the name is taken, or the escalation policy was deleted
+/// since it was checked.
+fn refused_write(error: sqlx::Error) -> AppError {
+    match error.as_database_error().and_then(|e| e.constraint()) {
+        Some("notification_policies_name_key") => name_taken(),
+        Some(ESCALATION_POLICY_FKEY) => AppError::invalid(
+            "escalation_policy_id",
+            "this escalation policy was just deleted",
+        ),
+        _ => error.into(),
+    }
+}
+
 async fn list(_editor: Editor, State(state): State<AppState>) -> AppResult<Json<PolicyList>> {
     Ok(Json(PolicyList {
         policies: select(&state.db, None).await?,
@@ -215,8 +257,9 @@ async fn create(
     let id = sqlx::query_scalar!(
         "INSERT INTO notification_policies (name, position, matchers, channel_ids, group_by,
                                             group_wait_ms, group_interval_ms, repeat_interval_ms,
-                                            continue_matching)
-         VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                                            continue_matching, escalation_policy_id,
+                                            incident_group_by)
+         VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         request.name.trim(),
         serde_json::to_value(&request.matchers).unwrap_or_default(),
         &valid.channel_ids,
@@ -224,18 +267,24 @@ async fn create(
         valid.group_wait_ms,
         valid.group_interval_ms,
         valid.repeat_interval_ms,
-        request.continue_matching
+        request.continue_matching,
+        request.escalation_policy_id,
+        &request.incident_group_by
     )
     .fetch_one(&mut *tx)
     .await
-    .on_constraint("notification_policies_name_key", name_taken)?;
+    .map_err(refused_write)?;
     place(&mut tx, Some((id, request.position))).await?;
     audit::record(
         &mut *tx,
         editor.audit_actor(),
         "notification_policy.create",
         Target::of("notification_policy", id),
-        json!({ "name": request.name.trim() }),
+        json!({
+            "name": request.name.trim(),
+            "escalation_policy_id": request.escalation_policy_id,
+            "incident_group_by": request.incident_group_by,
+        }),
     )
     .await?;
     let policy = find(&mut *tx, id).await?;
@@ -262,7 +311,7 @@ async fn replace(
         "UPDATE notification_policies
          SET name = $2, matchers = $3, channel_ids = $4, group_by = $5, group_wait_ms = $6,
              group_interval_ms = $7, repeat_interval_ms = $8, continue_matching = $9,
-             updated_at = now()
+             escalation_policy_id = $10, incident_group_by = $11, updated_at = now()
          WHERE id = $1",
         id,
         request.name.trim(),
@@ -272,11 +321,13 @@ async fn replace(
         valid.group_wait_ms,
         valid.group_interval_ms,
         valid.repeat_interval_ms,
-        request.continue_matching && !is_default
+        request.continue_matching && !is_default,
+        request.escalation_policy_id,
+        &request.incident_group_by
     )
     .execute(&mut *tx)
     .await
-    .on_constraint("notification_policies_name_key", name_taken)?;
+    .map_err(refused_write)?;
     if !is_default {
         place(&mut tx, Some((id, request.position))).await?;
     }
@@ -285,7 +336,11 @@ async fn replace(
         editor.audit_actor(),
         "notification_policy.update",
         Target::of("notification_policy", id),
-        json!({ "name": request.name.trim() }),
+        json!({
+            "name": request.name.trim(),
+            "escalation_policy_id": request.escalation_policy_id,
+            "incident_group_by": request.incident_group_by,
+        }),
     )
     .await?;
     let policy = find(&mut *tx, id).await?;

@@ -36,6 +36,8 @@ pub struct RoutingPolicy {
     pub group_by: Vec<String>,
     pub group_wait_ms: i64,
     pub continue_matching: bool,
+    pub escalation_policy_id: Option<i64>,
+    pub incident_group_by: Vec<String>,
 }
 
 /// Where one alert goes: a channel, through a policy (`None`: its rule's own channels).
@@ -51,6 +53,7 @@ pub struct Route {
 pub async fn load_policies(conn: &mut PgConnection) -> Result<Vec<RoutingPolicy>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT id, is_default, channel_ids, group_by, group_wait_ms, continue_matching,
+                  escalation_policy_id, incident_group_by,
                   matchers AS "matchers!: SqlJson<Vec<Matcher>>"
            FROM notification_policies ORDER BY is_default, position, id"#
     )
@@ -73,6 +76,8 @@ pub async fn load_policies(conn: &mut PgConnection) -> Result<Vec<RoutingPolicy>
                 group_by: r.group_by,
                 group_wait_ms: r.group_wait_ms,
                 continue_matching: r.continue_matching,
+                escalation_policy_id: r.escalation_policy_id,
+                incident_group_by: r.incident_group_by,
             })
         })
         .collect())
@@ -98,10 +103,30 @@ pub fn group_key(labels: &BTreeMap<String, String>) -> String {
     format!("{{{}}}", pairs.join(", "))
 }
 
-/// Where an alert with `labels` goes: the channels of the first matching policy (and of the
-/// later ones while they say `continue`), or the default policy's when none matches; plus
-/// the channels chosen on its rule, grouped and timed as the default policy says, unless a
-/// policy already sends to that channel.
+/// The policies that take an alert with `labels`, in order: the first matching one and the
+/// later ones while they say `continue`, or the default policy when none matches.
+fn taking<'p>(
+    policies: &'p [RoutingPolicy],
+    labels: &BTreeMap<String, String>,
+) -> Vec<&'p RoutingPolicy> {
+    let mut taken = Vec::new();
+    for policy in policies.iter().filter(|p| !p.is_default) {
+        if policy.matchers.iter().all(|m| m.matches(labels)) {
+            taken.push(policy);
+            if !policy.continue_matching {
+                break;
+            }
+        }
+    }
+    if taken.is_empty() {
+        taken.extend(policies.iter().find(|p| p.is_default));
+    }
+    taken
+}
+
+/// Where an alert with `labels` goes: the channels of the policies that take it (see
+/// [`taking`]); plus the channels chosen on its rule, grouped and timed as the default policy
+/// says, unless a policy already sends to that channel.
 pub fn routes_for(
     policies: &[RoutingPolicy],
     rule_channels: &[i64],
@@ -122,23 +147,47 @@ pub fn routes_for(
                 });
             }
         };
-    let mut matched = false;
-    for policy in policies.iter().filter(|p| !p.is_default) {
-        if policy.matchers.iter().all(|m| m.matches(labels)) {
-            matched = true;
-            push(&mut routes, policy, &policy.channel_ids, Some(policy.id));
-            if !policy.continue_matching {
-                break;
-            }
-        }
+    for policy in taking(policies, labels) {
+        push(&mut routes, policy, &policy.channel_ids, Some(policy.id));
     }
     if let Some(default) = policies.iter().find(|p| p.is_default) {
-        if !matched {
-            push(&mut routes, default, &default.channel_ids, Some(default.id));
-        }
         push(&mut routes, default, rule_channels, None);
     }
     routes
+}
+
+/// What the notification policies say about the incident of an alert, for what its rule leaves
+/// unsaid: each setting with the id of the policy it comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IncidentRoute {
+    /// (notification policy, escalation policy it pages).
+    pub escalation: Option<(i64, i64)>,
+    /// (notification policy, labels that split incidents).
+    pub group_by: Option<(i64, Vec<String>)>,
+}
+
+/// The incident settings for an alert with `labels`: each from the first policy taking the
+/// alert that has it, else from the default policy — as an Alertmanager route inherits what
+/// it leaves unset from the root route.
+pub fn incident_route(
+    policies: &[RoutingPolicy],
+    labels: &BTreeMap<String, String>,
+) -> IncidentRoute {
+    let mut candidates = taking(policies, labels);
+    if let Some(default) = policies.iter().find(|p| p.is_default)
+        && !candidates.iter().any(|p| p.is_default)
+    {
+        candidates.push(default);
+    }
+    IncidentRoute {
+        escalation: candidates
+            .iter()
+            .find_map(|p| Some((p.id, p.escalation_policy_id?))),
+        group_by: candidates
+            .iter()
+            .find(|p| !p.incident_group_by.is_empty())
+            .map(|p| (p.id, p.incident_group_by.clone())),
+    }
 }
 
 /// Places firing alerts not yet placed into their notification groups (a new group is due
@@ -210,7 +259,8 @@ pub async fn route_pending(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sql
         .execute(&mut *tx)
         .await?;
         // A firing alert also opens (or joins) its incident.
-        crate::incidents::escalation::attach(&mut tx, alert.id, now).await?;
+        let incident = incident_route(&policies, &alert.labels.0);
+        crate::incidents::escalation::attach(&mut tx, alert.id, &incident, now).await?;
         sqlx::query!("UPDATE alerts SET routed = true WHERE id = $1", alert.id)
             .execute(&mut *tx)
             .await?;
@@ -470,6 +520,8 @@ mod tests {
             group_by: vec!["alertname".into(), "team".into()],
             group_wait_ms: 10_000,
             continue_matching: go_on,
+            escalation_policy_id: None,
+            incident_group_by: Vec::new(),
         }
     }
 
@@ -528,6 +580,44 @@ mod tests {
         assert_eq!(summary, [(12, Some(1)), (13, None)], "channel 12 only once");
         assert_eq!(routes[1].group_labels, labels(&[("alertname", "Slow")]));
         assert_eq!(routes[1].group_wait_ms, 30_000);
+    }
+
+    #[test]
+    fn incident_settings_come_from_the_policies_taking_the_alert_then_the_default() {
+        let paging = |p: RoutingPolicy, escalation: Option<i64>, by: &[&str]| RoutingPolicy {
+            escalation_policy_id: escalation,
+            incident_group_by: by.iter().map(|l| (*l).to_owned()).collect(),
+            ..p
+        };
+        let policies = [
+            paging(policy(2, &[("team", "db")], &[], true), None, &["cluster"]),
+            paging(policy(3, &[("team", "db")], &[], false), Some(30), &["pod"]),
+            paging(policy(4, &[("team", "db")], &[], false), Some(40), &[]),
+            paging(policy(5, &[("team", "web")], &[], false), None, &[]),
+            paging(default_policy(&[]), Some(10), &["job"]),
+        ];
+        let db = labels(&[("alertname", "Slow"), ("team", "db")]);
+        assert_eq!(
+            incident_route(&policies, &db),
+            IncidentRoute {
+                escalation: Some((3, 30)),
+                group_by: Some((2, vec!["cluster".into()])),
+            },
+            "policy 4 matches too, but policy 3 took the alert without continue"
+        );
+        let web = labels(&[("alertname", "Slow"), ("team", "web")]);
+        assert_eq!(
+            incident_route(&policies, &web),
+            IncidentRoute {
+                escalation: Some((1, 10)),
+                group_by: Some((1, vec!["job".into()])),
+            },
+            "what the taking policy leaves unset comes from the default"
+        );
+        let other = labels(&[("alertname", "Slow")]);
+        assert_eq!(incident_route(&policies, &other).escalation, Some((1, 10)));
+        let quiet = [policy(2, &[], &[], false), default_policy(&[])];
+        assert_eq!(incident_route(&quiet, &db), IncidentRoute::default());
     }
 
     #[test]

@@ -11,7 +11,9 @@ use vigil_shared::notify::{Policy, PolicyRequest};
 use super::rule_form::ChannelPicker;
 use super::silences::{parse_matcher, show_matcher};
 use crate::api::{self, ApiError};
-use crate::components::{CheckboxField, ErrorBanner, FormState, Loading, Notice, TextField};
+use crate::components::{
+    CheckboxField, ErrorBanner, FormState, Loading, Notice, SelectField, TextField,
+};
 use crate::pages::admin::confirm;
 use crate::session::use_session;
 
@@ -92,6 +94,27 @@ fn Routing() -> impl IntoView {
         api::list_inhibition_rules()
     });
     let channels = LocalResource::new(api::list_channels);
+    let escalation_policies = LocalResource::new(api::escalation_policy_names);
+    // "pages On-call; split by cluster": what a policy says about incidents.
+    let incident_settings = move |policy: &PolicyRequest| -> String {
+        let mut parts = Vec::new();
+        if let Some(id) = policy.escalation_policy_id {
+            let name = escalation_policies
+                .get()
+                .and_then(|r| r.ok())
+                .and_then(|l| l.into_iter().find(|p| p.id == id))
+                .map_or_else(|| format!("#{id}"), |p| p.name);
+            parts.push(format!("pages {name}"));
+        }
+        if !policy.incident_group_by.is_empty() {
+            parts.push(format!("split by {}", policy.incident_group_by.join(", ")));
+        }
+        if parts.is_empty() {
+            "—".to_owned()
+        } else {
+            parts.join("; ")
+        }
+    };
     let channel_names = move |ids: &[i64]| -> String {
         let names: Vec<String> = ids
             .iter()
@@ -125,12 +148,13 @@ fn Routing() -> impl IntoView {
 
     view! {
         <Notice notice=notice/>
-        {move || view! { <PolicyForm policy=policy.get() on_saved=changed on_cancel=cancel/> }}
+        {move || view! { <PolicyForm policy=policy.get() escalation_policies on_saved=changed on_cancel=cancel/> }}
         <div class="card">
             <h2>"Notification policies"</h2>
             <p class="muted">
                 "Tried in order; the first whose matchers all hold takes the alert (and the next ones too while it says continue). "
-                "The default policy takes what no other policy took, and its timings also apply to channels chosen on a rule."
+                "The default policy takes what no other policy took, and its timings also apply to channels chosen on a rule. "
+                "The escalation policy and incident grouping apply to alerts whose rule does not set them; what a policy leaves unset comes from the default policy."
             </p>
             <Suspense fallback=|| view! { <Loading what="policies"/> }>
                 {move || policies.get().map(|result| match result {
@@ -139,7 +163,7 @@ fn Routing() -> impl IntoView {
                         <table class="table" aria-label="Notification policies">
                             <thead><tr>
                                 <th>"#"</th><th>"Name"</th><th>"Matchers"</th><th>"Sends to"</th><th>"Group by"</th>
-                                <th>"Wait · interval · repeat"</th><th></th>
+                                <th>"Wait · interval · repeat"</th><th>"Incidents"</th><th></th>
                             </tr></thead>
                             <tbody>
                                 {list.policies.into_iter().map(|p| {
@@ -157,6 +181,7 @@ fn Routing() -> impl IntoView {
                                             <td>{channel_names(&r.channel_ids)}</td>
                                             <td>{r.group_by.join(", ")}</td>
                                             <td>{format!("{} · {} · {}", r.group_wait, r.group_interval, r.repeat_interval)}</td>
+                                            <td>{incident_settings(r)}</td>
                                             <td class="row-actions">
                                                 <button class="button small" type="button" on:click=move |_| policy.set(Some(edit.clone()))>"Edit"</button>
                                                 {(!p.is_default).then(|| view! { <button class="button small danger" type="button" on:click=delete>"Delete"</button> })}
@@ -245,6 +270,7 @@ fn problem(
 #[component]
 fn PolicyForm(
     policy: Option<Policy>,
+    escalation_policies: LocalResource<Result<Vec<api::Named>, ApiError>>,
     on_saved: Callback<Result<String, ApiError>>,
     on_cancel: Callback<()>,
 ) -> impl IntoView {
@@ -260,6 +286,13 @@ fn PolicyForm(
     let repeat_interval = RwSignal::new(start.repeat_interval.clone());
     let continue_matching = RwSignal::new(start.continue_matching);
     let position = RwSignal::new(start.position.map(|p| p.to_string()).unwrap_or_default());
+    let escalation_policy = RwSignal::new(
+        start
+            .escalation_policy_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    );
+    let incident_group_by = RwSignal::new(start.incident_group_by.join(", "));
     let form = FormState::new();
     let local = RwSignal::new(None::<(&'static str, String)>);
 
@@ -288,6 +321,8 @@ fn PolicyForm(
             repeat_interval: repeat_interval.get_untracked().trim().to_owned(),
             continue_matching: continue_matching.get_untracked(),
             position,
+            escalation_policy_id: escalation_policy.get_untracked().parse().ok(),
+            incident_group_by: parse_names(&incident_group_by.get_untracked()),
         };
         form.submit(
             async move { api::save::<_, Policy>(api::POLICIES, id, &request).await },
@@ -309,6 +344,12 @@ fn PolicyForm(
                 <TextField label="Group wait" name="group_wait" value=group_wait error=form.field("group_wait") hint="Before a new group's first message."/>
                 <TextField label="Group interval" name="group_interval" value=group_interval error=form.field("group_interval") hint="Between messages about a group's changes."/>
                 <TextField label="Repeat interval" name="repeat_interval" value=repeat_interval error=form.field("repeat_interval") hint="Before an unchanged group is sent again."/>
+                {move || escalation_policies.get().map(|list| {
+                    let mut options = vec![(String::new(), "None".to_owned())];
+                    options.extend(list.unwrap_or_default().into_iter().map(|p| (p.id.to_string(), p.name)));
+                    view! { <SelectField label="Escalation policy" name="escalation_policy_id" value=escalation_policy options=options error=form.field("escalation_policy_id")/> }
+                })}
+                <TextField label="Incident grouping labels" name="incident_group_by" value=incident_group_by error=form.field("incident_group_by") hint="Comma-separated; their values split incidents. Empty: one per alert name."/>
             </div>
             <ChannelPicker chosen=channels/>
             <p class="field-error">{move || form.field("channel_ids").get()}</p>
