@@ -863,3 +863,77 @@ async fn a_level_targeting_a_schedule_pages_whoever_is_on_call() {
         )
     );
 }
+
+#[tokio::test]
+async fn the_list_filters_by_severity_service_assignee_team_and_time_and_refuses_bad_filters() {
+    let app = TestApp::spawn().await;
+    let team: i64 = sqlx::query_scalar("INSERT INTO teams (name) VALUES ('Storage') RETURNING id")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let someone = app
+        .create_user("someone@example.com", Role::Responder)
+        .await;
+    let mut responder = app.login_as(Role::Responder).await;
+    let disk = open_by_hand(
+        &mut responder,
+        json!({ "title": "Disk full", "severity": "critical", "service": "db",
+                "team_id": team, "assignee_id": someone }),
+    )
+    .await
+    .incident
+    .id;
+    let slow = open_by_hand(
+        &mut responder,
+        json!({ "title": "Slow pages", "severity": "warning", "service": "Web" }),
+    )
+    .await
+    .incident
+    .id;
+    // The slow pages began two days ago.
+    sqlx::query("UPDATE incidents SET triggered_at = now() - interval '2 days' WHERE id = $1")
+        .bind(slow)
+        .execute(&app.db)
+        .await
+        .unwrap();
+
+    let ids = |list: IncidentList| list.incidents.iter().map(|i| i.id).collect::<Vec<_>>();
+    let since = (Utc::now() - TimeDelta::hours(24))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        .replace('+', "%2B");
+    for (query, expected) in [
+        ("severity=critical".to_owned(), vec![disk]),
+        ("severity=warning".to_owned(), vec![slow]),
+        ("service=web".to_owned(), vec![slow]),
+        (format!("assignee={someone}"), vec![disk]),
+        (format!("team={team}"), vec![disk]),
+        (format!("team={team}&severity=warning"), vec![]),
+        (format!("from={since}"), vec![disk]),
+        (format!("to={since}"), vec![slow]),
+        (String::new(), vec![disk, slow]),
+    ] {
+        let list: IncidentList = responder
+            .get(&format!("/api/v1/incidents?{query}"))
+            .await
+            .json();
+        assert_eq!(ids(list), expected, "?{query}");
+    }
+
+    for (query, field) in [
+        ("severity=urgent", "severity"),
+        ("from=yesterday", "from"),
+        ("per_page=0", "per_page"),
+    ] {
+        let refused = responder.get(&format!("/api/v1/incidents?{query}")).await;
+        assert!(
+            refused.status.is_client_error(),
+            "?{query}: {}",
+            refused.status
+        );
+        assert!(
+            refused.text().contains(field),
+            "?{query}: {}",
+            refused.text()
+        );
+    }
+}

@@ -184,6 +184,28 @@ test('a responder opens an incident by hand; a viewer sees incidents without any
   // Responders acknowledge from the list too (the viewer below does not get the button).
   await expect(page.getByRole('row').filter({ hasText: 'Search results are stale' }).getByRole('button', { name: /^Acknowledge incident #/ })).toBeVisible();
 
+  // The other filters, kept in the address: whom it is assigned to (picked by name), a team it
+  // is not in, and when it was triggered.
+  const stale = page.getByRole('row').filter({ hasText: 'Search results are stale' });
+  await page.goto('/incidents');
+  await expect(stale).toBeVisible();
+  await page.getByLabel('Assignee').selectOption({ label: 'Eddie Editor' });
+  await expect(page).toHaveURL(/assignee=\d+/);
+  await expect(page.getByRole('table', { name: 'Incidents' }).or(page.getByText('No incidents match.'))).toBeVisible();
+  await expect(stale).toHaveCount(0);
+  await page.getByLabel('Assignee').selectOption({ label: 'Rosa Responder' });
+  await expect(stale).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel('Assignee').locator('option:checked')).toHaveText('Rosa Responder');
+  await expect(stale).toBeVisible();
+  await page.getByLabel('Triggered').selectOption('Last 24 hours');
+  await expect(page).toHaveURL(/period=24h/);
+  await expect(stale).toBeVisible();
+  await page.getByLabel('Team').selectOption({ label: 'Platform' });
+  await expect(page).toHaveURL(/team=\d+/);
+  await expect(page.getByRole('table', { name: 'Incidents' }).or(page.getByText('No incidents match.'))).toBeVisible();
+  await expect(stale).toHaveCount(0);
+
   // A viewer: the same incident, no controls anywhere; the server refuses the action too.
   const viewerContext = await browser.newContext();
   const viewer = await viewerContext.newPage();

@@ -590,6 +590,12 @@ pub struct IncidentFilter {
     pub text: String,
     /// Only incidents assigned to the caller.
     pub mine: bool,
+    /// A user's id, or empty for anyone.
+    pub assignee: String,
+    /// A team's id, or empty for any team.
+    pub team: String,
+    /// Triggered within the last `24h`, `7d` or `30d`, or empty for any time.
+    pub period: String,
     /// `newest` (empty), `oldest`, `severity` or `updated`.
     pub sort: String,
     /// From 1.
@@ -607,6 +613,9 @@ impl IncidentFilter {
             ("severity", &self.severity),
             ("service", &self.service),
             ("q", &self.text),
+            ("assignee", &self.assignee),
+            ("team", &self.team),
+            ("period", &self.period),
             ("sort", &self.sort),
         ] {
             if !value.trim().is_empty() {
@@ -621,6 +630,27 @@ impl IncidentFilter {
         }
         parts.join("&")
     }
+
+    /// The filter as the API takes it: the period becomes the time it starts (`from`), counted
+    /// back from now, so a live page keeps showing the last day rather than a fixed one.
+    fn api_query(&self) -> String {
+        let hours = match self.period.as_str() {
+            "24h" => 24,
+            "7d" => 7 * 24,
+            "30d" => 30 * 24,
+            _ => return self.query(),
+        };
+        let from = chrono::Utc::now() - chrono::Duration::hours(hours);
+        let timed = IncidentFilter {
+            period: String::new(),
+            ..self.clone()
+        };
+        format!(
+            "{}&from={}",
+            timed.query(),
+            encode_component(&from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        )
+    }
 }
 
 pub async fn list_incidents(filter: &IncidentFilter) -> ApiResult<IncidentList> {
@@ -629,7 +659,7 @@ pub async fn list_incidents(filter: &IncidentFilter) -> ApiResult<IncidentList> 
         &format!(
             "/api/v1/incidents?per_page={}&{}",
             IncidentFilter::PER_PAGE,
-            filter.query()
+            filter.api_query()
         ),
         None,
     )
@@ -642,7 +672,7 @@ pub fn incidents_csv_url(filter: &IncidentFilter) -> String {
         page: 1,
         ..filter.clone()
     };
-    format!("/api/v1/incidents/export?{}", all_pages.query())
+    format!("/api/v1/incidents/export?{}", all_pages.api_query())
 }
 
 pub async fn get_incident(id: i64) -> ApiResult<IncidentDetail> {

@@ -1,5 +1,5 @@
-//! The incident list: filtered by status (with a count per status), severity, service, words
-//! and "assigned to me", sorted, paged, exported as CSV — and live: incidents opened or changed
+//! The incident list: filtered by status (with a count per status), severity, service, words,
+//! assignee ("assigned to me" among them), team and period, sorted, paged, exported as CSV — and live: incidents opened or changed
 //! anywhere show without reloading. The filters live in the address, so a view can be shared.
 
 use leptos::prelude::*;
@@ -21,6 +21,13 @@ const SEVERITIES: [(&str, &str); 4] = [
     ("critical", "Critical"),
     ("warning", "Warning"),
     ("info", "Info"),
+];
+
+const PERIODS: [(&str, &str); 4] = [
+    ("", "Any time"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
 ];
 
 const SORTS: [(&str, &str); 4] = [
@@ -60,6 +67,9 @@ pub fn IncidentsPage() -> impl IntoView {
     let service = RwSignal::new(param("service"));
     let text = RwSignal::new(param("q"));
     let mine = RwSignal::new(param("mine") == "true");
+    let assignee = RwSignal::new(param("assignee"));
+    let team = RwSignal::new(param("team"));
+    let period = RwSignal::new(param("period"));
     let sort = RwSignal::new(
         Some(param("sort"))
             .filter(|s| !s.is_empty())
@@ -73,6 +83,9 @@ pub fn IncidentsPage() -> impl IntoView {
         service: service.get(),
         text: text.get(),
         mine: mine.get(),
+        assignee: assignee.get(),
+        team: team.get(),
+        period: period.get(),
         sort: sort.get(),
         page: page.get(),
     });
@@ -119,6 +132,8 @@ pub fn IncidentsPage() -> impl IntoView {
         notice.set(Some(outcome));
         load();
     });
+    let people = LocalResource::new(api::user_directory);
+    let teams = LocalResource::new(api::team_directory);
     let counts = move || result.with(|r| status_tabs(r.as_ref().and_then(|r| r.as_ref().ok())));
 
     view! {
@@ -173,9 +188,45 @@ pub fn IncidentsPage() -> impl IntoView {
                         {SORTS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
                     </select>
                 </div>
+                <div class="field">
+                    <label for="field-incident-assignee">"Assignee"</label>
+                    <select id="field-incident-assignee" prop:value=move || assignee.get()
+                        on:change=move |ev| { mine.set(false); set(assignee, event_target_value(&ev)); }>
+                        <option value="">"Anyone"</option>
+                        {move || people.get().and_then(Result::ok).map(|list| list.users.into_iter().map(|u| {
+                            let id = u.id.to_string();
+                            // Options arrive after the select's value is set: each knows if it is the one.
+                            let chosen = assignee.get_untracked() == id;
+                            view! { <option value=id selected=chosen>{u.display_name}</option> }
+                        }).collect_view())}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="field-incident-team">"Team"</label>
+                    <select id="field-incident-team" prop:value=move || team.get()
+                        on:change=move |ev| set(team, event_target_value(&ev))>
+                        <option value="">"Any team"</option>
+                        {move || teams.get().and_then(Result::ok).map(|list| list.teams.into_iter().map(|t| {
+                            let id = t.id.to_string();
+                            let chosen = team.get_untracked() == id;
+                            view! { <option value=id selected=chosen>{t.name}</option> }
+                        }).collect_view())}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="field-incident-period">"Triggered"</label>
+                    <select id="field-incident-period" prop:value=move || period.get()
+                        on:change=move |ev| set(period, event_target_value(&ev))>
+                        {PERIODS.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    </select>
+                </div>
                 <label class="checkbox" for="field-incident-mine">
                     <input id="field-incident-mine" type="checkbox" prop:checked=move || mine.get()
-                        on:change=move |ev| { mine.set(event_target_checked(&ev)); page.set(1); }/>
+                        on:change=move |ev| {
+                            mine.set(event_target_checked(&ev));
+                            assignee.set(String::new());
+                            page.set(1);
+                        }/>
                     <span>"My incidents"</span>
                 </label>
                 <p class="muted live-note" aria-live="polite">
