@@ -193,13 +193,21 @@ fn build_web(args: &[String]) -> anyhow::Result<()> {
         .replace("{{plotly}}", &format!("/assets/{plotly_name}"));
     fs::write(dist.join("index.html"), html)?;
     // The server sends these gzipped as they are instead of compressing megabytes per request;
-    // the app's own files are worth zopfli's slower, tighter (still plain gzip) compression.
-    println!("==> compressing the assets (zopfli for the app's own files)");
+    // the app's own files are worth zopfli's slower, tighter (still plain gzip) compression,
+    // except in a dev build, which should be quick.
+    println!(
+        "==> compressing the assets{}",
+        if dev {
+            ""
+        } else {
+            " (zopfli for the app's own files)"
+        }
+    );
     for name in wasm_names
         .iter()
         .chain([&main_name, &glue_name, &loader_name])
     {
-        write_gzipped(&assets.join(name), true)?;
+        write_gzipped(&assets.join(name), !dev)?;
     }
     write_gzipped(&assets.join(&plotly_name), false)?;
 
@@ -313,7 +321,7 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
 /// halves each module.
 fn shrink_wasm(frontend: &Path, wasm: &Path) -> anyhow::Result<()> {
     let optimised = wasm.with_extension("opt.wasm");
-    let status = Command::new("node")
+    let output = Command::new("node")
         .arg(frontend.join("node_modules/binaryen/bin/wasm-opt"))
         .arg("-Oz")
         // The features rustc's wasm32 target emits.
@@ -328,10 +336,16 @@ fn shrink_wasm(frontend: &Path, wasm: &Path) -> anyhow::Result<()> {
         .arg(wasm)
         .arg("-o")
         .arg(&optimised)
-        .status()
+        .output()
         .context("cannot run node for wasm-opt")?;
-    if !status.success() {
-        bail!("wasm-opt failed");
+    // Binaryen does not know the name subsections the splitter writes (it drops the names
+    // anyway) and says so for every module; everything else it says is shown.
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| !line.starts_with("warning: unknown name subsection"))
+        .for_each(|line| eprintln!("{line}"));
+    if !output.status.success() {
+        bail!("wasm-opt failed on {}", wasm.display());
     }
     let bytes = fs::read(&optimised)?;
     wasmparser::validate(&bytes).context("wasm-opt wrote invalid WebAssembly")?;
