@@ -25,7 +25,7 @@ cargo clippy --package vigil-web --target wasm32-unknown-unknown --quiet -- -D w
 step "[2/6] PromQL fixtures: Prometheus itself must agree with every recorded answer"
 python3 scripts/promql-fixtures.py check
 
-step "[3/6] building the web frontend (checked against the 600 KB gzip budget)"
+step "[3/6] building the web frontend (its main module checked against the 600 KB gzip budget)"
 cargo xtask build-web --max-gzip-kb 600
 
 step "[4/6] unit and integration tests (real PostgreSQL, a fresh database per test; real Prometheus, Alertmanager and OpenTelemetry peers)"

@@ -5,8 +5,9 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::api;
+use crate::chunks::{self, lazy_page};
 use crate::components::{NotBuilt, Shell, Spinner};
-use crate::pages::{account, admin, alerts, explore, home, incidents, login, oncall, targets};
+use crate::pages::{admin, alerts, home, login, oncall};
 use crate::session::Session;
 use crate::theme::provide_theme;
 
@@ -28,6 +29,23 @@ pub fn App() -> impl IntoView {
         session.checked.set(true);
     });
 
+    // Most visits go on to an incident: once someone is logged in, fetch that page's code
+    // in the background so it shows at once.
+    Effect::new(move |preloading: Option<bool>| {
+        if preloading == Some(true) {
+            return true;
+        }
+        let logged_in = session.user.with(Option::is_some);
+        if logged_in {
+            leptos::task::spawn_local(async {
+                if let Err(error) = chunks::preload_incidents().await {
+                    leptos::logging::warn!("could not fetch the incident pages' code: {error}");
+                }
+            });
+        }
+        logged_in
+    });
+
     view! {
         <Router>
             <Show
@@ -38,32 +56,32 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=login::LoginPage/>
                     <ParentRoute path=path!("") view=Shell>
                         <Route path=path!("") view=home::HomePage/>
-                        <Route path=path!("account") view=account::AccountPage/>
+                        <Route path=path!("account") view=|| lazy_page(chunks::account)/>
                         <Route
                             path=path!("dashboards")
                             view=|| view! { <NotBuilt title="Dashboards" purpose="Role-based dashboards of panels drawn from PromQL queries."/> }
                         />
-                        <Route path=path!("explore") view=explore::ExplorePage/>
-                        <Route path=path!("explore/targets") view=targets::TargetsPage/>
+                        <Route path=path!("explore") view=|| lazy_page(chunks::explore)/>
+                        <Route path=path!("explore/targets") view=|| lazy_page(chunks::targets)/>
                         <ParentRoute path=path!("alerts") view=alerts::AlertsLayout>
-                            <Route path=path!("") view=alerts::list::AlertsPage/>
-                            <Route path=path!("rules") view=alerts::rules::RulesPage/>
-                            <Route path=path!("rules/new") view=alerts::rule_form::RuleFormPage/>
-                            <Route path=path!("rules/import") view=alerts::import::ImportRulesPage/>
-                            <Route path=path!("silences") view=alerts::silences::SilencesPage/>
-                            <Route path=path!("channels") view=alerts::channels::ChannelsPage/>
-                            <Route path=path!("routing") view=alerts::routing::RoutingPage/>
-                            <Route path=path!("rules/:id") view=alerts::rule_form::RuleFormPage/>
+                            <Route path=path!("") view=|| lazy_page(chunks::alerts_list)/>
+                            <Route path=path!("rules") view=|| lazy_page(chunks::alert_rules)/>
+                            <Route path=path!("rules/new") view=|| lazy_page(chunks::alert_rule_form)/>
+                            <Route path=path!("rules/import") view=|| lazy_page(chunks::alert_rules_import)/>
+                            <Route path=path!("silences") view=|| lazy_page(chunks::silences)/>
+                            <Route path=path!("channels") view=|| lazy_page(chunks::channels)/>
+                            <Route path=path!("routing") view=|| lazy_page(chunks::routing)/>
+                            <Route path=path!("rules/:id") view=|| lazy_page(chunks::alert_rule_form)/>
                         </ParentRoute>
-                        <Route path=path!("incidents") view=incidents::list::IncidentsPage/>
-                        <Route path=path!("incidents/new") view=incidents::new::NewIncidentPage/>
-                        <Route path=path!("incidents/:id") view=incidents::detail::IncidentPage/>
+                        <Route path=path!("incidents") view=|| lazy_page(chunks::incidents_list)/>
+                        <Route path=path!("incidents/new") view=|| lazy_page(chunks::new_incident)/>
+                        <Route path=path!("incidents/:id") view=|| lazy_page(chunks::incident)/>
                         <ParentRoute path=path!("oncall") view=oncall::OncallLayout>
-                            <Route path=path!("") view=oncall::overview::OverviewPage/>
-                            <Route path=path!("schedules") view=oncall::schedules::SchedulesPage/>
-                            <Route path=path!("schedules/:id") view=oncall::schedule::SchedulePage/>
-                            <Route path=path!("policies") view=oncall::policies::PoliciesPage/>
-                            <Route path=path!("policies/:id") view=oncall::policy_form::PolicyPage/>
+                            <Route path=path!("") view=|| lazy_page(chunks::oncall_overview)/>
+                            <Route path=path!("schedules") view=|| lazy_page(chunks::schedules)/>
+                            <Route path=path!("schedules/:id") view=|| lazy_page(chunks::schedule)/>
+                            <Route path=path!("policies") view=|| lazy_page(chunks::escalation_policies)/>
+                            <Route path=path!("policies/:id") view=|| lazy_page(chunks::escalation_policy)/>
                         </ParentRoute>
                         <Route
                             path=path!("slos")
@@ -75,10 +93,10 @@ pub fn App() -> impl IntoView {
                         />
                         <ParentRoute path=path!("admin") view=admin::AdminLayout>
                             <Route path=path!("") view=|| view! { <Redirect path="/admin/users"/> }/>
-                            <Route path=path!("users") view=admin::users::UsersPage/>
-                            <Route path=path!("teams") view=admin::teams::TeamsPage/>
-                            <Route path=path!("api-keys") view=admin::api_keys::ApiKeysPage/>
-                            <Route path=path!("audit-log") view=admin::audit_log::AuditLogPage/>
+                            <Route path=path!("users") view=|| lazy_page(chunks::users)/>
+                            <Route path=path!("teams") view=|| lazy_page(chunks::teams)/>
+                            <Route path=path!("api-keys") view=|| lazy_page(chunks::api_keys)/>
+                            <Route path=path!("audit-log") view=|| lazy_page(chunks::audit_log)/>
                         </ParentRoute>
                     </ParentRoute>
                 </Routes>

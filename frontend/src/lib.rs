@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod app;
+pub mod chunks;
 pub mod completion;
 pub mod components;
 pub mod format;

@@ -1,9 +1,11 @@
 //! Vigil's build tasks.
 //!
 //! `cargo xtask build-web [--dev] [--max-gzip-kb N]` compiles the frontend to WebAssembly,
-//! generates its JavaScript bindings with the wasm-bindgen library (no separate tool to
-//! install), installs from the npm registry what the UI loads (plotly.js) and what shrinks it
-//! (binaryen's wasm-opt), pinned by `frontend/package-lock.json`, and writes `frontend/dist/`: `index.html` plus
+//! splits it into a main module and chunks that pages download on demand (the
+//! wasm_split_cli_support library), generates the main module's JavaScript bindings with the
+//! wasm-bindgen library (no separate tool to install), installs from the npm registry what the
+//! UI loads (plotly.js) and what shrinks it (binaryen's wasm-opt), pinned by
+//! `frontend/package-lock.json`, and writes `frontend/dist/`: `index.html` plus
 //! content-hashed files under `assets/`, which the server caches for good.
 
 use std::fs;
@@ -25,7 +27,7 @@ fn main() -> anyhow::Result<()> {
                 "usage: cargo xtask build-web [--dev] [--max-gzip-kb N]\n\n\
                  build-web   build the web frontend into frontend/dist/\n  \
                  --dev          unoptimised build (faster to compile, much larger)\n  \
-                 --max-gzip-kb  fail if the gzipped WebAssembly exceeds N KB"
+                 --max-gzip-kb  fail if the gzipped main WebAssembly module exceeds N KB"
             );
             bail!("unknown or missing task")
         }
@@ -62,10 +64,12 @@ fn build_web(args: &[String]) -> anyhow::Result<()> {
     let profile = if dev { "dev" } else { "wasm-release" };
     println!("==> compiling the frontend to WebAssembly ({profile} profile)");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // `cargo rustc` hands the extra flag to the final link only, so the dependencies keep the
+    // flags of .cargo/config.toml (and their cache). The splitter needs the relocations.
     let status = Command::new(cargo)
         .current_dir(&root)
         .args([
-            "build",
+            "rustc",
             "--package",
             "vigil-web",
             "--bin",
@@ -74,6 +78,9 @@ fn build_web(args: &[String]) -> anyhow::Result<()> {
             TARGET,
             "--profile",
             profile,
+            "--",
+            "-C",
+            "link-arg=--emit-relocs",
         ])
         .status()
         .context("cannot run cargo")?;
@@ -87,22 +94,36 @@ fn build_web(args: &[String]) -> anyhow::Result<()> {
         .join(TARGET)
         .join(profile_dir)
         .join("vigil-web.wasm");
-
-    println!("==> generating JavaScript bindings");
     let staging = target_dir.join("web-staging");
     if staging.exists() {
         fs::remove_dir_all(&staging)?;
     }
+
+    println!("==> splitting the WebAssembly into the main module and the pages' chunks");
+    let split = split_wasm(&wasm, &staging)?;
+
+    println!("==> generating JavaScript bindings");
+    let bindings = staging.join("bindings");
     wasm_bindgen_cli_support::Bindgen::new()
-        .input_path(&wasm)
+        .input_path(staging.join("main.wasm"))
         .web(true)?
         .typescript(false)
+        // The chunks link to the main module through exports wasm-bindgen would otherwise
+        // drop (the function table).
+        .keep_lld_exports(true)
         .out_name("vigil-web")
-        .generate(&staging)
+        .generate(&bindings)
         .context("wasm-bindgen failed")?;
+    let main_wasm = bindings.join("vigil-web_bg.wasm");
 
     if !dev {
-        shrink_wasm(&frontend, &staging.join("vigil-web_bg.wasm"))?;
+        println!(
+            "==> optimising the WebAssembly with wasm-opt -Oz ({} modules, about a minute)",
+            split.chunks.len() + 1
+        );
+        for module in split.chunks.iter().chain([&main_wasm]) {
+            shrink_wasm(&frontend, module)?;
+        }
     }
 
     println!("==> writing {}", dist.display());
@@ -111,18 +132,46 @@ fn build_web(args: &[String]) -> anyhow::Result<()> {
     }
     fs::create_dir_all(&assets)?;
     // wasm-bindgen's inline JavaScript, imported by relative path from the glue.
-    if staging.join("snippets").exists() {
-        copy_dir(&staging.join("snippets"), &assets.join("snippets"))?;
+    if bindings.join("snippets").exists() {
+        copy_dir(&bindings.join("snippets"), &assets.join("snippets"))?;
     }
-    let wasm_name = hashed_copy(
-        &staging.join("vigil-web_bg.wasm"),
-        &assets,
-        "vigil-web",
-        "wasm",
+    let mut wasm_names = Vec::new();
+    let mut loader = fs::read_to_string(&split.loader).context("cannot read the chunk loader")?;
+    for chunk in &split.chunks {
+        let stem = chunk
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .context("a chunk without a name")?;
+        let name = hashed_copy(chunk, &assets, stem, "wasm")?;
+        // The loader fetches each chunk relative to itself, so from /assets/ too.
+        loader = replace_once(
+            &loader,
+            &format!("\"./{stem}.wasm\""),
+            &format!("\"./{name}\""),
+        )?;
+        wasm_names.push(name);
+    }
+    let main_name = hashed_copy(&main_wasm, &assets, "vigil-web", "wasm")?;
+    // The glue imports the loader and the loader imports the glue, so neither name can hash
+    // the other's final text: both take one hash of both texts, which changes with either.
+    let glue = fs::read_to_string(bindings.join("vigil-web.js"))?;
+    let bundle_hash = short_hash(format!("{glue}\0{loader}").as_bytes());
+    let glue_name = format!("vigil-web-{bundle_hash}.js");
+    let loader_name = format!("split-loader-{bundle_hash}.js");
+    let glue = replace_all(
+        &glue,
+        &format!("from \"{SPLIT_LOADER}\""),
+        &format!("from \"./{loader_name}\""),
     )?;
-    let js_name = hashed_copy(&staging.join("vigil-web.js"), &assets, "vigil-web", "js")?;
+    let loader = replace_all(
+        &loader,
+        &format!("from \"{SPLIT_GLUE}\""),
+        &format!("from \"./{glue_name}\""),
+    )?;
+    fs::write(assets.join(&glue_name), glue)?;
+    fs::write(assets.join(&loader_name), loader)?;
     let boot = format!(
-        "// Generated by `cargo xtask build-web`.\nimport init from './{js_name}';\ninit({{ module_or_path: '/assets/{wasm_name}' }});\n"
+        "// Generated by `cargo xtask build-web`.\nimport init from './{glue_name}';\ninit({{ module_or_path: '/assets/{main_name}' }});\n"
     );
     let boot_name = hashed_write(boot.as_bytes(), &assets, "boot", "js")?;
     let style_name = hashed_copy(&frontend.join("static/style.css"), &assets, "style", "css")?;
@@ -144,29 +193,100 @@ fn build_web(args: &[String]) -> anyhow::Result<()> {
         .replace("{{plotly}}", &format!("/assets/{plotly_name}"));
     fs::write(dist.join("index.html"), html)?;
     // The server sends these gzipped as they are instead of compressing megabytes per request;
-    // the app's own files are worth zopfli's slower, tighter (still plain gzip) compression.
-    println!("==> compressing the assets (zopfli for the app's own files)");
-    for (name, tight) in [(&wasm_name, true), (&js_name, true), (&plotly_name, false)] {
-        write_gzipped(&assets.join(name), tight)?;
-    }
-
-    let raw = fs::metadata(assets.join(&wasm_name))?.len() as usize;
-    // The budget is what browsers download: the .gz file the server sends.
-    let gzipped = fs::metadata(assets.join(format!("{wasm_name}.gz")))?.len() as usize;
+    // the app's own files are worth zopfli's slower, tighter (still plain gzip) compression,
+    // except in a dev build, which should be quick.
     println!(
-        "==> frontend built: WebAssembly {} KB, {} KB gzipped",
-        raw / 1024,
-        gzipped / 1024
+        "==> compressing the assets{}",
+        if dev {
+            ""
+        } else {
+            " (zopfli for the app's own files)"
+        }
+    );
+    for name in wasm_names
+        .iter()
+        .chain([&main_name, &glue_name, &loader_name])
+    {
+        write_gzipped(&assets.join(name), !dev)?;
+    }
+    write_gzipped(&assets.join(&plotly_name), false)?;
+
+    // The budget is what browsers download: the .gz files the server sends.
+    let gzipped = |name: &String| -> anyhow::Result<usize> {
+        Ok(fs::metadata(assets.join(format!("{name}.gz")))?.len() as usize)
+    };
+    let main_raw = fs::metadata(assets.join(&main_name))?.len() as usize;
+    let main_gzipped = gzipped(&main_name)?;
+    let mut total_gzipped = main_gzipped;
+    for name in &wasm_names {
+        total_gzipped += gzipped(name)?;
+    }
+    println!(
+        "==> frontend built: main WebAssembly module {} KB, {} KB gzipped (what every visit \
+         downloads); all {} modules {} KB gzipped",
+        main_raw / 1024,
+        main_gzipped / 1024,
+        wasm_names.len() + 1,
+        total_gzipped / 1024
     );
     if let Some(max) = max_gzip_kb
-        && gzipped > max * 1024
+        && main_gzipped > max * 1024
     {
         bail!(
-            "the gzipped WebAssembly is {} KB, over the {max} KB budget",
-            gzipped / 1024
+            "the gzipped main WebAssembly module is {} KB, over the {max} KB budget",
+            main_gzipped / 1024
         );
     }
     Ok(())
+}
+
+/// What the main module imports the chunk loader as, rewritten to its hashed name.
+const SPLIT_LOADER: &str = "./split-loader.js";
+/// What the chunk loader imports wasm-bindgen's glue as, rewritten to its hashed name.
+const SPLIT_GLUE: &str = "./vigil-web.js";
+
+struct SplitOutput {
+    /// The chunk modules, beside `main.wasm` (which still needs wasm-bindgen).
+    chunks: Vec<PathBuf>,
+    /// The JavaScript that fetches and instantiates chunks.
+    loader: PathBuf,
+}
+
+/// Splits the linked WebAssembly at the frontend's `#[wasm_split]` functions
+/// (`frontend/src/chunks.rs`) into `staging/main.wasm`, the chunks and their loader.
+fn split_wasm(wasm: &Path, staging: &Path) -> anyhow::Result<SplitOutput> {
+    let input = fs::read(wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
+    let main = staging.join("main.wasm");
+    let mut options = wasm_split_cli_support::Options::new(&input);
+    options.output_dir = staging;
+    options.main_out_path = &main;
+    options.link_name = SPLIT_LOADER;
+    options.main_module = SPLIT_GLUE;
+    let split = wasm_split_cli_support::transform(options)
+        .map_err(|error| anyhow::anyhow!("{error:?}"))
+        .context("splitting the WebAssembly failed")?;
+    let mut chunks = split.split_modules;
+    chunks.sort();
+    Ok(SplitOutput {
+        chunks,
+        loader: staging.join(SPLIT_LOADER),
+    })
+}
+
+/// `text` with its one occurrence of `from` replaced; an error if there is not exactly one.
+fn replace_once(text: &str, from: &str, to: &str) -> anyhow::Result<String> {
+    match text.matches(from).count() {
+        1 => Ok(text.replacen(from, to, 1)),
+        n => bail!("expected {from} once in generated JavaScript, found it {n} times"),
+    }
+}
+
+/// `text` with every occurrence of `from` replaced; an error if there is none.
+fn replace_all(text: &str, from: &str, to: &str) -> anyhow::Result<String> {
+    if !text.contains(from) {
+        bail!("expected {from} in generated JavaScript");
+    }
+    Ok(text.replace(from, to))
 }
 
 fn ensure_wasm_target() -> anyhow::Result<()> {
@@ -198,11 +318,10 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
 
 /// Runs Binaryen's `wasm-opt -Oz` over the WebAssembly (the npm package `binaryen`, pinned in
 /// `frontend/package-lock.json`, so no prebuilt download and the same version everywhere). It
-/// halves the file and keeps the app inside its 600 KB gzip budget (SPEC §12).
+/// halves each module.
 fn shrink_wasm(frontend: &Path, wasm: &Path) -> anyhow::Result<()> {
-    println!("==> optimising the WebAssembly with wasm-opt -Oz (about 20 s)");
     let optimised = wasm.with_extension("opt.wasm");
-    let status = Command::new("node")
+    let output = Command::new("node")
         .arg(frontend.join("node_modules/binaryen/bin/wasm-opt"))
         .arg("-Oz")
         // The features rustc's wasm32 target emits.
@@ -217,10 +336,16 @@ fn shrink_wasm(frontend: &Path, wasm: &Path) -> anyhow::Result<()> {
         .arg(wasm)
         .arg("-o")
         .arg(&optimised)
-        .status()
+        .output()
         .context("cannot run node for wasm-opt")?;
-    if !status.success() {
-        bail!("wasm-opt failed");
+    // Binaryen does not know the name subsections the splitter writes (it drops the names
+    // anyway) and says so for every module; everything else it says is shown.
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| !line.starts_with("warning: unknown name subsection"))
+        .for_each(|line| eprintln!("{line}"));
+    if !output.status.success() {
+        bail!("wasm-opt failed on {}", wasm.display());
     }
     let bytes = fs::read(&optimised)?;
     wasmparser::validate(&bytes).context("wasm-opt wrote invalid WebAssembly")?;
