@@ -216,6 +216,29 @@ async fn login_attempts_are_rate_limited_per_address_across_accounts() {
 }
 
 #[tokio::test]
+async fn a_team_behind_one_address_logs_in_beyond_the_limit() {
+    let config = AppConfig {
+        trust_proxy_headers: true,
+        ..AppConfig::default()
+    };
+    let limit = config.login_limit_per_ip.attempts;
+    let app = TestApp::spawn_with(config).await;
+    app.create_user("ada@example.com", Role::Viewer).await;
+    // Only failures use up the address's attempts.
+    for _ in 0..limit + 5 {
+        let response = app
+            .anonymous()
+            .via_ip("203.0.113.8")
+            .post(
+                "/api/v1/auth/login",
+                &credentials("ada@example.com", PASSWORD),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    }
+}
+
+#[tokio::test]
 async fn login_attempts_are_rate_limited_per_account_across_addresses() {
     let config = AppConfig {
         trust_proxy_headers: true,

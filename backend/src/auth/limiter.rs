@@ -1,4 +1,6 @@
-//! Login attempt limits per client IP and per account, kept in memory.
+//! Login attempt limits per client IP and per account, kept in memory. A login that succeeds
+//! gives its attempt back, so the limits slow down guessing, not a team behind one address
+//! logging in at the start of the day.
 //!
 //! This slows down guessing from one place; the durable defence is the account lockout
 //! stored with the user (see `auth::login`), which every replica sees.
@@ -44,21 +46,30 @@ impl LoginLimiter {
         self.attempt_at(Instant::now(), ip, account)
     }
 
+    /// Gives back the attempt of a login that succeeded.
+    pub fn succeeded(&self, ip: Option<&str>, account: &str) {
+        let mut windows = self.windows.lock().expect("limiter lock poisoned");
+        for key in Self::keys(ip, account) {
+            if let Some(window) = windows.get_mut(&key) {
+                window.attempts = window.attempts.saturating_sub(1);
+            }
+        }
+    }
+
+    fn keys(ip: Option<&str>, account: &str) -> impl Iterator<Item = String> {
+        std::iter::once(format!("account:{}", account.to_lowercase()))
+            .chain(ip.map(|ip| format!("ip:{ip}")))
+    }
+
     fn attempt_at(&self, now: Instant, ip: Option<&str>, account: &str) -> Result<(), Duration> {
         let mut windows = self.windows.lock().expect("limiter lock poisoned");
         if windows.len() >= PRUNE_AT {
             let longest = self.per_ip.per.max(self.per_account.per);
             windows.retain(|_, w| now.duration_since(w.started) < longest);
         }
-        let mut keys = vec![(
-            format!("account:{}", account.to_lowercase()),
-            self.per_account,
-        )];
-        if let Some(ip) = ip {
-            keys.push((format!("ip:{ip}"), self.per_ip));
-        }
+        let limits = [self.per_account, self.per_ip];
         let mut retry_after = None;
-        for (key, limit) in keys {
+        for (key, limit) in Self::keys(ip, account).zip(limits) {
             let window = windows.entry(key).or_insert(Window {
                 started: now,
                 attempts: 0,
@@ -122,5 +133,20 @@ mod tests {
         assert!(limiter.attempt_at(now, Some("10.0.0.2"), "e").is_ok());
         let later = now + Duration::from_secs(61);
         assert!(limiter.attempt_at(later, Some("10.0.0.1"), "f").is_ok());
+    }
+
+    #[test]
+    fn logins_that_succeed_do_not_count() {
+        let limiter = limiter();
+        let now = Instant::now();
+        for account in ["a", "b", "c", "d", "e", "a", "a"] {
+            assert!(limiter.attempt_at(now, Some("10.0.0.1"), account).is_ok());
+            limiter.succeeded(Some("10.0.0.1"), account);
+        }
+        // Failures still count: three from the address, whoever they try.
+        for account in ["f", "g", "h"] {
+            assert!(limiter.attempt_at(now, Some("10.0.0.1"), account).is_ok());
+        }
+        assert!(limiter.attempt_at(now, Some("10.0.0.1"), "i").is_err());
     }
 }

@@ -190,6 +190,7 @@ async fn login(
     )
     .await?;
     tx.commit().await?;
+    state.login_limiter.succeeded(ip.as_deref(), &email);
     Ok((
         session::set_cookies(jar, &state.config, session),
         Json(user),
