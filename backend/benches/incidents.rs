@@ -159,14 +159,18 @@ async fn run(
             let (mut list, mut ack, mut errors) = (Vec::new(), Vec::new(), (0, 0));
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let ok = client
+                // The body is read too: the page is only there once all of it has arrived.
+                let ok = match client
                     .get(format!(
                         "{base}/api/v1/incidents?status=triggered&per_page=50"
                     ))
                     .header("cookie", &cookie)
                     .send()
                     .await
-                    .is_ok_and(|r| r.status().is_success());
+                {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
                 list.push(t.elapsed().as_secs_f64() * 1000.0);
                 errors.0 += usize::from(!ok);
                 let id = next.fetch_add(1, Ordering::Relaxed);
