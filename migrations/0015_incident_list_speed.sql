@@ -20,11 +20,15 @@ CREATE TABLE incident_status_counts (
 
 INSERT INTO incident_status_counts (slot) SELECT generate_series(0, 63);
 
+-- PL/pgSQL rather than SQL: it keeps the statement's plan for the session, where a SQL
+-- function would parse and plan it again on every status change.
 CREATE FUNCTION incident_status_counts_add(t BIGINT, a BIGINT, r BIGINT) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     UPDATE incident_status_counts
     SET triggered = triggered + t, acknowledged = acknowledged + a, resolved = resolved + r
-    WHERE slot = pg_backend_pid() % 64
+    WHERE slot = pg_backend_pid() % 64;
+END
 $$;
 
 -- Inserts and deletes are counted once per statement (a bulk insert touches its slot once).

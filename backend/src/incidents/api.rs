@@ -296,11 +296,9 @@ async fn by_ids(db: &mut PgConnection, ids: &[i64]) -> Result<Vec<Incident>, sql
 async fn custom_plans(
     db: &PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    // One round trip: both statements go as one simple query.
+    db.begin_with("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan")
+        .await
 }
 
 /// The page of incidents matching `f`, in the order asked for.
