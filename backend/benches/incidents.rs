@@ -7,8 +7,10 @@
 //! (`GET /api/v1/incidents?status=triggered&per_page=50`), acknowledge the next incident not
 //! yet acknowledged (`POST /api/v1/incidents/{id}/acknowledge`, a real transition each time)
 //! and pause BENCH_PAUSE_MS (1000) — people with the incidents page open, acting about once a
-//! second each (BENCH_PAUSE_MS=0 measures the saturated server instead). Latency percentiles
-//! and errors are printed per request kind.
+//! second each (BENCH_PAUSE_MS=0 measures the saturated server instead). The clients start
+//! spread evenly over BENCH_RAMP_MS (by default one pause), as people do not all click in the
+//! same millisecond; BENCH_RAMP_MS=0 starts them all at once. Latency percentiles and errors
+//! are printed per request kind.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -53,7 +55,9 @@ async fn main() -> anyhow::Result<()> {
     let incidents = knob("BENCH_INCIDENTS", 20_000);
     let clients = knob("BENCH_CLIENTS", 200);
     let seconds = knob("BENCH_SECONDS", 20);
-    let pause = Duration::from_millis(knob("BENCH_PAUSE_MS", 1000) as u64);
+    let pause_ms = knob("BENCH_PAUSE_MS", 1000);
+    let pause = Duration::from_millis(pause_ms as u64);
+    let ramp = Duration::from_millis(knob("BENCH_RAMP_MS", pause_ms) as u64);
     println!(
         "Vigil incident API benchmark — {} — {} cores",
         Utc::now().format("%Y-%m-%d %H:%M UTC"),
@@ -66,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
         move || EmbeddedCluster::start(&dir, &EmbeddedOptions::default())
     })
     .await??;
-    let outcome = run(&cluster, incidents, clients, seconds, pause).await;
+    let outcome = run(&cluster, incidents, clients, seconds, pause, ramp).await;
     // Stopped and removed whatever happened, so a failed run leaves no PostgreSQL behind.
     tokio::task::spawn_blocking(move || cluster.release()).await??;
     let _ = std::fs::remove_dir_all(&dir);
@@ -79,6 +83,7 @@ async fn run(
     clients: usize,
     seconds: usize,
     pause: Duration,
+    ramp: Duration,
 ) -> anyhow::Result<()> {
     db::ensure_database(cluster, "vigil").await?;
     let pool = db::pool_options(&PoolSettings::default())
@@ -148,19 +153,17 @@ async fn run(
     // clock starts: building one (its TLS set-up) costs milliseconds of CPU that would otherwise
     // be taken from the server during the first requests and counted as their latency.
     let http_clients = (0..clients)
-        .map(|_| {
-            reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-        })
+        .map(|_| reqwest::Client::builder().pool_max_idle_per_host(1).build())
         .collect::<Result<Vec<_>, _>>()?;
     let next = Arc::new(AtomicI64::new(first));
     let deadline = Instant::now() + Duration::from_secs(seconds as u64);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for client in http_clients {
+    for (n, client) in http_clients.into_iter().enumerate() {
         let (base, cookie, next) = (base.clone(), cookie.clone(), next.clone());
+        let start = started + ramp.mul_f64(n as f64 / clients as f64);
         tasks.spawn(async move {
+            tokio::time::sleep_until(start.into()).await;
             let (mut list, mut ack, mut errors) = (Vec::new(), Vec::new(), (0, 0));
             while Instant::now() < deadline {
                 let t = Instant::now();
@@ -206,7 +209,8 @@ async fn run(
     }
     let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "{clients} concurrent clients for {elapsed:.1} s, {} ms between iterations:",
+        "{clients} concurrent clients for {elapsed:.1} s (started over {} ms), {} ms between iterations:",
+        ramp.as_millis(),
         pause.as_millis()
     );
     let acknowledged = ack.len();
