@@ -10,7 +10,8 @@
 //! second each (BENCH_PAUSE_MS=0 measures the saturated server instead). The clients start
 //! spread evenly over BENCH_RAMP_MS (by default one pause), as people do not all click in the
 //! same millisecond; BENCH_RAMP_MS=0 starts them all at once. Latency percentiles and errors
-//! are printed per request kind.
+//! are printed per request kind. BENCH_POOL sets the connection pool's size (by default
+//! Vigil's).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -86,9 +87,13 @@ async fn run(
     ramp: Duration,
 ) -> anyhow::Result<()> {
     db::ensure_database(cluster, "vigil").await?;
-    let pool = db::pool_options(&PoolSettings::default())
-        .connect_with(cluster.connect_options("vigil"))
-        .await?;
+    let defaults = PoolSettings::default();
+    let pool = db::pool_options(&PoolSettings {
+        max_connections: knob("BENCH_POOL", defaults.max_connections as usize) as u32,
+        ..defaults
+    })
+    .connect_with(cluster.connect_options("vigil"))
+    .await?;
     db::migrate(&pool).await?;
     let password = "benchmark password";
     vigil::demo::seed_users(&pool, password).await?;
