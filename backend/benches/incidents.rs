@@ -7,8 +7,11 @@
 //! (`GET /api/v1/incidents?status=triggered&per_page=50`), acknowledge the next incident not
 //! yet acknowledged (`POST /api/v1/incidents/{id}/acknowledge`, a real transition each time)
 //! and pause BENCH_PAUSE_MS (1000) — people with the incidents page open, acting about once a
-//! second each (BENCH_PAUSE_MS=0 measures the saturated server instead). Latency percentiles
-//! and errors are printed per request kind.
+//! second each (BENCH_PAUSE_MS=0 measures the saturated server instead). The clients start
+//! spread evenly over BENCH_RAMP_MS (by default one pause), as people do not all click in the
+//! same millisecond; BENCH_RAMP_MS=0 starts them all at once. Latency percentiles and errors
+//! are printed per request kind. BENCH_POOL sets the connection pool's size (by default
+//! Vigil's).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -53,7 +56,9 @@ async fn main() -> anyhow::Result<()> {
     let incidents = knob("BENCH_INCIDENTS", 20_000);
     let clients = knob("BENCH_CLIENTS", 200);
     let seconds = knob("BENCH_SECONDS", 20);
-    let pause = Duration::from_millis(knob("BENCH_PAUSE_MS", 1000) as u64);
+    let pause_ms = knob("BENCH_PAUSE_MS", 1000);
+    let pause = Duration::from_millis(pause_ms as u64);
+    let ramp = Duration::from_millis(knob("BENCH_RAMP_MS", pause_ms) as u64);
     println!(
         "Vigil incident API benchmark — {} — {} cores",
         Utc::now().format("%Y-%m-%d %H:%M UTC"),
@@ -66,7 +71,7 @@ async fn main() -> anyhow::Result<()> {
         move || EmbeddedCluster::start(&dir, &EmbeddedOptions::default())
     })
     .await??;
-    let outcome = run(&cluster, incidents, clients, seconds, pause).await;
+    let outcome = run(&cluster, incidents, clients, seconds, pause, ramp).await;
     // Stopped and removed whatever happened, so a failed run leaves no PostgreSQL behind.
     tokio::task::spawn_blocking(move || cluster.release()).await??;
     let _ = std::fs::remove_dir_all(&dir);
@@ -79,11 +84,16 @@ async fn run(
     clients: usize,
     seconds: usize,
     pause: Duration,
+    ramp: Duration,
 ) -> anyhow::Result<()> {
     db::ensure_database(cluster, "vigil").await?;
-    let pool = db::pool_options(&PoolSettings::default())
-        .connect_with(cluster.connect_options("vigil"))
-        .await?;
+    let defaults = PoolSettings::default();
+    let pool = db::pool_options(&PoolSettings {
+        max_connections: knob("BENCH_POOL", defaults.max_connections as usize) as u32,
+        ..defaults
+    })
+    .connect_with(cluster.connect_options("vigil"))
+    .await?;
     db::migrate(&pool).await?;
     let password = "benchmark password";
     vigil::demo::seed_users(&pool, password).await?;
@@ -144,29 +154,36 @@ async fn run(
         .collect::<Vec<_>>()
         .join("; ");
 
+    // One connection per client, as 200 browsers would have. The clients are built before the
+    // clock starts: building one (its TLS set-up) costs milliseconds of CPU that would otherwise
+    // be taken from the server during the first requests and counted as their latency.
+    let http_clients = (0..clients)
+        .map(|_| reqwest::Client::builder().pool_max_idle_per_host(1).build())
+        .collect::<Result<Vec<_>, _>>()?;
     let next = Arc::new(AtomicI64::new(first));
     let deadline = Instant::now() + Duration::from_secs(seconds as u64);
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..clients {
+    for (n, client) in http_clients.into_iter().enumerate() {
         let (base, cookie, next) = (base.clone(), cookie.clone(), next.clone());
+        let start = started + ramp.mul_f64(n as f64 / clients as f64);
         tasks.spawn(async move {
-            // One connection per client, as 200 browsers would have.
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(1)
-                .build()
-                .expect("an HTTP client");
+            tokio::time::sleep_until(start.into()).await;
             let (mut list, mut ack, mut errors) = (Vec::new(), Vec::new(), (0, 0));
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let ok = client
+                // The body is read too: the page is only there once all of it has arrived.
+                let ok = match client
                     .get(format!(
                         "{base}/api/v1/incidents?status=triggered&per_page=50"
                     ))
                     .header("cookie", &cookie)
                     .send()
                     .await
-                    .is_ok_and(|r| r.status().is_success());
+                {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
                 list.push(t.elapsed().as_secs_f64() * 1000.0);
                 errors.0 += usize::from(!ok);
                 let id = next.fetch_add(1, Ordering::Relaxed);
@@ -197,7 +214,8 @@ async fn run(
     }
     let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "{clients} concurrent clients for {elapsed:.1} s, {} ms between iterations:",
+        "{clients} concurrent clients for {elapsed:.1} s (started over {} ms), {} ms between iterations:",
+        ramp.as_millis(),
         pause.as_millis()
     );
     let acknowledged = ack.len();

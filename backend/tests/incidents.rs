@@ -936,4 +936,108 @@ async fn the_list_filters_by_severity_service_assignee_team_and_time_and_refuses
             refused.text()
         );
     }
+
+async fn the_lists_counts_per_status_follow_inserts_status_changes_and_deletes() {
+    let app = TestApp::spawn().await;
+    let mut responder = app.login_as(Role::Responder).await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let detail = open_by_hand(
+            &mut responder,
+            json!({ "title": format!("Disk {i} full"), "service": "db" }),
+        )
+        .await;
+        ids.push(detail.incident.id);
+    }
+    // Several rows in one statement, and some of another service.
+    sqlx::query(
+        "INSERT INTO incidents (title, status, severity, service, triggered_at, updated_at)
+         SELECT 'Old ' || i, 'resolved', 'info', 'web', now() - interval '1 day', now()
+         FROM generate_series(1, 3) AS i",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    act(&mut responder, ids[0], "acknowledge", json!({})).await;
+    act(&mut responder, ids[1], "resolve", json!({})).await;
+    act(&mut responder, ids[2], "acknowledge", json!({})).await;
+    act(&mut responder, ids[2], "unacknowledge", json!({})).await;
+    let until = (Utc::now() + TimeDelta::hours(1)).to_rfc3339();
+    act(&mut responder, ids[3], "snooze", json!({ "until": until })).await;
+    act(
+        &mut responder,
+        ids[3],
+        "severity",
+        json!({ "severity": "info" }),
+    )
+    .await;
+    // Triggered: 2; acknowledged: 0, 3; resolved: 1 and the three old ones.
+    let mut counts = async |query: &str| {
+        let list: IncidentList = responder
+            .get(&format!("/api/v1/incidents{query}"))
+            .await
+            .json();
+        (
+            list.triggered,
+            list.acknowledged,
+            list.resolved,
+            list.total,
+            list.incidents.len() as i64,
+        )
+    };
+    assert_eq!(counts("").await, (1, 2, 4, 7, 7));
+    assert_eq!(counts("?status=open").await, (1, 2, 4, 3, 3));
+    assert_eq!(counts("?status=resolved&per_page=2").await, (1, 2, 4, 4, 2));
+    assert_eq!(counts("?service=db").await, (1, 2, 1, 4, 4));
+    assert_eq!(
+        counts("?status=triggered&service=web").await,
+        (0, 0, 3, 0, 0)
+    );
+
+    sqlx::query("DELETE FROM incidents WHERE id = $1 OR service = 'web'")
+        .bind(ids[0])
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(counts("").await, (1, 1, 1, 3, 3));
+    assert_eq!(counts("?status=acknowledged").await, (1, 1, 1, 1, 1));
+    sqlx::query("TRUNCATE incidents CASCADE")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(counts("").await, (0, 0, 0, 0, 0));
+}
+
+#[tokio::test]
+async fn the_list_pages_newest_first_through_incidents_triggered_at_the_same_time() {
+    let app = TestApp::spawn().await;
+    sqlx::query(
+        "INSERT INTO incidents (title, status, severity, triggered_at, updated_at)
+         SELECT 'Incident ' || i, CASE WHEN i % 3 = 0 THEN 'acknowledged' ELSE 'triggered' END,
+                'warning', timestamptz '2026-01-01' + make_interval(mins => i / 4), now()
+         FROM generate_series(1, 40) AS i",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let expected: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM incidents WHERE status = 'triggered'
+         ORDER BY triggered_at DESC, id DESC",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let mut responder = app.login_as(Role::Responder).await;
+    let mut seen = Vec::new();
+    for page in 1..=6 {
+        let list: IncidentList = responder
+            .get(&format!(
+                "/api/v1/incidents?status=triggered&per_page=5&page={page}"
+            ))
+            .await
+            .json();
+        assert_eq!(list.total, 27);
+        seen.extend(list.incidents.iter().map(|i| i.id));
+    }
+    assert_eq!(seen, expected);
 }

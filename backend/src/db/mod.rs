@@ -112,9 +112,20 @@ pub fn pool_options(settings: &PoolSettings) -> PgPoolOptions {
         .max_connections(settings.max_connections)
         .min_connections(1)
         .acquire_timeout(settings.acquire_timeout)
-        // Connections are checked before use, so a restarted database is reconnected to
-        // without restarting Vigil.
-        .test_before_acquire(true)
+        // Connections idle for a while are checked before use, so a restarted database is
+        // reconnected to without restarting Vigil. One returned moments ago was checked then
+        // (sqlx pings every connection given back): checking it again would add a round trip
+        // to every checkout under load.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                use sqlx::Connection as _;
+                if meta.idle_for >= Duration::from_secs(1) {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// Statement logging at INFO would drown everything else; keep only slow statements.

@@ -15,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::types::Json as SqlJson;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection as _, PgConnection, PgPool};
 use std::collections::BTreeMap;
 use vigil_shared::alerting::Severity;
 use vigil_shared::incident::{
@@ -172,74 +172,52 @@ fn filter(query: ListQuery, caller: &AuthUser) -> AppResult<Filter> {
     })
 }
 
-/// Incidents matching `f` (by id when `id` is given), in the order asked for.
-async fn select(
-    db: &mut PgConnection,
-    f: &Filter,
-    id: Option<i64>,
-) -> Result<Vec<Incident>, sqlx::Error> {
-    let rows = sqlx::query!(
-        // The page is chosen first (filters, order, limit), and only its rows get the joins
-        // and counts: computed for every matching row they made a list of thousands slow.
+/// The ids of the page of incidents matching `f`, in the order asked for. Only ids: the rows
+/// are read by `by_ids`, whose plan (the same every time) PostgreSQL keeps, while this one is
+/// planned for its parameters on each call (see `custom_plans`).
+async fn page_ids(db: &mut PgConnection, f: &Filter) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
         // The default order (newest first) has its own branch so that it walks the
-        // triggered_at index instead of sorting every match; the branch whose guard fails is
-        // skipped by the planner.
-        r#"WITH page AS MATERIALIZED (
+        // (status, triggered_at, id) index instead of sorting every match; the branch whose
+        // guard fails is skipped by the planner.
+        r#"SELECT page.id AS "id!" FROM (
                (SELECT i.id, NULL::int AS by_severity, NULL::timestamptz AS by_oldest,
                        NULL::timestamptz AS by_updated, i.triggered_at
                 FROM incidents i
-                WHERE $10 = 'newest'
-                  AND ($1::bigint IS NULL OR i.id = $1)
-                  AND ($2::text IS NULL OR i.status = $2 OR ($2 = 'open' AND i.status <> 'resolved'))
-                  AND ($3::text IS NULL OR i.severity = $3)
-                  AND ($4::text IS NULL OR lower(i.service) = lower($4))
-                  AND ($5::bigint IS NULL OR i.assignee_id = $5)
-                  AND ($6::bigint IS NULL OR i.team_id = $6)
-                  AND ($7::timestamptz IS NULL OR i.triggered_at >= $7)
-                  AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
-                  AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+                WHERE $9 = 'newest'
+                  AND ($1::text IS NULL OR i.status = $1 OR ($1 = 'open' AND i.status <> 'resolved'))
+                  AND ($2::text IS NULL OR i.severity = $2)
+                  AND ($3::text IS NULL OR lower(i.service) = lower($3))
+                  AND ($4::bigint IS NULL OR i.assignee_id = $4)
+                  AND ($5::bigint IS NULL OR i.team_id = $5)
+                  AND ($6::timestamptz IS NULL OR i.triggered_at >= $6)
+                  AND ($7::timestamptz IS NULL OR i.triggered_at < $7)
+                  AND ($8::text IS NULL OR i.title ILIKE $8 OR i.description ILIKE $8)
                 ORDER BY i.triggered_at DESC, i.id DESC
-                LIMIT $11 OFFSET $12)
+                LIMIT $10 OFFSET $11)
                UNION ALL
                (SELECT i.id,
-                       CASE WHEN $10 = 'severity' THEN
+                       CASE WHEN $9 = 'severity' THEN
                          CASE i.severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END
                        END,
-                       CASE WHEN $10 = 'oldest' THEN i.triggered_at END,
-                       CASE WHEN $10 = 'updated' THEN i.updated_at END,
+                       CASE WHEN $9 = 'oldest' THEN i.triggered_at END,
+                       CASE WHEN $9 = 'updated' THEN i.updated_at END,
                        i.triggered_at
                 FROM incidents i
-                WHERE $10 <> 'newest'
-                  AND ($1::bigint IS NULL OR i.id = $1)
-                  AND ($2::text IS NULL OR i.status = $2 OR ($2 = 'open' AND i.status <> 'resolved'))
-                  AND ($3::text IS NULL OR i.severity = $3)
-                  AND ($4::text IS NULL OR lower(i.service) = lower($4))
-                  AND ($5::bigint IS NULL OR i.assignee_id = $5)
-                  AND ($6::bigint IS NULL OR i.team_id = $6)
-                  AND ($7::timestamptz IS NULL OR i.triggered_at >= $7)
-                  AND ($8::timestamptz IS NULL OR i.triggered_at < $8)
-                  AND ($9::text IS NULL OR i.title ILIKE $9 OR i.description ILIKE $9)
+                WHERE $9 <> 'newest'
+                  AND ($1::text IS NULL OR i.status = $1 OR ($1 = 'open' AND i.status <> 'resolved'))
+                  AND ($2::text IS NULL OR i.severity = $2)
+                  AND ($3::text IS NULL OR lower(i.service) = lower($3))
+                  AND ($4::bigint IS NULL OR i.assignee_id = $4)
+                  AND ($5::bigint IS NULL OR i.team_id = $5)
+                  AND ($6::timestamptz IS NULL OR i.triggered_at >= $6)
+                  AND ($7::timestamptz IS NULL OR i.triggered_at < $7)
+                  AND ($8::text IS NULL OR i.title ILIKE $8 OR i.description ILIKE $8)
                 ORDER BY 2 DESC, 3 ASC, 4 DESC, i.triggered_at DESC, i.id DESC
-                LIMIT $11 OFFSET $12)
-           )
-           SELECT i.id, i.title, i.description, i.status, i.severity, i.service, i.team_id,
-                  t.name AS "team?", i.assignee_id, u.email AS "assignee?",
-                  i.escalation_policy_id, p.name AS "policy?", i.next_escalation_at,
-                  i.snoozed_until, i.triggered_at, i.acknowledged_at, i.resolved_at,
-                  i.resolution, i.updated_at,
-                  COALESCE((SELECT s.level + 1 FROM escalation_steps s WHERE s.incident_id = i.id
-                            ORDER BY s.step DESC LIMIT 1), 0) AS "level!",
-                  (SELECT count(*) FROM incident_alerts ia WHERE ia.incident_id = i.id) AS "alerts!",
-                  (SELECT count(*) FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
-                   WHERE ia.incident_id = i.id AND a.state = 'firing') AS "firing!"
-           FROM page
-           JOIN incidents i ON i.id = page.id
-           LEFT JOIN teams t ON t.id = i.team_id
-           LEFT JOIN users u ON u.id = i.assignee_id
-           LEFT JOIN escalation_policies p ON p.id = i.escalation_policy_id
+                LIMIT $10 OFFSET $11)
+           ) AS page
            ORDER BY page.by_severity DESC, page.by_oldest ASC, page.by_updated DESC,
                     page.triggered_at DESC, page.id DESC"#,
-        id,
         f.status,
         f.severity,
         f.service,
@@ -251,6 +229,34 @@ async fn select(
         f.sort,
         f.limit,
         f.offset
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// The incidents with these ids, in the order of `ids` (missing ones left out).
+async fn by_ids(db: &mut PgConnection, ids: &[i64]) -> Result<Vec<Incident>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT i.id, i.title, i.description, i.status, i.severity, i.service, i.team_id,
+                  t.name AS "team?", i.assignee_id, u.email AS "assignee?",
+                  i.escalation_policy_id, p.name AS "policy?", i.next_escalation_at,
+                  i.snoozed_until, i.triggered_at, i.acknowledged_at, i.resolved_at,
+                  i.resolution, i.updated_at,
+                  COALESCE((SELECT s.level + 1 FROM escalation_steps s WHERE s.incident_id = i.id
+                            ORDER BY s.step DESC LIMIT 1), 0) AS "level!",
+                  alerts.total AS "alerts!", alerts.firing AS "firing!"
+           FROM unnest($1::bigint[]) WITH ORDINALITY AS page(id, position)
+           JOIN incidents i ON i.id = page.id
+           LEFT JOIN teams t ON t.id = i.team_id
+           LEFT JOIN users u ON u.id = i.assignee_id
+           LEFT JOIN escalation_policies p ON p.id = i.escalation_policy_id
+           CROSS JOIN LATERAL (
+               SELECT count(*) AS total, count(*) FILTER (WHERE a.state = 'firing') AS firing
+               FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
+               WHERE ia.incident_id = i.id
+           ) AS alerts
+           ORDER BY page.position"#,
+        ids
     )
     .fetch_all(db)
     .await?;
@@ -290,35 +296,97 @@ async fn select(
 async fn custom_plans(
     db: &PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    // One round trip: both statements go as one simple query.
+    db.begin_with("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan")
+        .await
 }
 
-/// No filter: with an id, `select` finds that incident.
-fn any() -> Filter {
-    Filter {
-        status: None,
-        severity: None,
-        service: None,
-        assignee: None,
-        team: None,
-        from: None,
-        to: None,
-        text: None,
-        sort: "newest".to_owned(),
-        limit: 1,
-        offset: 0,
-    }
+/// The page of incidents matching `f`, in the order asked for.
+async fn select(db: &mut PgConnection, f: &Filter) -> Result<Vec<Incident>, sqlx::Error> {
+    let ids = page_ids(db, f).await?;
+    by_ids(db, &ids).await
 }
 
-async fn find(db: &PgPool, id: i64) -> AppResult<Incident> {
-    select(&mut *db.acquire().await?, &any(), Some(id))
+async fn find(db: &mut PgConnection, id: i64) -> AppResult<Incident> {
+    by_ids(db, &[id])
         .await?
         .pop()
         .ok_or_else(|| AppError::not_found("There is no incident with this id."))
+}
+
+/// How many incidents the list's filters other than status match, per status; `total` is
+/// those of the status asked for.
+struct StatusCounts {
+    triggered: i64,
+    acknowledged: i64,
+    resolved: i64,
+    total: i64,
+}
+
+async fn status_counts(db: &mut PgConnection, f: &Filter) -> Result<StatusCounts, sqlx::Error> {
+    let unfiltered = f.severity.is_none()
+        && f.service.is_none()
+        && f.assignee.is_none()
+        && f.team.is_none()
+        && f.from.is_none()
+        && f.to.is_none()
+        && f.text.is_none();
+    if !unfiltered {
+        let counts = sqlx::query!(
+            r#"SELECT count(*) FILTER (WHERE status = 'triggered') AS "triggered!",
+                      count(*) FILTER (WHERE status = 'acknowledged') AS "acknowledged!",
+                      count(*) FILTER (WHERE status = 'resolved') AS "resolved!",
+                      count(*) FILTER (WHERE $1::text IS NULL OR status = $1
+                                       OR ($1 = 'open' AND status <> 'resolved')) AS "total!"
+               FROM incidents i
+               WHERE ($2::text IS NULL OR i.severity = $2)
+                 AND ($3::text IS NULL OR lower(i.service) = lower($3))
+                 AND ($4::bigint IS NULL OR i.assignee_id = $4)
+                 AND ($5::bigint IS NULL OR i.team_id = $5)
+                 AND ($6::timestamptz IS NULL OR i.triggered_at >= $6)
+                 AND ($7::timestamptz IS NULL OR i.triggered_at < $7)
+                 AND ($8::text IS NULL OR i.title ILIKE $8 OR i.description ILIKE $8)"#,
+            f.status,
+            f.severity,
+            f.service,
+            f.assignee,
+            f.team,
+            f.from,
+            f.to,
+            f.text
+        )
+        .fetch_one(&mut *db)
+        .await?;
+        return Ok(StatusCounts {
+            triggered: counts.triggered,
+            acknowledged: counts.acknowledged,
+            resolved: counts.resolved,
+            total: counts.total,
+        });
+    }
+    // Every incident: the counts the triggers keep (migration 0015), not a count of them all
+    // on each request.
+    let counts = sqlx::query!(
+        r#"SELECT sum(triggered)::bigint AS "triggered!",
+                  sum(acknowledged)::bigint AS "acknowledged!",
+                  sum(resolved)::bigint AS "resolved!"
+           FROM incident_status_counts"#
+    )
+    .fetch_one(&mut *db)
+    .await?;
+    let total = match f.status.as_deref() {
+        None => counts.triggered + counts.acknowledged + counts.resolved,
+        Some("open") => counts.triggered + counts.acknowledged,
+        Some("triggered") => counts.triggered,
+        Some("acknowledged") => counts.acknowledged,
+        Some(_) => counts.resolved,
+    };
+    Ok(StatusCounts {
+        triggered: counts.triggered,
+        acknowledged: counts.acknowledged,
+        resolved: counts.resolved,
+        total,
+    })
 }
 
 async fn list(
@@ -328,32 +396,8 @@ async fn list(
 ) -> AppResult<Json<IncidentList>> {
     let f = filter(query, &user)?;
     let mut tx = custom_plans(&state.db).await?;
-    let incidents = select(&mut tx, &f, None).await?;
-    let counts = sqlx::query!(
-        r#"SELECT count(*) FILTER (WHERE status = 'triggered') AS "triggered!",
-                  count(*) FILTER (WHERE status = 'acknowledged') AS "acknowledged!",
-                  count(*) FILTER (WHERE status = 'resolved') AS "resolved!",
-                  count(*) FILTER (WHERE $1::text IS NULL OR status = $1
-                                   OR ($1 = 'open' AND status <> 'resolved')) AS "total!"
-           FROM incidents i
-           WHERE ($2::text IS NULL OR i.severity = $2)
-             AND ($3::text IS NULL OR lower(i.service) = lower($3))
-             AND ($4::bigint IS NULL OR i.assignee_id = $4)
-             AND ($5::bigint IS NULL OR i.team_id = $5)
-             AND ($6::timestamptz IS NULL OR i.triggered_at >= $6)
-             AND ($7::timestamptz IS NULL OR i.triggered_at < $7)
-             AND ($8::text IS NULL OR i.title ILIKE $8 OR i.description ILIKE $8)"#,
-        f.status,
-        f.severity,
-        f.service,
-        f.assignee,
-        f.team,
-        f.from,
-        f.to,
-        f.text
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let incidents = select(&mut tx, &f).await?;
+    let counts = status_counts(&mut tx, &f).await?;
     tx.commit().await?;
     Ok(Json(IncidentList {
         incidents,
@@ -386,7 +430,7 @@ async fn export(
         &user,
     )?;
     let mut tx = custom_plans(&state.db).await?;
-    let incidents = select(&mut tx, &f, None).await?;
+    let incidents = select(&mut tx, &f).await?;
     tx.commit().await?;
     let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
     let mut body = String::from(
@@ -428,11 +472,13 @@ async fn detail(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> AppResult<Json<IncidentDetail>> {
-    Ok(Json(load_detail(&state.db, id).await?))
+    Ok(Json(
+        load_detail(&mut *state.db.acquire().await?, id).await?,
+    ))
 }
 
-async fn load_detail(db: &PgPool, id: i64) -> AppResult<IncidentDetail> {
-    let incident = find(db, id).await?;
+async fn load_detail(db: &mut PgConnection, id: i64) -> AppResult<IncidentDetail> {
+    let incident = find(&mut *db, id).await?;
     let alerts = sqlx::query!(
         r#"SELECT a.id, a.state, a.severity, a.value, ia.added_at, r.name AS "rule?",
                   a.labels AS "labels!: SqlJson<BTreeMap<String, String>>"
@@ -441,7 +487,7 @@ async fn load_detail(db: &PgPool, id: i64) -> AppResult<IncidentDetail> {
            WHERE ia.incident_id = $1 ORDER BY ia.added_at, a.id"#,
         id
     )
-    .fetch_all(db)
+    .fetch_all(&mut *db)
     .await?
     .into_iter()
     .map(|r| IncidentAlert {
@@ -484,7 +530,9 @@ async fn open(
     State(state): State<AppState>,
     Json(request): Json<IncidentRequest>,
 ) -> AppResult<(StatusCode, Json<IncidentDetail>)> {
-    let mut tx = state.db.begin().await?;
+    // One connection for the change and the answer read after it.
+    let mut conn = state.db.acquire().await?;
+    let mut tx = conn.begin().await?;
     let mut errors = FieldErrors::new();
     let title = request.title.trim();
     if title.is_empty() || title.chars().count() > 300 {
@@ -558,7 +606,7 @@ async fn open(
     .await?;
     announce(&mut tx, id).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(load_detail(&state.db, id).await?)))
+    Ok((StatusCode::CREATED, Json(load_detail(&mut conn, id).await?)))
 }
 
 /// `POST /incidents/{id}/{action}`.
@@ -575,7 +623,10 @@ async fn act(
         serde_json::from_slice(&body)
             .map_err(|e| AppError::bad_request(format!("The body is not a valid action: {e}")))?
     };
-    let mut tx = state.db.begin().await?;
+    // One connection for the change and the answer read after it: each pool checkout costs a
+    // round trip (the liveness check) and, under load, a wait.
+    let mut conn = state.db.acquire().await?;
+    let mut tx = conn.begin().await?;
     let status = sqlx::query_scalar!("SELECT status FROM incidents WHERE id = $1 FOR UPDATE", id)
         .fetch_optional(&mut *tx)
         .await?
@@ -591,7 +642,7 @@ async fn act(
         Verdict::Refuse(why) => return Err(AppError::conflict(why)),
         Verdict::AlreadyDone => {
             tx.rollback().await?;
-            return Ok(Json(load_detail(&state.db, id).await?));
+            return Ok(Json(load_detail(&mut conn, id).await?));
         }
         Verdict::Apply => {}
     }
@@ -616,7 +667,7 @@ async fn act(
     .await?;
     announce(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(Json(load_detail(&state.db, id).await?))
+    Ok(Json(load_detail(&mut conn, id).await?))
 }
 
 /// Carries out an allowed action on the locked incident; answers its timeline entry.
