@@ -936,7 +936,9 @@ async fn the_list_filters_by_severity_service_assignee_team_and_time_and_refuses
             refused.text()
         );
     }
+}
 
+#[tokio::test]
 async fn the_lists_counts_per_status_follow_inserts_status_changes_and_deletes() {
     let app = TestApp::spawn().await;
     let mut responder = app.login_as(Role::Responder).await;

@@ -710,12 +710,7 @@ async fn apply(
             )
             .execute(&mut *tx)
             .await?;
-            let why = if note.is_empty() {
-                String::new()
-            } else {
-                format!(": {note}")
-            };
-            ("escalated", format!("Escalated by hand{why}."))
+            ("escalated", sentence("Escalated by hand", note))
         }
         "resolve" => {
             sqlx::query!(
@@ -729,12 +724,7 @@ async fn apply(
             )
             .execute(&mut *tx)
             .await?;
-            let how = if note.is_empty() {
-                String::new()
-            } else {
-                format!(": {note}")
-            };
-            ("resolved", format!("Resolved{how}."))
+            ("resolved", sentence("Resolved", note))
         }
         "snooze" => {
             let Some(until) = request.until.filter(|u| *u > now) else {
@@ -818,6 +808,18 @@ struct AnalyticsQuery {
 
 /// MTTA (triggered → first acknowledgment) and MTTR (triggered → resolved) of the incidents
 /// triggered in [from, to) (default: the last 30 days), overall, per service, team and day.
+/// A timeline line: what happened, then the person's words after a colon, ending in one full
+/// stop ("Resolved: back to normal." whether or not they typed the stop).
+fn sentence(what: &str, note: &str) -> String {
+    if note.is_empty() {
+        format!("{what}.")
+    } else if note.ends_with(['.', '!', '?']) {
+        format!("{what}: {note}")
+    } else {
+        format!("{what}: {note}.")
+    }
+}
+
 async fn analytics(
     _user: AuthUser,
     State(state): State<AppState>,
@@ -979,6 +981,23 @@ mod tests {
         }
         assert_eq!(transition(Resolved, "notes"), Some(Verdict::Apply));
         assert_eq!(transition(Triggered, "delete"), None);
+    }
+
+    #[test]
+    fn timeline_lines_end_in_one_stop() {
+        assert_eq!(sentence("Resolved", ""), "Resolved.");
+        assert_eq!(
+            sentence("Resolved", "back to normal"),
+            "Resolved: back to normal."
+        );
+        assert_eq!(
+            sentence("Resolved", "back to normal."),
+            "Resolved: back to normal."
+        );
+        assert_eq!(
+            sentence("Escalated by hand", "who owns this?"),
+            "Escalated by hand: who owns this?"
+        );
     }
 
     #[test]
