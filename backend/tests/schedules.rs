@@ -10,7 +10,9 @@ use common::{Client, TestApp};
 use serde_json::{Value, json};
 use vigil::incidents::schedules;
 use vigil_shared::Role;
-use vigil_shared::schedule::{OnCall, Override, OverrideList, Schedule, ScheduleList, ShiftList};
+use vigil_shared::schedule::{
+    OnCall, OnCallList, Override, OverrideList, Schedule, ScheduleList, ShiftList,
+};
 
 fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -675,6 +677,55 @@ async fn overrides_win_and_are_cut_into_the_shifts() {
         .shift
         .unwrap();
     assert_eq!(earlier.ends_at, utc("2030-01-01T12:00:00Z"));
+
+    // The On-call dashboard's question, every schedule at once (by name), overrides included.
+    let other = create(
+        &mut editor,
+        json!({
+            "name": "Another rota",
+            "timezone": "UTC",
+            "rotation": "daily",
+            "start_date": "2030-01-01",
+            "handoff_time": "09:00",
+            "participants": [dan],
+        }),
+    )
+    .await
+    .id;
+    let mut viewer = app.login_as(Role::Viewer).await;
+    let everywhere = viewer
+        .get("/api/v1/oncall?at=2030-01-01T13:00:00Z")
+        .await
+        .json::<OnCallList>();
+    assert_eq!(everywhere.at, utc("2030-01-01T13:00:00Z"));
+    let who: Vec<(i64, Option<i64>, Option<bool>)> = everywhere
+        .on_call
+        .iter()
+        .map(|o| {
+            (
+                o.schedule_id,
+                o.user_id,
+                o.shift.as_ref().map(|s| s.is_override),
+            )
+        })
+        .collect();
+    assert_eq!(
+        who,
+        [
+            (other, Some(dan), Some(false)),
+            (id, Some(cara), Some(true))
+        ]
+    );
+    assert_eq!(
+        everywhere.on_call[1],
+        on_call(&mut viewer, id, "2030-01-01T13:00:00Z").await
+    );
+    let refused = viewer.get("/api/v1/oncall?at=yesterday").await;
+    assert!(refused.status.is_client_error(), "{}", refused.status);
+    assert_eq!(
+        app.anonymous().get("/api/v1/oncall").await.status,
+        StatusCode::UNAUTHORIZED
+    );
 
     // A newer override over part of the older one wins there.
     let newer = add_override(

@@ -34,7 +34,7 @@ use vigil_shared::notify::{
 };
 use vigil_shared::prometheus::{ApiResponse as PromResponse, QueryData, Status as PromStatus};
 use vigil_shared::schedule::{
-    Override, OverrideList, OverrideRequest, Schedule, ScheduleList, Shift, ShiftList,
+    OnCallList, Override, OverrideList, OverrideRequest, Schedule, ScheduleList, Shift, ShiftList,
 };
 use vigil_shared::scrape::{ScrapeTarget, ScrapeTargetList, ScrapeTargetRequest};
 use vigil_shared::status::BuildInfo;
@@ -739,6 +739,11 @@ pub async fn get_schedule(id: i64) -> ApiResult<Schedule> {
 /// Who is on call now, in the shift (or override) covering this instant; `None` before the
 /// rotation starts. Read from `…/shifts` rather than `…/oncall`, whose answer would cost the
 /// WebAssembly one more decoder for the same facts.
+/// Who is on call now on every schedule.
+pub async fn on_call_everywhere() -> ApiResult<OnCallList> {
+    json(Method::Get, "/api/v1/oncall", None).await
+}
+
 pub async fn on_call_now(id: i64) -> ApiResult<Option<Shift>> {
     let now = Utc::now();
     let shifts = schedule_shifts(id, now, now + chrono::TimeDelta::seconds(1)).await?;

@@ -112,6 +112,13 @@ pub struct OnCall {
     pub shift: Option<Shift>,
 }
 
+/// Who is on call on every schedule at one instant, in the schedules' order (by name).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OnCallList {
+    pub at: DateTime<Utc>,
+    pub on_call: Vec<OnCall>,
+}
+
 /// The final shifts overlapping a time window, in time order, for a calendar.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ShiftList {

@@ -26,7 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::{PgConnection, PgExecutor};
 use vigil_shared::schedule::{
-    OnCall, Override, OverrideList, OverrideRequest, Rotation, Schedule, ScheduleList,
+    OnCall, OnCallList, Override, OverrideList, OverrideRequest, Rotation, Schedule, ScheduleList,
     ScheduleRequest, Shift, ShiftList,
 };
 
@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/schedules", get(list).post(create))
         .route("/schedules/{id}", get(get_one).put(replace).delete(delete))
         .route("/schedules/{id}/oncall", get(on_call_now))
+        .route("/oncall", get(on_call_everywhere))
         .route("/schedules/{id}/shifts", get(shifts))
         .route(
             "/schedules/{id}/overrides",
@@ -917,31 +918,64 @@ struct AtQuery {
     at: Option<DateTime<Utc>>,
 }
 
+impl AtQuery {
+    /// The instant asked about, checked so that the instant after it exists.
+    fn instant(&self) -> AppResult<DateTime<Utc>> {
+        let at = self.at.unwrap_or_else(Utc::now);
+        at.checked_add_signed(TimeDelta::nanoseconds(1))
+            .ok_or_else(|| AppError::invalid("at", "is too far in the future"))?;
+        Ok(at)
+    }
+}
+
 async fn on_call_now(
     _user: AuthUser,
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(query): Query<AtQuery>,
 ) -> AppResult<Json<OnCall>> {
-    let at = query.at.unwrap_or_else(Utc::now);
-    let until = at
-        .checked_add_signed(TimeDelta::nanoseconds(1))
-        .ok_or_else(|| AppError::invalid("at", "is too far in the future"))?;
+    let at = query.instant()?;
     let mut conn = state.db.acquire().await?;
-    let rota = find_row(&mut *conn, id).await?.rota()?;
-    let overrides = overrides_affecting(&mut conn, id, &rota, at, until).await?;
+    let row = find_row(&mut *conn, id).await?;
+    Ok(Json(who_is_on_call(&mut conn, &row, at).await?))
+}
+
+/// Who is on call on every schedule (by name) at one instant, for the On-call dashboard: one
+/// request however many schedules there are.
+async fn on_call_everywhere(
+    _user: AuthUser,
+    State(state): State<AppState>,
+    Query(query): Query<AtQuery>,
+) -> AppResult<Json<OnCallList>> {
+    let at = query.instant()?;
+    let mut conn = state.db.acquire().await?;
+    let rows = select(&mut *conn, None).await?;
+    let mut on_call = Vec::with_capacity(rows.len());
+    for row in &rows {
+        on_call.push(who_is_on_call(&mut conn, row, at).await?);
+    }
+    Ok(Json(OnCallList { at, on_call }))
+}
+
+/// Who is on call on the schedule of `row` at `at`, with the shift (or override) covering it.
+async fn who_is_on_call(
+    conn: &mut PgConnection,
+    row: &ScheduleRow,
+    at: DateTime<Utc>,
+) -> AppResult<OnCall> {
+    let rota = row.rota()?;
+    let until = at + TimeDelta::nanoseconds(1);
+    let overrides = overrides_affecting(conn, row.id, &rota, at, until).await?;
     let spans: Vec<OverrideSpan> = overrides.into_iter().map(|o| o.span).collect();
     let segment = on_call(&rota, &spans, at);
-    let shift = to_shifts(&mut conn, segment.into_iter().collect())
-        .await?
-        .pop();
-    Ok(Json(OnCall {
-        schedule_id: id,
+    let shift = to_shifts(conn, segment.into_iter().collect()).await?.pop();
+    Ok(OnCall {
+        schedule_id: row.id,
         at,
         user_id: shift.as_ref().map(|s| s.user_id),
         user_email: shift.as_ref().map(|s| s.user_email.clone()),
         shift,
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -340,12 +340,18 @@ pub fn on_call_html(directory: &Directory, shift: &Option<Shift>) -> String {
 /// Every schedule with the shift covering now, asked one schedule after another (a request
 /// per schedule: the API has no list of who is on call everywhere).
 pub async fn schedules_on_call() -> ApiResult<Vec<(Schedule, Option<Shift>)>> {
-    let mut answer = Vec::new();
-    for schedule in api::list_schedules().await?.schedules {
-        let now = api::on_call_now(schedule.id).await?;
-        answer.push((schedule, now));
-    }
-    Ok(answer)
+    let schedules = api::list_schedules().await?.schedules;
+    let mut on_call = api::on_call_everywhere().await?.on_call;
+    Ok(schedules
+        .into_iter()
+        .map(|schedule| {
+            let shift = on_call
+                .iter_mut()
+                .find(|o| o.schedule_id == schedule.id)
+                .and_then(|o| o.shift.take());
+            (schedule, shift)
+        })
+        .collect())
 }
 
 /// Whether the logged-in user may change schedules and policies. Read once per page: a role
