@@ -52,6 +52,8 @@ export default defineConfig({
       VIGIL_LOG_FORMAT: 'json',
       DATABASE_URL: '',
       RUST_LOG: 'warn',
+      // The tests' webhook receivers listen on loopback, which Vigil refuses by default.
+      VIGIL_OUTBOUND_ALLOW: '127.0.0.0/8',
     },
     stdout: 'ignore',
     stderr: 'pipe',

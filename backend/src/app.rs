@@ -10,6 +10,7 @@ use axum::middleware;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -103,6 +104,23 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes));
 
+    let routes = Router::new()
+        .nest("/api/v1", api)
+        .merge(ingest::routes(&state.config.ingest))
+        .merge(promql::api::routes())
+        .merge(alerting::alertmanager::routes())
+        .merge(ops::routes())
+        .merge(web::routes(state.config.web_dir.as_deref()))
+        .method_not_allowed_fallback(|| async {
+            AppError::MethodNotAllowed("This endpoint does not answer that method.".to_owned())
+        });
+    with_middleware(routes, state)
+}
+
+/// Wraps `routes` in what every request goes through: request ids and tracing, compression,
+/// security headers, request metrics, and a net for panics — a handler that panics is logged
+/// with its request id and answered 500, and the server goes on serving.
+pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let security_headers = ServiceBuilder::new()
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -141,16 +159,8 @@ pub fn router(state: AppState) -> Router {
         })
         .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Millis));
 
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(ingest::routes(&state.config.ingest))
-        .merge(promql::api::routes())
-        .merge(alerting::alertmanager::routes())
-        .merge(ops::routes())
-        .merge(web::routes(state.config.web_dir.as_deref()))
-        .method_not_allowed_fallback(|| async {
-            AppError::MethodNotAllowed("This endpoint does not answer that method.".to_owned())
-        })
+    routes
+        .layer(CatchPanicLayer::custom(answer_panic))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track_requests,
@@ -161,4 +171,18 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The answer to a request whose handler panicked: logged (inside the request's span, so with
+/// its request id) and answered as any other internal error.
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
+    axum::response::IntoResponse::into_response(AppError::Internal(anyhow::anyhow!(
+        "a request handler panicked: {message}"
+    )))
 }

@@ -3,6 +3,7 @@
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -11,6 +12,8 @@ use vigil_shared::admin::CreateUserRequest;
 
 use crate::db::{self, Database, DatabaseSource, PoolSettings};
 use crate::notify::send::{SmtpRelay, SmtpServer};
+use crate::outbound::Outbound;
+use crate::promql::QueryLimits;
 use crate::serve;
 use crate::telemetry::{self, LogFormat};
 use crate::users;
@@ -124,6 +127,33 @@ pub struct ServeArgs {
     #[arg(long, env = "VIGIL_QUERY_CACHE_MB", default_value_t = 128)]
     pub query_cache_mb: usize,
 
+    /// Most samples one query (or one rule evaluation) may hold in memory at once, counting
+    /// samples read and points computed, about 16 bytes each; a query needing more is refused
+    /// with a 422.
+    #[arg(long, env = "VIGIL_QUERY_MAX_SAMPLES", default_value_t = QueryLimits::default().max_samples as u64, value_parser = clap::value_parser!(u64).range(1000..))]
+    pub query_max_samples: u64,
+
+    /// Longest one query (or rule evaluation) may run, as a duration such as 30s or 2m.
+    #[arg(long, env = "VIGIL_QUERY_TIMEOUT", default_value = "2m", value_parser = parse_timeout)]
+    pub query_timeout: Duration,
+
+    /// Deepest PromQL expression accepted: `a + b + c` is 3 levels deep. Deeper queries, and
+    /// rules, are refused before they are evaluated.
+    #[arg(long, env = "VIGIL_QUERY_MAX_DEPTH", default_value_t = QueryLimits::default().max_depth as u32, value_parser = clap::value_parser!(u32).range(8..=4096))]
+    pub query_max_depth: u32,
+
+    /// Address ranges that webhooks, contact methods, notification channels and scrape
+    /// targets may reach although Vigil refuses them by default (loopback, link-local such as
+    /// 169.254.169.254, unspecified, multicast), separated by commas: e.g. 127.0.0.1/32 to
+    /// scrape an exporter on this host. Private ranges (10/8, 172.16/12, 192.168/16, fc00::/7)
+    /// are always allowed.
+    #[arg(long, env = "VIGIL_OUTBOUND_ALLOW", default_value = "", value_parser = Outbound::parse, hide_default_value = true)]
+    pub outbound_allow: Outbound,
+
+    /// Most rules one import of a Prometheus rule file may hold.
+    #[arg(long, env = "VIGIL_RULE_IMPORT_MAX", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rule_import_max: u32,
+
     /// Directory of the built web frontend (holding index.html and assets/).
     #[arg(long, env = "VIGIL_WEB_DIR", default_value = "frontend/dist")]
     pub web_dir: PathBuf,
@@ -154,6 +184,15 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The limits every query and rule evaluation runs within.
+    pub fn query_limits(&self) -> QueryLimits {
+        QueryLimits {
+            max_samples: usize::try_from(self.query_max_samples).unwrap_or(usize::MAX),
+            timeout: self.query_timeout,
+            max_depth: self.query_max_depth as usize,
+        }
+    }
+
     /// The mail relay from --smtp-url and --smtp-from; none when the URL is unset or empty
     /// (deployment templates often pass `VAR=` for "unset").
     pub fn smtp_relay(&self) -> anyhow::Result<Option<SmtpRelay>> {
@@ -195,6 +234,13 @@ pub struct CreateUserArgs {
     /// Name shown in the UI (defaults to the part of the email before the @).
     #[arg(long, default_value = "")]
     pub display_name: String,
+}
+
+fn parse_timeout(value: &str) -> Result<Duration, String> {
+    match crate::promql::api::parse_duration(value) {
+        Some(ms) if ms > 0 => Ok(Duration::from_millis(ms as u64)),
+        _ => Err("must be a positive duration such as 30s or 2m".to_owned()),
+    }
 }
 
 fn parse_role(value: &str) -> Result<Role, String> {

@@ -7,6 +7,8 @@ use crate::auth::limiter::Limit;
 use crate::ingest::IngestLimits;
 use crate::metrics::StoreConfig;
 use crate::notify::send::SmtpRelay;
+use crate::outbound::Outbound;
+use crate::promql::QueryLimits;
 
 #[derive(Clone, Debug)]
 pub struct AppConfig {
@@ -30,6 +32,13 @@ pub struct AppConfig {
     pub ingest: IngestLimits,
     /// Metric storage: retention, accepted time window, write concurrency, label limits.
     pub metrics: StoreConfig,
+    /// What one query or rule evaluation may cost.
+    pub query: QueryLimits,
+    /// Where webhooks, contact methods, channels and scrape targets may send (the default
+    /// refusals plus the ranges `--outbound-allow` opened).
+    pub outbound: Outbound,
+    /// Most rules one Prometheus rule file import may hold.
+    pub rule_import_max: usize,
     /// The mail relay users' email contact methods are sent through (`--smtp-url`); without
     /// one, such deliveries fail at once.
     pub smtp: Option<SmtpRelay>,
@@ -66,6 +75,9 @@ impl Default for AppConfig {
             web_dir: None,
             ingest: IngestLimits::default(),
             metrics: StoreConfig::default(),
+            query: QueryLimits::default(),
+            rule_import_max: 1000,
+            outbound: Outbound::default(),
             smtp: None,
         }
     }

@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod notify;
 pub mod ops;
+pub mod outbound;
 pub mod promql;
 pub mod scrape;
 pub mod serve;

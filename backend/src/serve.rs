@@ -55,6 +55,9 @@ async fn serve_with(
             query_cache_bytes: args.query_cache_mb << 20,
             ..StoreConfig::default()
         },
+        query: args.query_limits(),
+        rule_import_max: args.rule_import_max as usize,
+        outbound: args.outbound_allow.clone(),
         smtp,
         ..AppConfig::default()
     };

@@ -88,7 +88,10 @@ async fn my_log(client: &mut Client<'_>) -> Vec<ContactDelivery> {
 }
 
 async fn deliver_due(app: &TestApp, at: DateTime<Utc>) -> usize {
-    let outbox = send::Outbox::new(app.state.config.smtp.clone());
+    let outbox = send::Outbox::new(
+        app.state.config.smtp.clone(),
+        app.state.config.outbound.clone(),
+    );
     notify::deliver_due(&app.db, &outbox, at).await.unwrap()
 }
 

@@ -73,7 +73,7 @@ async fn a_firing_alert_reaches_the_webhook_after_a_retry_signed_and_in_alertman
     let now = fired + TimeDelta::seconds(30);
     assert_eq!(routing::run(&app.db, now).await.unwrap(), 1);
 
-    let client = send::Outbox::new(None);
+    let client = send::Outbox::new(None, common::loopback_allowed());
     assert_eq!(notify::deliver_due(&app.db, &client, now).await.unwrap(), 1);
     let log: DeliveryLog = editor
         .get(&format!(
@@ -152,7 +152,7 @@ async fn refusals_are_not_retried_and_resolved_alerts_are_sent_too() {
     evaluator.evaluate_due(fired).await.unwrap();
     let now = fired + TimeDelta::seconds(30);
     routing::run(&app.db, now).await.unwrap();
-    let client = send::Outbox::new(None);
+    let client = send::Outbox::new(None, common::loopback_allowed());
     notify::deliver_due(&app.db, &client, now).await.unwrap();
     let log: DeliveryLog = editor
         .get(&format!(

@@ -74,7 +74,11 @@ async fn the_worker_scrapes_targets_with_their_labels_and_marks_what_disappears_
         .execute(&app.db)
         .await
         .unwrap();
-    let scraper = Scraper::new(app.db.clone(), app.state.metrics.clone());
+    let scraper = Scraper::new(
+        app.db.clone(),
+        app.state.metrics.clone(),
+        app.state.config.outbound.clone(),
+    );
     assert_eq!(scraper.scrape_due(now).await.unwrap(), 1);
     assert_eq!(
         scraper.scrape_due(now).await.unwrap(),

@@ -34,7 +34,7 @@ use crate::events;
 use crate::metrics::MetricStore;
 use crate::metrics::model::Labels;
 use crate::ops::metrics::Metrics;
-use crate::promql::{Engine, QueryOutput};
+use crate::promql::{Engine, QueryLimits, QueryOutput};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -51,6 +51,8 @@ pub struct Evaluator {
     pub telemetry: Arc<Metrics>,
     /// Rules evaluated at once.
     pub concurrency: usize,
+    /// What one rule's query may cost (the server's query limits).
+    pub limits: QueryLimits,
 }
 
 impl Evaluator {
@@ -60,6 +62,7 @@ impl Evaluator {
             store: state.metrics.clone(),
             telemetry: state.telemetry.clone(),
             concurrency: 4,
+            limits: state.config.query.clone(),
         }
     }
 
@@ -129,7 +132,8 @@ impl Evaluator {
             runbook_url: row.annotations.0.runbook_url,
         };
         let now_ms = now.timestamp_millis();
-        let outcome = match Engine::new(&self.store).instant(&row.query, now_ms).await {
+        let engine = Engine::new(&self.store).with_limits(self.limits.clone());
+        let outcome = match engine.instant(&row.query, now_ms).await {
             Ok(QueryOutput::Vector { samples, .. }) => Outcome::Series(samples),
             Ok(QueryOutput::Scalar { value, .. }) => {
                 Outcome::Series(vec![(Labels::default(), value)])

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use promql_parser::parser::{self, Expr};
+use promql_parser::parser::Expr;
 use serde::Deserialize;
 use serde_json::json;
 use vigil_shared::alerting::{
@@ -22,6 +22,8 @@ use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::Editor;
 use crate::error::{AppError, AppResult, Json};
+use crate::promql::QueryLimits;
+use crate::promql::limits::{self, ParseProblem};
 
 #[derive(Deserialize)]
 struct RuleFile {
@@ -59,6 +61,7 @@ struct FileRule {
 fn convert(
     group: &FileGroup,
     rule: &FileRule,
+    query_limits: &QueryLimits,
 ) -> Result<AlertRuleRequest, BTreeMap<String, String>> {
     let problem = |field: &str, message: String| BTreeMap::from([(field.to_owned(), message)]);
     if rule.record.is_some() {
@@ -76,8 +79,10 @@ fn convert(
         serde_yaml::Value::Number(n) => n.to_string(),
         _ => return Err(problem("expr", "is required".to_owned())),
     };
-    let expr = parser::parse(expr_text.trim())
-        .map_err(|e| problem("expr", format!("is not valid PromQL: {e}")))?;
+    let expr = limits::parse_within(expr_text.trim(), query_limits).map_err(|e| match e {
+        ParseProblem::Syntax(e) => problem("expr", format!("is not valid PromQL: {e}")),
+        ParseProblem::TooLarge(e) => problem("expr", format!("is too large: {e}")),
+    })?;
     let (query, comparison, threshold) = split_condition(&expr).ok_or_else(|| {
         problem(
             "expr",
@@ -173,6 +178,17 @@ pub async fn import_rules(
 ) -> AppResult<Json<RuleImportReport>> {
     let file: RuleFile = serde_yaml::from_str(&request.yaml)
         .map_err(|e| AppError::invalid("yaml", format!("is not a Prometheus rule file: {e}")))?;
+    let count: usize = file.groups.iter().map(|g| g.rules.len()).sum();
+    let most = state.config.rule_import_max;
+    if count > most {
+        return Err(AppError::invalid(
+            "yaml",
+            format!(
+                "holds {count} rules; at most {most} are imported at once (split the file, or \
+                 raise --rule-import-max)"
+            ),
+        ));
+    }
     let mut report = RuleImportReport {
         imported: Vec::new(),
         errors: Vec::new(),
@@ -185,8 +201,9 @@ pub async fn import_rules(
                 .clone()
                 .or_else(|| rule.record.clone())
                 .unwrap_or_else(|| format!("rule {}", index + 1));
-            let valid = convert(group, rule)
-                .and_then(|request| validate(&request).map_err(|e| e.into_map()));
+            let limits = &state.config.query;
+            let valid = convert(group, rule, limits)
+                .and_then(|request| validate(&request, limits).map_err(|e| e.into_map()));
             let valid = match valid {
                 Ok(valid) => valid,
                 Err(fields) => {
@@ -257,6 +274,7 @@ mod tests {
         let request = convert(
             &group(),
             &rule("job:latency:mean5m{job=\"api\"} > 0.5", "page"),
+            &QueryLimits::default(),
         )
         .unwrap();
         assert_eq!(request.query, "job:latency:mean5m{job=\"api\"}");
@@ -269,7 +287,12 @@ mod tests {
             "severity becomes the threshold kind"
         );
 
-        let request = convert(&group(), &rule("10 <= sum(rate(x[5m]))", "warning")).unwrap();
+        let request = convert(
+            &group(),
+            &rule("10 <= sum(rate(x[5m]))", "warning"),
+            &QueryLimits::default(),
+        )
+        .unwrap();
         assert_eq!(
             request.comparison,
             Comparison::AtLeast,
@@ -280,15 +303,25 @@ mod tests {
 
     #[test]
     fn rules_vigil_cannot_represent_are_refused_by_name() {
-        let errors = convert(&group(), &rule("absent(up{job=\"api\"})", "page")).unwrap_err();
+        let errors = convert(
+            &group(),
+            &rule("absent(up{job=\"api\"})", "page"),
+            &QueryLimits::default(),
+        )
+        .unwrap_err();
         assert!(errors["expr"].contains("must compare a query with a number"));
-        let errors = convert(&group(), &rule("up > bool 0", "page")).unwrap_err();
+        let errors = convert(
+            &group(),
+            &rule("up > bool 0", "page"),
+            &QueryLimits::default(),
+        )
+        .unwrap_err();
         assert!(errors.contains_key("expr"));
         let mut recording = rule("sum(x)", "");
         recording.alert = None;
         recording.record = Some("job:x:sum".into());
         assert!(
-            convert(&group(), &recording)
+            convert(&group(), &recording, &QueryLimits::default())
                 .unwrap_err()
                 .contains_key("record")
         );

@@ -8,8 +8,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
+use promql_parser::parser::Expr;
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{self, Expr};
 use promql_parser::util::duration::{display_duration, parse_duration};
 use serde::Deserialize;
 use serde_json::json;
@@ -26,6 +26,8 @@ use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path, Query};
 use crate::metrics::model::is_valid_label_name;
+use crate::promql::QueryLimits;
+use crate::promql::limits::{self, ParseProblem};
 
 const MAX_NAME: usize = 200;
 const MAX_TEXT: usize = 10_000;
@@ -67,7 +69,10 @@ pub struct ValidRule {
 }
 
 /// Checks every field of a rule, collecting all problems at once.
-pub fn validate(request: &AlertRuleRequest) -> Result<ValidRule, FieldErrors> {
+pub fn validate(
+    request: &AlertRuleRequest,
+    limits: &QueryLimits,
+) -> Result<ValidRule, FieldErrors> {
     let mut errors = FieldErrors::new();
     let name = request.name.trim();
     match name.chars().count() {
@@ -87,7 +92,7 @@ pub fn validate(request: &AlertRuleRequest) -> Result<ValidRule, FieldErrors> {
             format!("must be at most {MAX_TEXT} characters"),
         );
     }
-    if let Err(problem) = check_query(&request.query) {
+    if let Err(problem) = check_query(&request.query, limits) {
         errors.add("query", problem);
     }
 
@@ -262,8 +267,9 @@ pub fn prometheus_duration(text: &str) -> Result<Duration, String> {
     parse_duration(text)
 }
 
-/// Whether `query` is PromQL giving one value per series (or a single number).
-pub fn check_query(query: &str) -> Result<Expr, String> {
+/// Whether `query` is PromQL giving one value per series (or a single number), within the
+/// limits the evaluator will run it with (so a rule that could never be evaluated is refused).
+pub fn check_query(query: &str, limits: &QueryLimits) -> Result<Expr, String> {
     let query = query.trim();
     if query.is_empty() {
         return Err("is required".to_owned());
@@ -271,7 +277,10 @@ pub fn check_query(query: &str) -> Result<Expr, String> {
     if let Some(problem) = unbalanced(query) {
         return Err(problem);
     }
-    let expr = parser::parse(query).map_err(|e| format!("is not valid PromQL: {e}"))?;
+    let expr = limits::parse_within(query, limits).map_err(|problem| match problem {
+        ParseProblem::Syntax(e) => format!("is not valid PromQL: {e}"),
+        ParseProblem::TooLarge(e) => format!("is too large: {e}"),
+    })?;
     match expr.value_type() {
         ValueType::Vector | ValueType::Scalar => Ok(expr),
         other => Err(format!(
@@ -556,7 +565,14 @@ async fn create_rule(
     Json(request): Json<AlertRuleRequest>,
 ) -> AppResult<(StatusCode, Json<AlertRule>)> {
     let mut tx = state.db.begin().await?;
-    let saved = insert(&mut tx, editor.audit_actor(), Some(editor.id), &request).await?;
+    let saved = insert(
+        &mut tx,
+        editor.audit_actor(),
+        Some(editor.id),
+        &request,
+        &state.config.query,
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(saved)))
 }
@@ -569,8 +585,9 @@ pub async fn insert(
     actor: AuditActor<'_>,
     updated_by: Option<i64>,
     request: &AlertRuleRequest,
+    query_limits: &QueryLimits,
 ) -> AppResult<AlertRule> {
-    let rule = validate(request).map_err(AppError::Validation)?;
+    let rule = validate(request, query_limits).map_err(AppError::Validation)?;
     check_references(conn, &rule).await?;
     let id = store(&mut *conn, None, &rule, updated_by)
         .await
@@ -609,7 +626,7 @@ async fn replace_rule(
     Path(id): Path<i64>,
     Json(request): Json<AlertRuleRequest>,
 ) -> AppResult<Json<AlertRule>> {
-    let rule = validate(&request).map_err(AppError::Validation)?;
+    let rule = validate(&request, &state.config.query).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
     check_references(&mut tx, &rule).await?;
     store(&mut *tx, Some(id), &rule, Some(editor.id))
@@ -669,7 +686,7 @@ mod tests {
 
     #[test]
     fn a_good_rule_passes_with_defaults() {
-        let rule = validate(&request()).unwrap();
+        let rule = validate(&request(), &QueryLimits::default()).unwrap();
         assert_eq!(rule.group, "default");
         assert_eq!(rule.interval, Duration::from_secs(60));
         assert_eq!(rule.for_duration, Duration::from_secs(300));
@@ -680,13 +697,20 @@ mod tests {
     fn thresholds_must_be_ordered_for_the_comparison() {
         let mut r = request();
         r.critical_threshold = Some(0.5);
-        let errors = validate(&r).unwrap_err().to_string();
+        let errors = validate(&r, &QueryLimits::default())
+            .unwrap_err()
+            .to_string();
         assert!(errors.contains("critical_threshold must be at least the warning threshold"));
         r.comparison = Comparison::Below;
-        assert!(validate(&r).is_ok(), "for < critical is the lower one");
+        assert!(
+            validate(&r, &QueryLimits::default()).is_ok(),
+            "for < critical is the lower one"
+        );
         r.warning_threshold = None;
         r.critical_threshold = None;
-        let errors = validate(&r).unwrap_err().to_string();
+        let errors = validate(&r, &QueryLimits::default())
+            .unwrap_err()
+            .to_string();
         assert!(errors.contains("warning_threshold set a warning or a critical"));
     }
 
@@ -700,10 +724,10 @@ mod tests {
             ("x[5m]", "must give an instant vector"),
             ("", "is required"),
         ] {
-            let problem = check_query(query).unwrap_err();
+            let problem = check_query(query, &QueryLimits::default()).unwrap_err();
             assert!(problem.contains(expected), "{query}: {problem}");
         }
-        assert!(check_query("up == 0 # down").is_ok());
+        assert!(check_query("up == 0 # down", &QueryLimits::default()).is_ok());
     }
 
     #[test]
@@ -715,7 +739,9 @@ mod tests {
         r.labels.insert("bad-name".into(), "x".into());
         r.annotations.summary = "{{ $value".into();
         r.annotations.runbook_url = "wiki/page".into();
-        let errors = validate(&r).unwrap_err().to_string();
+        let errors = validate(&r, &QueryLimits::default())
+            .unwrap_err()
+            .to_string();
         for field in [
             "for \"five minutes\" is not a duration",
             "interval must be at least 1s",

@@ -25,6 +25,7 @@ use super::DEMO_USERS;
 use crate::alerting::rules;
 use crate::audit::AuditActor;
 use crate::incidents::{policies, schedules};
+use crate::promql::QueryLimits;
 use crate::{teams, users};
 
 /// Serialises seeding across replicas starting at once (advisory lock key, "vig4").
@@ -106,9 +107,15 @@ pub async fn seed(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<DemoSetup
         let id = match rules::id_by_name(&mut *tx, &request.group, &request.name).await? {
             Some(id) => id,
             None => {
-                let rule = rules::insert(&mut tx, AuditActor::SYSTEM, None, &request)
-                    .await
-                    .with_context(|| format!("creating the demo alert rule {:?}", request.name))?;
+                let rule = rules::insert(
+                    &mut tx,
+                    AuditActor::SYSTEM,
+                    None,
+                    &request,
+                    &QueryLimits::default(),
+                )
+                .await
+                .with_context(|| format!("creating the demo alert rule {:?}", request.name))?;
                 tracing::info!(rule = request.name, "created a demo alert rule");
                 rule.id
             }
@@ -317,8 +324,8 @@ mod tests {
     #[test]
     fn every_demo_rule_passes_validation() {
         for request in alert_rules(1) {
-            let valid =
-                rules::validate(&request).unwrap_or_else(|e| panic!("{}: {e}", request.name));
+            let valid = rules::validate(&request, &QueryLimits::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", request.name));
             assert_eq!(valid.escalation_policy_id, Some(1));
         }
     }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -337,12 +338,30 @@ impl MetricStore {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<Arc<Vec<Sample>>>, sqlx::Error> {
+        self.samples_within(series_ids, start_ms, end_ms, usize::MAX)
+            .await
+            .map_err(|error| match error {
+                SampleReadError::Database(error) => error,
+                SampleReadError::OverLimit => unreachable!("no read passes usize::MAX samples"),
+            })
+    }
+
+    /// [`samples`](Self::samples), reading at most `limit` samples from the database: a read
+    /// that would pass it stops there (the query that asked is refused), so one query cannot
+    /// fill the server's memory.
+    pub async fn samples_within(
+        &self,
+        series_ids: &[i64],
+        start_ms: i64,
+        end_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Arc<Vec<Sample>>>, SampleReadError> {
         if series_ids.is_empty() || end_ms < start_ms {
             return Ok(vec![Arc::default(); series_ids.len()]);
         }
         if !self.cache.is_enabled() {
             return Ok(self
-                .read_samples(series_ids, start_ms, end_ms)
+                .read_samples(series_ids, start_ms, end_ms, limit)
                 .await?
                 .into_values()
                 .into_iter()
@@ -350,7 +369,10 @@ impl MetricStore {
                 .collect());
         }
         let plan = self.cache.plan(series_ids, start_ms, end_ms);
-        let misses = self.read_samples(&plan.misses, start_ms, end_ms).await?;
+        let misses = self
+            .read_samples(&plan.misses, start_ms, end_ms, limit)
+            .await?;
+        let mut left = limit.saturating_sub(misses.sample_count());
         // Tails that start at the same time are read together.
         let mut by_start: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for &(id, trusted_to) in &plan.tails {
@@ -358,7 +380,9 @@ impl MetricStore {
         }
         let mut tails = HashMap::new();
         for (from, ids) in by_start {
-            tails.extend(self.read_samples(&ids, from, end_ms).await?);
+            let read = self.read_samples(&ids, from, end_ms, left).await?;
+            left = left.saturating_sub(read.sample_count());
+            tails.extend(read);
         }
         let misses = misses.into_iter().collect();
         Ok(self
@@ -372,7 +396,8 @@ impl MetricStore {
         series_ids: &[i64],
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<IndexedSamples, sqlx::Error> {
+        limit: usize,
+    ) -> Result<IndexedSamples, SampleReadError> {
         let mut out = IndexedSamples::new(series_ids);
         if series_ids.is_empty() || end_ms < start_ms {
             return Ok(out);
@@ -395,7 +420,10 @@ impl MetricStore {
         let mut conn = self.pool.acquire().await?;
         let mut stream = conn.copy_out_raw(&statement).await?;
         let mut decoder = SampleRowDecoder::new();
+        // Counted through a shared reference: the closure stays borrowed across the loop.
+        let read = AtomicUsize::new(0);
         let mut push = |id: i64, timestamp_ms: i64, value: f64| {
+            read.fetch_add(1, Ordering::Relaxed);
             if let Some(samples) = out.get_mut(id) {
                 // A repeated timestamp keeps the larger value (NaN counting as largest), as
                 // the rollups do.
@@ -417,6 +445,12 @@ impl MetricStore {
             decoder
                 .feed(&chunk, &mut push)
                 .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+            if read.load(Ordering::Relaxed) > limit {
+                // The connection is mid-COPY: close it rather than hand it back.
+                drop(stream);
+                conn.close_on_drop();
+                return Err(SampleReadError::OverLimit);
+            }
         }
         drop(stream);
         decoder
@@ -424,6 +458,16 @@ impl MetricStore {
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         Ok(out)
     }
+}
+
+/// Why a read of samples did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleReadError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// More samples than the caller allowed.
+    #[error("the read would pass its limit of samples")]
+    OverLimit,
 }
 
 /// Samples read for a list of series ids, kept in the list's order.
@@ -440,6 +484,10 @@ impl IndexedSamples {
             position: ids.iter().enumerate().map(|(i, id)| (*id, i)).collect(),
             samples: vec![Vec::new(); ids.len()],
         }
+    }
+
+    fn sample_count(&self) -> usize {
+        self.samples.iter().map(Vec::len).sum()
     }
 
     fn get_mut(&mut self, id: i64) -> Option<&mut Vec<Sample>> {

@@ -35,6 +35,7 @@ use crate::app::AppState;
 use crate::audit::{self, Target as AuditTarget};
 use crate::auth::Editor;
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::outbound::Outbound;
 use crate::users::contact_methods;
 
 /// Attempts before a delivery is given up.
@@ -74,7 +75,11 @@ fn valid_email(address: &str) -> bool {
 }
 
 /// Checks a channel; secrets left empty keep those of `existing`.
-fn validate(request: &ChannelRequest, existing: Option<&Value>) -> Result<Stored, FieldErrors> {
+fn validate(
+    request: &ChannelRequest,
+    existing: Option<&Value>,
+    outbound: &Outbound,
+) -> Result<Stored, FieldErrors> {
     let mut errors = FieldErrors::new();
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -100,6 +105,11 @@ fn validate(request: &ChannelRequest, existing: Option<&Value>) -> Result<Stored
             let url = kept("url", request.url.trim());
             if !valid_http_url(&url) {
                 errors.add("url", "must be an http:// or https:// address");
+            } else if let Err(why) = reqwest::Url::parse(&url)
+                .map_err(|_| "must be an http:// or https:// address".to_owned())
+                .and_then(|parsed| outbound.check_url(&parsed))
+            {
+                errors.add("url", why);
             }
             let mut secrets = json!({ "url": url });
             if kind == ChannelKind::Webhook {
@@ -116,8 +126,14 @@ fn validate(request: &ChannelRequest, existing: Option<&Value>) -> Result<Stored
             if !valid_email(request.from.trim()) {
                 errors.add("from", "must be an email address");
             }
-            if request.smtp_host.trim().is_empty() {
+            let host = request.smtp_host.trim();
+            if host.is_empty() {
                 errors.add("smtp_host", "is required");
+            } else if let Err(why) = match host.parse::<std::net::IpAddr>() {
+                Ok(ip) => outbound.check_ip(ip),
+                Err(_) => outbound.check_name(host),
+            } {
+                errors.add("smtp_host", why);
             }
             let port = request.smtp_port.unwrap_or(match request.smtp_tls {
                 SmtpTls::None => 25,
@@ -274,6 +290,7 @@ pub async fn target<'e>(
                     .unwrap_or(25),
                 username: text(&r.settings, "smtp_username"),
                 password: text(&r.secrets, "smtp_password"),
+                relay: false,
                 tls: serde_json::from_value(
                     r.settings.get("smtp_tls").cloned().unwrap_or_default(),
                 )
@@ -314,7 +331,7 @@ async fn create_channel(
     State(state): State<AppState>,
     Json(request): Json<ChannelRequest>,
 ) -> AppResult<(StatusCode, Json<Channel>)> {
-    let stored = validate(&request, None).map_err(AppError::Validation)?;
+    let stored = validate(&request, None, &state.config.outbound).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO notification_channels (name, kind, settings, secrets, send_resolved)
@@ -355,7 +372,8 @@ async fn update_channel(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::not_found("There is no notification channel with this id."))?;
-    let stored = validate(&request, Some(&existing)).map_err(AppError::Validation)?;
+    let stored = validate(&request, Some(&existing), &state.config.outbound)
+        .map_err(AppError::Validation)?;
     sqlx::query!(
         "UPDATE notification_channels
          SET name = $2, kind = $3, settings = $4, secrets = $5, send_resolved = $6,
@@ -457,7 +475,7 @@ async fn test_channel(
     let message = test_message(&channel.name, &editor.email);
     let now = Utc::now();
     let delivery = enqueue(&state.db, id, "test", &message, now).await?;
-    let outbox = Outbox::new(state.config.smtp.clone());
+    let outbox = Outbox::new(state.config.smtp.clone(), state.config.outbound.clone());
     deliver(&state.db, &outbox, delivery, now).await?;
     Ok(Json(
         delivery_log(&state.db, id, Some(delivery))
@@ -642,7 +660,7 @@ pub async fn deliver(
         }),
     };
     let outcome = match target {
-        Ok(target) => send::send(&outbox.http, &target, &row.payload.0).await,
+        Ok(target) => outbox.send(&target, &row.payload.0).await,
         Err(error) => Err(error),
     };
     let attempts = row.attempts + 1;
@@ -701,9 +719,15 @@ pub async fn deliver_due(
 
 /// Background worker: every second until shutdown, places new firing alerts into their
 /// notification groups, flushes the groups that are due, and sends due notifications (email
-/// contact methods through `smtp`, the server's relay).
-pub async fn delivery_worker(db: PgPool, smtp: Option<SmtpRelay>, shutdown: CancellationToken) {
-    let outbox = Outbox::new(smtp);
+/// contact methods through `smtp`, the server's relay; webhooks and channel mail servers only
+/// where `outbound` allows).
+pub async fn delivery_worker(
+    db: PgPool,
+    smtp: Option<SmtpRelay>,
+    outbound: Outbound,
+    shutdown: CancellationToken,
+) {
+    let outbox = Outbox::new(smtp, outbound);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -752,10 +776,10 @@ mod tests {
             ..Default::default()
         };
         let saved = json!({ "url": "https://example.com/hook", "hmac_secret": "s3cret" });
-        let stored = validate(&request, Some(&saved)).unwrap();
+        let stored = validate(&request, Some(&saved), &Outbound::default()).unwrap();
         assert_eq!(stored.secrets, saved);
         assert!(
-            validate(&request, None)
+            validate(&request, None, &Outbound::default())
                 .unwrap_err()
                 .to_string()
                 .contains("url")

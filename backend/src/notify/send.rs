@@ -7,12 +7,14 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use lettre::message::MultiPart;
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::json;
 use sha2::Sha256;
 use vigil_shared::notify::SmtpTls;
 
 use super::message::Message;
+use crate::outbound::Outbound;
 
 /// How long one attempt may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,6 +37,10 @@ pub enum Target {
         username: String,
         password: String,
         tls: SmtpTls,
+        /// The server's own relay (`--smtp-url`, set by whoever runs Vigil, often on the
+        /// same host) rather than a channel's server (typed by an editor): only the latter
+        /// is held to the outbound policy.
+        relay: bool,
     },
 }
 
@@ -182,75 +188,108 @@ impl SmtpRelay {
             username: server.username,
             password: server.password,
             tls: server.tls,
+            relay: true,
         }
     }
 }
 
-/// What deliveries leave through: an HTTP client for webhooks, and the server's mail relay
-/// for users' email contact methods (none when `--smtp-url` is not set).
+/// What deliveries leave through: an HTTP client for webhooks, the server's mail relay for
+/// users' email contact methods (none when `--smtp-url` is not set), and the outbound policy
+/// every webhook and channel mail server is held to.
 #[derive(Clone, Debug)]
 pub struct Outbox {
-    pub http: reqwest::Client,
+    http: reqwest::Client,
     pub smtp: Option<SmtpRelay>,
+    outbound: Outbound,
 }
 
 impl Outbox {
-    pub fn new(smtp: Option<SmtpRelay>) -> Self {
+    pub fn new(smtp: Option<SmtpRelay>, outbound: Outbound) -> Self {
+        // Webhooks follow no redirect: a receiver answers where it was configured.
+        let http = outbound.http_client(
+            reqwest::Client::builder()
+                .timeout(TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("Vigil/", env!("CARGO_PKG_VERSION"))),
+        );
         Outbox {
-            http: http_client(),
+            http,
             smtp,
+            outbound,
         }
     }
-}
 
-pub fn http_client() -> reqwest::Client {
-    // reqwest is built without a default TLS crypto provider; ring is the one Vigil uses.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .user_agent(concat!("Vigil/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .unwrap_or_default()
-}
-
-pub async fn send(
-    client: &reqwest::Client,
-    target: &Target,
-    message: &Message,
-) -> Result<(), SendError> {
-    match target {
-        Target::Webhook { url, hmac_secret } => {
-            let body =
-                serde_json::to_vec(message).map_err(|e| SendError::permanent(e.to_string()))?;
-            let mut request = client
-                .post(url)
-                .header("content-type", "application/json")
-                .body(body.clone());
-            if !hmac_secret.is_empty() {
-                request = request.header("x-vigil-signature", signature(hmac_secret, &body));
-            }
-            post(request).await
-        }
-        Target::Slack { url } => {
-            let body = serde_json::to_vec(&slack_body(message))
-                .map_err(|e| SendError::permanent(e.to_string()))?;
-            post(
-                client
+    /// Sends `message` to `target` (one attempt).
+    pub async fn send(&self, target: &Target, message: &Message) -> Result<(), SendError> {
+        match target {
+            Target::Webhook { url, hmac_secret } => {
+                self.check(url)?;
+                let body =
+                    serde_json::to_vec(message).map_err(|e| SendError::permanent(e.to_string()))?;
+                let mut request = self
+                    .http
                     .post(url)
                     .header("content-type", "application/json")
-                    .body(body),
-            )
-            .await
+                    .body(body.clone());
+                if !hmac_secret.is_empty() {
+                    request = request.header("x-vigil-signature", signature(hmac_secret, &body));
+                }
+                post(request).await
+            }
+            Target::Slack { url } => {
+                self.check(url)?;
+                let body = serde_json::to_vec(&slack_body(message))
+                    .map_err(|e| SendError::permanent(e.to_string()))?;
+                post(
+                    self.http
+                        .post(url)
+                        .header("content-type", "application/json")
+                        .body(body),
+                )
+                .await
+            }
+            Target::Email {
+                to,
+                from,
+                host,
+                port,
+                username,
+                password,
+                tls,
+                relay,
+            } => {
+                // A channel's mail server is reached at an address checked here (the TLS
+                // certificate is still checked against its name).
+                let address = if *relay {
+                    None
+                } else {
+                    let found = self
+                        .outbound
+                        .resolve(host, *port)
+                        .await
+                        .map_err(|why| SendError::permanent(format!("refused: {why}")))?;
+                    Some(found[0].ip().to_string())
+                };
+                let server = Smtp {
+                    connect_to: address.as_deref().unwrap_or(host),
+                    host,
+                    port: *port,
+                    username,
+                    password,
+                    tls: *tls,
+                };
+                send_email(to, from, &server, message).await
+            }
         }
-        Target::Email {
-            to,
-            from,
-            host,
-            port,
-            username,
-            password,
-            tls,
-        } => send_email(to, from, host, *port, username, password, *tls, message).await,
+    }
+
+    /// Refuses a URL naming a refused address (names are checked when resolved).
+    fn check(&self, url: &str) -> Result<(), SendError> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|_| SendError::permanent("the address is not a valid URL"))?;
+        self.outbound
+            .check_url(&parsed)
+            .map_err(|why| SendError::permanent(format!("refused: {why}")))
     }
 }
 
@@ -273,6 +312,8 @@ async fn post(request: reqwest::RequestBuilder) -> Result<(), SendError> {
     if status.is_success() {
         return Ok(());
     }
+    // The reply's body goes to the log only: the delivery log shows the status line, so a
+    // receiver inside the network cannot be read through Vigil.
     let text: String = response
         .text()
         .await
@@ -280,7 +321,8 @@ async fn post(request: reqwest::RequestBuilder) -> Result<(), SendError> {
         .chars()
         .take(200)
         .collect();
-    let message = format!("the receiver answered {status}: {text}");
+    tracing::info!(%status, body = %text, "a receiver refused a notification");
+    let message = format!("the receiver answered {status}");
     // As Alertmanager: server errors and rate limits are retried, other refusals are not.
     if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         Err(SendError::retry(message))
@@ -291,7 +333,7 @@ async fn post(request: reqwest::RequestBuilder) -> Result<(), SendError> {
 
 /// A reqwest error without the URL, which may hold a secret token.
 fn without_url(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
+    let mut text = crate::outbound::describe(error);
     if let Some(url) = error.url() {
         text = text.replace(url.as_str(), "(the channel's URL)");
     }
@@ -409,18 +451,20 @@ pub fn email_bodies(message: &Message) -> (String, String) {
     (text, html)
 }
 
-#[allow(
-    clippy::too_many_arguments,
-    reason = "the fields of one channel's settings"
-)]
+/// A mail server to send through: where to connect, and the name its certificate must carry.
+struct Smtp<'a> {
+    connect_to: &'a str,
+    host: &'a str,
+    port: u16,
+    username: &'a str,
+    password: &'a str,
+    tls: SmtpTls,
+}
+
 async fn send_email(
     to: &[String],
     from: &str,
-    host: &str,
-    port: u16,
-    username: &str,
-    password: &str,
-    tls: SmtpTls,
+    server: &Smtp<'_>,
     message: &Message,
 ) -> Result<(), SendError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -439,18 +483,23 @@ async fn send_email(
     let email = builder
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| SendError::permanent(e.to_string()))?;
-    let mut transport = match tls {
-        SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-        SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-            .map_err(|e| SendError::permanent(e.to_string()))?,
-        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-            .map_err(|e| SendError::permanent(e.to_string()))?,
-    }
-    .port(port)
-    .timeout(Some(TIMEOUT));
-    if !username.is_empty() {
-        transport =
-            transport.credentials(Credentials::new(username.to_owned(), password.to_owned()));
+    let parameters = || {
+        TlsParameters::new(server.host.to_owned()).map_err(|e| SendError::permanent(e.to_string()))
+    };
+    let tls = match server.tls {
+        SmtpTls::None => Tls::None,
+        SmtpTls::Starttls => Tls::Required(parameters()?),
+        SmtpTls::Tls => Tls::Wrapper(parameters()?),
+    };
+    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server.connect_to)
+        .tls(tls)
+        .port(server.port)
+        .timeout(Some(TIMEOUT));
+    if !server.username.is_empty() {
+        transport = transport.credentials(Credentials::new(
+            server.username.to_owned(),
+            server.password.to_owned(),
+        ));
     }
     transport
         .build()

@@ -24,9 +24,6 @@ use crate::auth::ReadAccess;
 use crate::error::AppError;
 use crate::metrics::model::{Labels, METRIC_NAME, is_valid_label_name};
 
-/// Longest a query may run.
-const QUERY_TIMEOUT: Duration = Duration::from_secs(120);
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/prometheus/api/v1/query", get(query).post(query))
@@ -67,6 +64,7 @@ impl From<QueryError> for PromError {
         let (status, error_type) = match error.kind {
             ErrorKind::BadData => (StatusCode::BAD_REQUEST, "bad_data"),
             ErrorKind::Execution => (StatusCode::UNPROCESSABLE_ENTITY, "execution"),
+            ErrorKind::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
@@ -271,28 +269,18 @@ fn to_data(output: QueryOutput) -> QueryData {
     }
 }
 
-async fn with_timeout<T>(
-    params: &Params,
-    work: impl Future<Output = Result<T, QueryError>>,
-) -> Result<T, PromError> {
-    let timeout = params
+/// The server's engine, with the request's `timeout` parameter when it is shorter than the
+/// server's limit (`--query-timeout`).
+fn engine<'a>(state: &'a AppState, params: &Params) -> Engine<'a> {
+    let mut limits = state.config.query.clone();
+    if let Some(ms) = params
         .get("timeout")
         .and_then(parse_duration)
         .filter(|ms| *ms > 0)
-        .map_or(QUERY_TIMEOUT, |ms| {
-            Duration::from_millis(ms as u64).min(QUERY_TIMEOUT)
-        });
-    match tokio::time::timeout(timeout, work).await {
-        Ok(result) => result.map_err(PromError::from),
-        Err(_) => Err(PromError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            error_type: "timeout",
-            message: format!(
-                "query timed out in expression evaluation after {}s",
-                timeout.as_secs_f64()
-            ),
-        }),
+    {
+        limits.timeout = limits.timeout.min(Duration::from_millis(ms as u64));
     }
+    Engine::new(&state.metrics).with_limits(limits)
 }
 
 async fn query(
@@ -306,8 +294,7 @@ async fn query(
     let params = Params::read(raw, &headers, &body)?;
     let text = params.get("query").unwrap_or_default().to_owned();
     let time = params.time("time")?.unwrap_or_else(now_ms);
-    let engine = Engine::new(&state.metrics);
-    let output = with_timeout(&params, engine.instant(&text, time)).await?;
+    let output = engine(&state, &params).instant(&text, time).await?;
     success(to_data(output))
 }
 
@@ -333,8 +320,9 @@ async fn query_range(
         ))
     })?;
     let text = params.get("query").unwrap_or_default().to_owned();
-    let engine = Engine::new(&state.metrics);
-    let output = with_timeout(&params, engine.range(&text, start, end, step)).await?;
+    let output = engine(&state, &params)
+        .range(&text, start, end, step)
+        .await?;
     success(to_data(output))
 }
 

@@ -4,12 +4,19 @@ use std::sync::Arc;
 
 use promql_parser::parser::{Expr, MatrixSelector, SubqueryExpr, VectorSelector};
 
+use super::limits::Budget;
 use super::rollups::RollupData;
 use super::value::{RangeSeries, RangeVector, Series, SeriesCollector, Value, WindowEnd};
 use super::{
     DEFAULT_SUBQUERY_STEP_MS, FetchedData, LOOKBACK_MS, QueryError, aggregate, at_ms, binary,
     functions, offset_ms, selector_key,
 };
+
+/// Stack left below which evaluating a sub-expression moves to a new stack segment, and that
+/// segment's size: expressions are at most `--query-max-depth` deep, but a level of
+/// evaluation takes several kilobytes of stack in an unoptimised build.
+const STACK_RED_ZONE: usize = 128 * 1024;
+const STACK_SEGMENT: usize = 2 * 1024 * 1024;
 use crate::metrics::model::{Sample, is_stale_nan};
 
 /// Evaluates expressions at a fixed list of step times over pre-fetched data.
@@ -19,6 +26,7 @@ pub struct Evaluator<'a> {
     steps: Vec<i64>,
     /// The outermost query's start and end, for `@ start()` and `@ end()`.
     query: (i64, i64),
+    budget: &'a Budget,
 }
 
 impl<'a> Evaluator<'a> {
@@ -27,13 +35,19 @@ impl<'a> Evaluator<'a> {
         rollups: &'a RollupData,
         steps: &[i64],
         query: (i64, i64),
+        budget: &'a Budget,
     ) -> Self {
         Evaluator {
             data,
             rollups,
             steps: steps.to_vec(),
             query,
+            budget,
         }
+    }
+
+    pub fn budget(&self) -> &Budget {
+        self.budget
     }
 
     pub fn steps(&self) -> &[i64] {
@@ -44,7 +58,19 @@ impl<'a> Evaluator<'a> {
         self.rollups
     }
 
+    /// Evaluates `expr`, charging what its value holds to the budget: what its operands held
+    /// is given back once they are consumed, so the budget follows what is in memory at once.
     pub fn eval(&self, expr: &Expr) -> Result<Value, QueryError> {
+        self.budget.check_time()?;
+        let mark = self.budget.in_use();
+        let value = stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, || self.eval_node(expr))?;
+        self.budget.check_time()?;
+        self.budget.release_to(mark);
+        self.budget.charge(value.samples_held())?;
+        Ok(value)
+    }
+
+    fn eval_node(&self, expr: &Expr) -> Result<Value, QueryError> {
         match expr {
             Expr::NumberLiteral(n) => Ok(Value::Scalar(vec![n.val; self.steps.len()])),
             Expr::StringLiteral(s) => Ok(Value::String(s.val.clone())),
@@ -156,6 +182,7 @@ impl<'a> Evaluator<'a> {
             series,
             range_ms: ms.range.as_millis() as i64,
             window_end,
+            owned_samples: 0,
         })
     }
 
@@ -176,22 +203,28 @@ impl<'a> Evaluator<'a> {
                 self.steps.last().copied().unwrap_or_default() - offset,
             ),
         };
-        let start = first_end - range;
-        let mut aligned = step * start.div_euclid(step);
+        let start = first_end.saturating_sub(range);
+        let mut aligned = step.saturating_mul(start.div_euclid(step));
         if aligned < start {
-            aligned += step;
+            aligned = aligned.saturating_add(step);
         }
-        let mut inner_steps = Vec::new();
-        let mut t = aligned;
-        while t <= last_end {
-            inner_steps.push(t);
-            t += step;
-        }
+        // The steps are counted before they are made: their times, and the inner value's
+        // points (at least one series' worth), must fit in what the query has left.
+        let count = if last_end < aligned {
+            0
+        } else {
+            usize::try_from((i128::from(last_end) - i128::from(aligned)) / i128::from(step) + 1)
+                .unwrap_or(usize::MAX)
+        };
+        self.budget.ensure_room(count.saturating_mul(2))?;
+        self.budget.charge(count)?;
+        let inner_steps: Vec<i64> = (0..count as i64).map(|i| aligned + i * step).collect();
         let inner = Evaluator {
             data: self.data,
             rollups: self.rollups,
             steps: inner_steps,
             query: self.query,
+            budget: self.budget,
         };
         let series = match inner.eval(&sq.expr)? {
             Value::Vector(series) => series,
@@ -206,7 +239,9 @@ impl<'a> Evaluator<'a> {
             Some(at) => WindowEnd::Fixed(at - offset),
             None => WindowEnd::Relative(offset),
         };
+        let owned_samples = series.iter().map(|s| s.points.len()).sum();
         Ok(Value::Range(RangeVector {
+            owned_samples,
             series: series
                 .into_iter()
                 .map(|s| RangeSeries {
@@ -240,9 +275,18 @@ impl<'a> Evaluator<'a> {
     ) -> Vec<Option<T>> {
         let samples = &series.samples;
         let (mut lo, mut hi) = (0usize, 0usize);
+        let mut out_of_time = false;
         self.steps
             .iter()
             .map(|&t| {
+                // Out of time, the remaining windows are skipped (and `eval` refuses the
+                // result).
+                if !out_of_time {
+                    out_of_time = self.budget.expired();
+                }
+                if out_of_time {
+                    return None;
+                }
                 let end = range.window_end.at(t);
                 let start = end - range.range_ms;
                 while lo < samples.len() && samples[lo].timestamp_ms < start {

@@ -11,6 +11,7 @@ pub mod api;
 mod binary;
 mod eval;
 mod functions;
+pub mod limits;
 mod rollups;
 pub mod value;
 
@@ -20,12 +21,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::value::ValueType;
-use promql_parser::parser::{self, AtModifier, Expr, Offset, VectorSelector};
+use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 
 use crate::metrics::MetricStore;
 use crate::metrics::model::{Labels, METRIC_NAME, Sample};
+use crate::metrics::store::SampleReadError;
 
 pub use eval::Evaluator;
+pub use limits::{Budget, QueryLimits};
 use value::Value;
 
 /// Prometheus' default lookback for instant selectors.
@@ -34,8 +37,6 @@ pub const LOOKBACK_MS: i64 = 5 * 60 * 1000;
 pub const DEFAULT_SUBQUERY_STEP_MS: i64 = 60_000;
 /// Most points per series a range query may ask for (Prometheus' limit).
 pub const MAX_POINTS: i64 = 11_000;
-/// Most samples one query may load.
-pub const MAX_SAMPLES: usize = 50_000_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -43,6 +44,8 @@ pub enum ErrorKind {
     BadData,
     /// The query is valid but cannot be evaluated (HTTP 422, `execution`).
     Execution,
+    /// The query ran out of time (HTTP 503, `timeout`).
+    Timeout,
     /// The database cannot be reached (HTTP 503, `unavailable`).
     Unavailable,
     /// Something broke on our side (HTTP 500, `internal`).
@@ -68,6 +71,16 @@ impl QueryError {
         QueryError {
             kind: ErrorKind::Execution,
             message: message.into(),
+        }
+    }
+
+    pub fn timeout(after: Duration) -> Self {
+        QueryError {
+            kind: ErrorKind::Timeout,
+            message: format!(
+                "query timed out in expression evaluation after {}s (the limit is set by --query-timeout)",
+                after.as_secs_f64()
+            ),
         }
     }
 }
@@ -124,15 +137,9 @@ pub fn selector_key(selector: &VectorSelector) -> usize {
     selector as *const VectorSelector as usize
 }
 
-/// Parses a query, with Prometheus' wording for errors.
+/// Parses a query within the default limits, with Prometheus' wording for errors.
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
-    if query.trim().is_empty() {
-        return Err(QueryError::bad_data(
-            "invalid parameter \"query\": empty query",
-        ));
-    }
-    parser::parse(query)
-        .map_err(|e| QueryError::bad_data(format!("invalid parameter \"query\": {e}")))
+    limits::parse(query, &QueryLimits::default())
 }
 
 /// Every matcher of a selector, the metric name included.
@@ -255,10 +262,11 @@ fn plan(expr: &Expr, lo: i64, hi: i64, query: (i64, i64), out: &mut Vec<Fetch>) 
     }
 }
 
-/// Runs queries against a metric store.
+/// Runs queries against a metric store, each within the engine's limits.
 pub struct Engine<'a> {
     store: &'a MetricStore,
     use_rollups: bool,
+    limits: QueryLimits,
 }
 
 impl<'a> Engine<'a> {
@@ -266,22 +274,28 @@ impl<'a> Engine<'a> {
         Engine {
             store,
             use_rollups: true,
+            limits: QueryLimits::default(),
         }
     }
 
     /// An engine that always reads raw samples (to check rollups against).
     pub fn raw_only(store: &'a MetricStore) -> Self {
         Engine {
-            store,
             use_rollups: false,
+            ..Engine::new(store)
         }
+    }
+
+    /// The same engine with other limits (those the server was started with, say).
+    pub fn with_limits(self, limits: QueryLimits) -> Self {
+        Engine { limits, ..self }
     }
 
     /// Evaluates `query` at one time.
     pub async fn instant(&self, query: &str, time_ms: i64) -> Result<QueryOutput, QueryError> {
-        let expr = parse(query)?;
+        let expr = Arc::new(limits::parse(query, &self.limits)?);
         let steps = vec![time_ms];
-        let value = self.evaluate(&expr, &steps, time_ms, time_ms, 1).await?;
+        let value = self.evaluate(expr, steps, time_ms, time_ms, 1).await?;
         Ok(match value {
             Value::Scalar(v) => QueryOutput::Scalar {
                 time_ms,
@@ -340,7 +354,7 @@ impl<'a> Engine<'a> {
                 "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
             ));
         }
-        let expr = parse(query)?;
+        let expr = Arc::new(limits::parse(query, &self.limits)?);
         match expr.value_type() {
             ValueType::Vector | ValueType::Scalar => {}
             other => {
@@ -358,7 +372,7 @@ impl<'a> Engine<'a> {
             .map(|i| start_ms + i * step_ms)
             .collect();
         let value = self
-            .evaluate(&expr, &steps, start_ms, end_ms, step_ms)
+            .evaluate(expr, steps.clone(), start_ms, end_ms, step_ms)
             .await?;
         let mut matrix: Vec<(Labels, Vec<(i64, f64)>)> = match value {
             Value::Scalar(values) => vec![(
@@ -387,25 +401,75 @@ impl<'a> Engine<'a> {
         Ok(QueryOutput::Matrix(matrix))
     }
 
+    /// Fetches what `expr` reads and evaluates it at `steps`, within one budget: the fetch
+    /// stops at the query's deadline, and the evaluation runs on a blocking thread (it is
+    /// CPU work that must not hold up the server's other requests) and checks the deadline
+    /// as it goes.
     async fn evaluate(
         &self,
-        expr: &Expr,
-        steps: &[i64],
+        expr: Arc<Expr>,
+        steps: Vec<i64>,
         start_ms: i64,
         end_ms: i64,
         step_ms: i64,
     ) -> Result<Value, QueryError> {
+        let budget = Arc::new(Budget::new(&self.limits));
         let started = std::time::Instant::now();
+        let fetched = tokio::time::timeout_at(
+            budget.deadline().into(),
+            self.fetch(&expr, steps.len(), start_ms, end_ms, step_ms, &budget),
+        )
+        .await
+        .map_err(|_| QueryError::timeout(self.limits.timeout))??;
+        let (data, rollup_data, loaded) = fetched;
+        let fetch_time = started.elapsed();
+        let rollup_selectors = rollup_data.by_selector.len();
+        let step_count = steps.len();
+        let value = tokio::task::spawn_blocking(move || {
+            let evaluator =
+                Evaluator::new(&data, &rollup_data, &steps, (start_ms, end_ms), &budget);
+            evaluator.eval(&expr)
+        })
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "a query's evaluation panicked");
+            QueryError {
+                kind: ErrorKind::Internal,
+                message: "the query failed inside Vigil; it has been logged".to_owned(),
+            }
+        })?;
+        tracing::debug!(
+            steps = step_count,
+            samples = loaded,
+            rollup_selectors,
+            fetch_ms = fetch_time.as_millis() as u64,
+            eval_ms = (started.elapsed() - fetch_time).as_millis() as u64,
+            "query evaluated"
+        );
+        value
+    }
+
+    /// Reads the samples and rollup rows every selector of `expr` needs, charging them to
+    /// `budget` (a read stops as soon as it would pass it).
+    async fn fetch(
+        &self,
+        expr: &Expr,
+        step_count: usize,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        budget: &Budget,
+    ) -> Result<(FetchedData, rollups::RollupData, usize), QueryError> {
         let mut fetches = Vec::new();
         plan(expr, start_ms, end_ms, (start_ms, end_ms), &mut fetches);
         self.store.catalog.refresh(self.store.pool()).await?;
 
         // Instant queries pass a step of 0: any single time may use rollups if aligned.
-        let rollup_step = if steps.len() == 1 { 0 } else { step_ms };
+        let rollup_step = if step_count == 1 { 0 } else { step_ms };
         let rollup_data = if self.use_rollups {
             rollups::plan(self.store, expr, start_ms, end_ms, rollup_step)
                 .await?
-                .fetch(self.store)
+                .fetch(self.store, budget)
                 .await?
         } else {
             rollups::RollupData::default()
@@ -427,19 +491,20 @@ impl<'a> Engine<'a> {
             let ids: Vec<i64> = selected.iter().map(|(id, _)| *id).collect();
             let samples = self
                 .store
-                .samples(&ids, fetch.start_ms, fetch.end_ms)
-                .await?;
+                .samples_within(&ids, fetch.start_ms, fetch.end_ms, budget.remaining())
+                .await
+                .map_err(|error| match error {
+                    SampleReadError::OverLimit => budget.too_many(),
+                    SampleReadError::Database(error) => QueryError::from(error),
+                })?;
             // Cached series may hold samples beyond the window; count only the window's.
             let in_window = |samples: &[Sample]| {
                 samples.partition_point(|s| s.timestamp_ms <= fetch.end_ms)
                     - samples.partition_point(|s| s.timestamp_ms < fetch.start_ms)
             };
-            loaded += samples.iter().map(|s| in_window(s)).sum::<usize>();
-            if loaded > MAX_SAMPLES {
-                return Err(QueryError::execution(
-                    "query processing would load too many samples into memory",
-                ));
-            }
+            let count = samples.iter().map(|s| in_window(s)).sum::<usize>();
+            budget.charge(count)?;
+            loaded += count;
             let entry = data.entry(fetch.key).or_default();
             for ((_, labels), samples) in selected.into_iter().zip(samples) {
                 if in_window(&samples) > 0 {
@@ -447,17 +512,6 @@ impl<'a> Engine<'a> {
                 }
             }
         }
-        let fetched = started.elapsed();
-        let evaluator = Evaluator::new(&data, &rollup_data, steps, (start_ms, end_ms));
-        let value = evaluator.eval(expr);
-        tracing::debug!(
-            steps = steps.len(),
-            samples = loaded,
-            rollup_selectors = rollup_data.by_selector.len(),
-            fetch_ms = fetched.as_millis() as u64,
-            eval_ms = (started.elapsed() - fetched).as_millis() as u64,
-            "query evaluated"
-        );
-        value
+        Ok((data, rollup_data, loaded))
     }
 }

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeZone, Utc};
 use promql_parser::parser::{Expr, VectorSelector};
 
+use super::limits::Budget;
 use super::{QueryError, offset_ms, selector_key, selector_matchers};
 use crate::metrics::MetricStore;
 use crate::metrics::model::Labels;
@@ -26,6 +27,9 @@ pub const ROLLUP_FUNCTIONS: [&str; 5] = [
     "max_over_time",
     "avg_over_time",
 ];
+
+/// A rollup bucket's size in samples (16 bytes each), for the query's budget.
+const BUCKET_SAMPLES: usize = std::mem::size_of::<Bucket>().div_ceil(16);
 
 struct Candidate<'e> {
     selector: &'e VectorSelector,
@@ -147,7 +151,13 @@ fn time(ms: i64) -> DateTime<Utc> {
 impl RollupPlan<'_> {
     /// Reads the planned rollups. A selector whose buckets hold any NaN is left out, so the
     /// engine reads its raw samples instead.
-    pub async fn fetch(&self, store: &MetricStore) -> Result<RollupData, QueryError> {
+    /// The rows are charged to `budget`, and refused before they are read when the most
+    /// they could be does not fit.
+    pub async fn fetch(
+        &self,
+        store: &MetricStore,
+        budget: &Budget,
+    ) -> Result<RollupData, QueryError> {
         let mut data = RollupData::default();
         for candidate in &self.candidates {
             let mut selected: Vec<(i64, Labels)> = Vec::new();
@@ -159,6 +169,13 @@ impl RollupPlan<'_> {
                 }
             }
             let ids: Vec<i64> = selected.iter().map(|(id, _)| *id).collect();
+            let size_ms = candidate.resolution.seconds() * 1000;
+            let per_series = (candidate.last_bucket - candidate.first_bucket) / size_ms + 1;
+            budget.ensure_room(
+                ids.len()
+                    .saturating_mul(usize::try_from(per_series).unwrap_or(usize::MAX))
+                    .saturating_mul(BUCKET_SAMPLES),
+            )?;
             let buckets = rollup::buckets(
                 store.pool(),
                 candidate.resolution,
@@ -167,6 +184,7 @@ impl RollupPlan<'_> {
                 time(candidate.last_bucket),
             )
             .await?;
+            budget.charge(buckets.iter().map(Vec::len).sum::<usize>() * BUCKET_SAMPLES)?;
             if buckets.iter().flatten().any(|b| b.nan_count > 0) {
                 continue;
             }

@@ -32,6 +32,9 @@ pub struct RangeVector {
     pub range_ms: i64,
     /// Added to a step's time to get the window's end (`-offset`, or the `@` time).
     pub window_end: WindowEnd,
+    /// Samples this value made itself (a subquery's), as opposed to ones shared with the
+    /// fetched data, which the query's budget has already counted.
+    pub owned_samples: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,6 +77,17 @@ impl Value {
             Value::String(_) => "string",
             Value::Vector(_) => "instant vector",
             Value::Range(_) => "range vector",
+        }
+    }
+
+    /// What this value holds in memory, in samples (16 bytes): a point of a series or a
+    /// scalar's value per step counts as one, and so does each series' labels.
+    pub fn samples_held(&self) -> usize {
+        match self {
+            Value::Scalar(values) => values.len(),
+            Value::String(_) => 0,
+            Value::Vector(series) => series.iter().map(|s| s.points.len() + 1).sum(),
+            Value::Range(range) => range.owned_samples,
         }
     }
 

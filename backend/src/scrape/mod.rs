@@ -23,6 +23,7 @@ use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 use crate::metrics::model::is_valid_label_name;
+use crate::outbound::Outbound;
 use promql_parser::util::duration::display_duration;
 
 pub fn routes() -> Router<AppState> {
@@ -43,7 +44,7 @@ struct Valid {
     enabled: bool,
 }
 
-fn validate(request: &ScrapeTargetRequest) -> Result<Valid, FieldErrors> {
+fn validate(request: &ScrapeTargetRequest, outbound: &Outbound) -> Result<Valid, FieldErrors> {
     let mut errors = FieldErrors::new();
     let job = request.job.trim();
     if job.is_empty() || job.chars().count() > 100 {
@@ -51,7 +52,11 @@ fn validate(request: &ScrapeTargetRequest) -> Result<Valid, FieldErrors> {
     }
     let url = request.url.trim();
     match reqwest::Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {}
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            if let Err(why) = outbound.check_url(&parsed) {
+                errors.add("url", why);
+            }
+        }
         _ => errors.add(
             "url",
             "must be an http:// or https:// address such as http://host:9100/metrics",
@@ -164,7 +169,7 @@ async fn create(
     State(state): State<AppState>,
     Json(request): Json<ScrapeTargetRequest>,
 ) -> AppResult<(StatusCode, Json<ScrapeTarget>)> {
-    let valid = validate(&request).map_err(AppError::Validation)?;
+    let valid = validate(&request, &state.config.outbound).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO scrape_targets (job, url, interval_seconds, timeout_seconds, labels, enabled)
@@ -198,7 +203,7 @@ async fn update(
     Path(id): Path<i64>,
     Json(request): Json<ScrapeTargetRequest>,
 ) -> AppResult<Json<ScrapeTarget>> {
-    let valid = validate(&request).map_err(AppError::Validation)?;
+    let valid = validate(&request, &state.config.outbound).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
     let updated = sqlx::query!(
         "UPDATE scrape_targets

@@ -17,6 +17,7 @@ use super::parse::{self, Exposition};
 use crate::metrics::MetricStore;
 use crate::metrics::model::{Labels, Sample, SeriesWrite, WriteBatch, stale_nan};
 use crate::ops::metrics::Metrics;
+use crate::outbound::Outbound;
 
 /// The largest body a target may send.
 const MAX_BODY: usize = 16 << 20;
@@ -29,6 +30,7 @@ pub struct Scraper {
     pub db: PgPool,
     pub store: Arc<MetricStore>,
     client: reqwest::Client,
+    outbound: Outbound,
     previous: Arc<Mutex<HashMap<i64, HashSet<Labels>>>>,
 }
 
@@ -49,15 +51,19 @@ struct Outcome {
 }
 
 impl Scraper {
-    pub fn new(db: PgPool, store: Arc<MetricStore>) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+    /// Scrapes only where `outbound` allows: every address a target's name resolves to, and
+    /// every redirect, is checked.
+    pub fn new(db: PgPool, store: Arc<MetricStore>, outbound: Outbound) -> Self {
+        let client = outbound.http_client(
+            reqwest::Client::builder()
+                .user_agent(concat!("Vigil/", env!("CARGO_PKG_VERSION")))
+                .redirect(outbound.redirect_policy()),
+        );
         Scraper {
             db,
             store,
-            client: reqwest::Client::builder()
-                .user_agent(concat!("Vigil/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default(),
+            client,
+            outbound,
             previous: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -120,7 +126,8 @@ impl Scraper {
 
     async fn scrape(&self, target: &Due, now: DateTime<Utc>) -> Outcome {
         let started = Instant::now();
-        let fetched = tokio::time::timeout(target.timeout, fetch(&self.client, target)).await;
+        let fetched =
+            tokio::time::timeout(target.timeout, fetch(&self.client, &self.outbound, target)).await;
         let duration = started.elapsed();
         let exposition = match fetched {
             Ok(Ok(text)) => parse::parse(&text),
@@ -290,7 +297,15 @@ pub fn instance_of(url: &str) -> String {
     }
 }
 
-async fn fetch(client: &reqwest::Client, target: &Due) -> Result<String, String> {
+async fn fetch(
+    client: &reqwest::Client,
+    outbound: &Outbound,
+    target: &Due,
+) -> Result<String, String> {
+    let url = reqwest::Url::parse(&target.url).map_err(|e| format!("bad URL: {e}"))?;
+    outbound
+        .check_url(&url)
+        .map_err(|why| format!("refused: {why}"))?;
     let mut response = client
         .get(&target.url)
         .header("accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1")
@@ -300,7 +315,12 @@ async fn fetch(client: &reqwest::Client, target: &Due) -> Result<String, String>
         )
         .send()
         .await
-        .map_err(|e| format!("could not reach the target: {e}"))?;
+        .map_err(|e| {
+            format!(
+                "could not reach the target: {}",
+                crate::outbound::describe(&e)
+            )
+        })?;
     if !response.status().is_success() {
         return Err(format!("the target answered {}", response.status()));
     }

@@ -23,6 +23,7 @@ use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 use crate::notify::message::Message;
 use crate::notify::send::Outbox;
 use crate::notify::{self, DeliveryRow};
+use crate::outbound::Outbound;
 
 /// More would make one page a flood of messages.
 pub const MAX_PER_USER: i64 = 20;
@@ -65,21 +66,22 @@ fn parse_email(address: &str) -> Result<String, &'static str> {
     Ok(address.to_owned())
 }
 
-fn parse_webhook_url(address: &str) -> Result<String, &'static str> {
+fn parse_webhook_url(address: &str, outbound: &Outbound) -> Result<String, String> {
     const PROBLEM: &str = "must be an http:// or https:// URL such as https://example.com/hook";
     if address.len() > MAX_URL || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(PROBLEM);
+        return Err(PROBLEM.to_owned());
     }
-    let url = reqwest::Url::parse(address).map_err(|_| PROBLEM)?;
+    let url = reqwest::Url::parse(address).map_err(|_| PROBLEM.to_owned())?;
     let has_host = url.host_str().is_some_and(|h| !h.is_empty());
     if !matches!(url.scheme(), "http" | "https") || !has_host {
-        return Err(PROBLEM);
+        return Err(PROBLEM.to_owned());
     }
+    outbound.check_url(&url)?;
     Ok(address.to_owned())
 }
 
 impl NewContactMethod {
-    fn parse(request: &ContactMethodRequest) -> Result<Self, FieldErrors> {
+    fn parse(request: &ContactMethodRequest, outbound: &Outbound) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
         let kind = ContactKind::parse(request.kind.trim());
         if kind.is_none() {
@@ -87,9 +89,9 @@ impl NewContactMethod {
         }
         let address = request.address.trim();
         let address = match kind {
-            _ if address.is_empty() => Err("is required"),
-            Some(ContactKind::Email) => parse_email(address),
-            Some(ContactKind::Webhook) => parse_webhook_url(address),
+            _ if address.is_empty() => Err("is required".to_owned()),
+            Some(ContactKind::Email) => parse_email(address).map_err(str::to_owned),
+            Some(ContactKind::Webhook) => parse_webhook_url(address, outbound),
             None => Ok(String::new()),
         }
         .map_err(|e| errors.add("address", e))
@@ -202,8 +204,9 @@ async fn create(
     actor: AuditActor<'_>,
     user: i64,
     request: &ContactMethodRequest,
+    outbound: &Outbound,
 ) -> AppResult<ContactMethod> {
-    let new = NewContactMethod::parse(request).map_err(AppError::Validation)?;
+    let new = NewContactMethod::parse(request, outbound).map_err(AppError::Validation)?;
     let mut tx = db.begin().await?;
     // The user's row lock makes the count below hold against a concurrent create.
     sqlx::query_scalar!("SELECT id FROM users WHERE id = $1 FOR UPDATE", user)
@@ -333,7 +336,14 @@ async fn create_mine(
     State(state): State<AppState>,
     Json(request): Json<ContactMethodRequest>,
 ) -> AppResult<(StatusCode, Json<ContactMethod>)> {
-    let method = create(&state.db, user.audit_actor(), user.id, &request).await?;
+    let method = create(
+        &state.db,
+        user.audit_actor(),
+        user.id,
+        &request,
+        &state.config.outbound,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(method)))
 }
 
@@ -384,7 +394,7 @@ async fn test_mine(
     )
     .await?;
     tx.commit().await?;
-    let outbox = Outbox::new(state.config.smtp.clone());
+    let outbox = Outbox::new(state.config.smtp.clone(), state.config.outbound.clone());
     notify::deliver(&state.db, &outbox, delivery, now).await?;
     delivery_log(&state.db, user.id, Some(delivery))
         .await?
@@ -410,7 +420,14 @@ async fn create_for_user(
     Path(user): Path<i64>,
     Json(request): Json<ContactMethodRequest>,
 ) -> AppResult<(StatusCode, Json<ContactMethod>)> {
-    let method = create(&state.db, admin.audit_actor(), user, &request).await?;
+    let method = create(
+        &state.db,
+        admin.audit_actor(),
+        user,
+        &request,
+        &state.config.outbound,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(method)))
 }
 
@@ -447,9 +464,16 @@ mod tests {
 
     #[test]
     fn addresses_are_checked_for_their_kind() {
-        let email = NewContactMethod::parse(&request("email", " rosa@example.com ")).unwrap();
+        let email = NewContactMethod::parse(
+            &request("email", " rosa@example.com "),
+            &Outbound::default(),
+        )
+        .unwrap();
         assert_eq!(email.address, "rosa@example.com");
-        let hook = NewContactMethod::parse(&request("webhook", "https://hooks.example/x?t=1"));
+        let hook = NewContactMethod::parse(
+            &request("webhook", "https://hooks.example/x?t=1"),
+            &Outbound::default(),
+        );
         assert_eq!(hook.unwrap().kind, ContactKind::Webhook);
         for (kind, bad) in [
             ("email", "rosa"),
@@ -460,7 +484,8 @@ mod tests {
             ("webhook", "example.com/hook"),
             ("webhook", "https://example.com/a b"),
         ] {
-            let errors = NewContactMethod::parse(&request(kind, bad)).unwrap_err();
+            let errors =
+                NewContactMethod::parse(&request(kind, bad), &Outbound::default()).unwrap_err();
             assert!(errors.to_string().starts_with("address"), "{kind} {bad:?}");
         }
     }
@@ -469,7 +494,9 @@ mod tests {
     fn an_unknown_kind_and_a_long_label_are_named() {
         let mut bad = request("sms", "+491701234567");
         bad.label = "x".repeat(101);
-        let errors = NewContactMethod::parse(&bad).unwrap_err().into_map();
+        let errors = NewContactMethod::parse(&bad, &Outbound::default())
+            .unwrap_err()
+            .into_map();
         assert!(errors.contains_key("kind"), "{errors:?}");
         assert!(errors.contains_key("label"), "{errors:?}");
         assert!(!errors.contains_key("address"), "{errors:?}");

@@ -31,6 +31,7 @@ use tower::ServiceExt as _;
 use vigil::app::{AppState, ServerInfo, router};
 use vigil::config::AppConfig;
 use vigil::db::{self, EmbeddedCluster, EmbeddedOptions, PoolSettings};
+use vigil::outbound::{self, Outbound};
 use vigil_shared::Role;
 use vigil_shared::auth::User;
 use vigil_shared::error::ErrorBody;
@@ -138,6 +139,27 @@ pub async fn fresh_database() -> PgConnectOptions {
     server.database(&name)
 }
 
+/// A fresh database (as [`fresh_database`]) as a URL, for the real `vigil` binary's
+/// `DATABASE_URL`.
+pub async fn fresh_database_url() -> String {
+    let options = fresh_database().await;
+    let database = options.get_database().expect("a fresh database has a name");
+    if let Ok(server) = std::env::var("VIGIL_TEST_DATABASE_URL") {
+        let mut url = reqwest::Url::parse(&server).expect("VIGIL_TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{database}"));
+        return url.to_string();
+    }
+    let socket = options
+        .get_socket()
+        .expect("the test cluster listens on a socket");
+    format!(
+        "postgresql://{}@localhost/{database}?host={}&port={}",
+        options.get_username(),
+        socket.display(),
+        options.get_port()
+    )
+}
+
 /// The application under test, with its own database.
 pub struct TestApp {
     pub state: AppState,
@@ -145,9 +167,23 @@ pub struct TestApp {
     router: Router,
 }
 
+/// The server's defaults, except that outbound requests may reach loopback, where the tests'
+/// receivers (webhooks, mail servers, scrape targets) listen.
+pub fn test_config() -> AppConfig {
+    AppConfig {
+        outbound: Outbound::allowing(vec![outbound::loopback(), outbound::loopback_v6()]),
+        ..AppConfig::default()
+    }
+}
+
+/// Where the tests' receivers may be reached (see [`test_config`]).
+pub fn loopback_allowed() -> Outbound {
+    test_config().outbound
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
-        Self::spawn_with(AppConfig::default()).await
+        Self::spawn_with(test_config()).await
     }
 
     pub async fn spawn_with(config: AppConfig) -> Self {
