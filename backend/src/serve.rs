@@ -76,6 +76,14 @@ async fn serve_with(
 
     let shutdown = CancellationToken::new();
     let mut workers = workers::start(&state, shutdown.clone());
+    if let Some(cluster) = database.embedded() {
+        let telemetry = state.telemetry.clone();
+        workers.spawn(db::supervise_embedded(
+            cluster,
+            move || telemetry.record_database_restart(),
+            shutdown.clone(),
+        ));
+    }
     if args.demo {
         workers.spawn(demo::workload::run(state.metrics.clone(), shutdown.clone()));
     }

@@ -594,3 +594,176 @@ async fn a_scrape_target_redirecting_to_a_refused_address_is_not_followed() {
     let error = shown["last_error"].as_str().unwrap_or_default();
     assert!(error.contains("127.0.0.2 is a loopback address"), "{shown}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_embedded_postgresql_is_restarted_and_nothing_acknowledged_is_lost() {
+    use common::remote_write::{encode, series};
+    use vigil::ingest::remote_write::WriteRequest;
+
+    let dir = data_dir("hardening-supervised");
+    let mut command = serve("", &dir);
+    command.env_remove("DATABASE_URL");
+    let mut server = Server::spawn(&mut command);
+    let address = tokio::task::block_in_place(|| wait_for_banner(&mut server.0));
+    let key = common::process::create_api_key(
+        &address,
+        "admin@vigil.local",
+        ADMIN_PASSWORD,
+        r#"["ingest", "read"]"#,
+    )
+    .await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::new();
+    let base = chrono::Utc::now().timestamp_millis() / 1000 * 1000 - 600_000;
+    let write = |i: i64| {
+        let body = encode(&WriteRequest {
+            timeseries: vec![series(
+                &[("__name__", "hardening_probe")],
+                &[(base + i * 100, i as f64)],
+            )],
+            metadata: vec![],
+        });
+        client
+            .post(format!("http://{address}/prometheus/api/v1/write"))
+            .bearer_auth(&key)
+            .header("content-type", "application/x-protobuf")
+            .header("content-encoding", "snappy")
+            .header("x-prometheus-remote-write-version", "0.1.0")
+            .body(body)
+            .send()
+    };
+
+    let mut acknowledged = Vec::new();
+    let (mut refused, mut after_refusal) = (0, 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut i = 0;
+    while after_refusal < 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ingestion did not resume within 2 minutes ({} refused)",
+            refused
+        );
+        if i == 20 {
+            let pid: i32 = std::fs::read_to_string(dir.join("postgres/data/postmaster.pid"))
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+        }
+        let answer = write(i).await.unwrap();
+        match answer.status().as_u16() {
+            204 => {
+                acknowledged.push(base + i * 100);
+                if refused > 0 {
+                    after_refusal += 1;
+                }
+            }
+            503 => {
+                assert!(answer.headers().contains_key("retry-after"));
+                refused += 1;
+            }
+            other => panic!(
+                "write {i} answered {other}: {}",
+                answer.text().await.unwrap()
+            ),
+        }
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        refused > 0,
+        "writes were refused while the database was down"
+    );
+    assert!(
+        matches!(server.0.try_wait(), Ok(None)),
+        "the server itself was never restarted"
+    );
+
+    let query = form(&[
+        ("query", "hardening_probe[1h]"),
+        ("time", &((base + 1_000_000) as f64 / 1000.0).to_string()),
+    ]);
+    let stored: Value = serde_json::from_str(
+        &client
+            .get(format!("http://{address}/prometheus/api/v1/query?{query}"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let times: std::collections::HashSet<i64> = stored["data"]["result"][0]["values"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{stored}"))
+        .iter()
+        .map(|pair| (pair[0].as_f64().unwrap() * 1000.0).round() as i64)
+        .collect();
+    let lost: Vec<&i64> = acknowledged.iter().filter(|t| !times.contains(t)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged samples were lost: {lost:?}",
+        lost.len(),
+        acknowledged.len()
+    );
+    let metrics = client
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("vigil_embedded_database_restarts_total 1"),
+        "{metrics}"
+    );
+    assert!(server.stop_with(nix::sys::signal::Signal::SIGTERM));
+}
+
+#[tokio::test]
+async fn a_handler_that_panics_is_answered_500_and_the_server_goes_on() {
+    let app = TestApp::spawn().await;
+    let routes = axum::Router::new()
+        .route(
+            "/boom",
+            axum::routing::get(|| async {
+                let empty: Vec<u8> = Vec::new();
+                // An index out of bounds, as a bug would have it.
+                empty[std::hint::black_box(3)].to_string()
+            }),
+        )
+        .route("/fine", axum::routing::get(|| async { "fine" }));
+    let router = vigil::app::with_middleware(routes, app.state.clone());
+    for _ in 0..3 {
+        let answer = tower::ServiceExt::oneshot(
+            router.clone(),
+            Request::get("/boom").body(Body::empty()).unwrap(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(answer.headers().contains_key("x-request-id"));
+        let body = http_body_util::BodyExt::collect(answer.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "internal", "{body}");
+        assert!(!body.to_string().contains("index out of bounds"), "{body}");
+    }
+    let fine =
+        tower::ServiceExt::oneshot(router, Request::get("/fine").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+    assert_eq!(fine.status(), StatusCode::OK);
+}

@@ -138,9 +138,51 @@ impl EmbeddedCluster {
         &self.layout.pgdata
     }
 
+    /// Starts the cluster again if its postmaster is gone (killed, crashed, or stopped by
+    /// hand); answers why it was down when it had to. Blocks: call from a blocking context.
+    /// PostgreSQL recovers from its write-ahead log on the way up, so every committed
+    /// transaction survives.
+    pub fn restart_if_down(&self) -> anyhow::Result<Option<String>> {
+        if self.postmaster_alive() {
+            return Ok(None);
+        }
+        let start_lock = lock_file(&self.layout.data_dir.join("postgres.start.lock"))?;
+        start_lock
+            .lock()
+            .context("cannot lock the embedded database for a restart")?;
+        if is_running(&self.layout, &self.bin_dir, self.owner.as_ref())? {
+            return Ok(None);
+        }
+        let pid = fs::read_to_string(self.layout.pgdata.join("postmaster.pid"))
+            .ok()
+            .and_then(|text| text.lines().next().map(str::to_owned));
+        let reason = match pid {
+            Some(pid) => format!("its postmaster (pid {pid}) is no longer running"),
+            None => "it was stopped".to_owned(),
+        };
+        tracing::warn!(%reason, "the embedded PostgreSQL is down; restarting it");
+        start_postmaster(&self.layout, &self.bin_dir, self.owner.as_ref())?;
+        Ok(Some(reason))
+    }
+
+    /// A cheap check (no program run): the process `postmaster.pid` names exists.
+    fn postmaster_alive(&self) -> bool {
+        fs::read_to_string(self.layout.pgdata.join("postmaster.pid"))
+            .ok()
+            .and_then(|text| text.lines().next()?.trim().parse::<i32>().ok())
+            .is_some_and(|pid| {
+                // Signal 0 checks only that the process exists (EPERM: it does, as another
+                // user's).
+                match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+                    Ok(()) | Err(nix::errno::Errno::EPERM) => true,
+                    Err(_) => false,
+                }
+            })
+    }
+
     /// Leaves the cluster; if no other process uses it, stops it (fast shutdown: open
     /// transactions roll back, committed data is safe). Blocks.
-    pub fn release(self) -> anyhow::Result<()> {
+    pub fn release(&self) -> anyhow::Result<()> {
         let start_lock = lock_file(&self.layout.data_dir.join("postgres.start.lock"))?;
         start_lock
             .lock()
@@ -156,7 +198,9 @@ impl EmbeddedCluster {
         } else {
             tracing::info!("embedded PostgreSQL stays up: another Vigil process still uses it");
         }
-        drop(self.users_lock);
+        self.users_lock
+            .unlock()
+            .context("cannot leave the embedded database")?;
         drop(start_lock);
         Ok(())
     }

@@ -5,12 +5,14 @@ pub mod embedded;
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
+use tokio_util::sync::CancellationToken;
 
 pub use embedded::{EmbeddedCluster, EmbeddedOptions};
 
@@ -45,7 +47,7 @@ impl Default for PoolSettings {
 /// An open database: the pool, plus the embedded cluster when Vigil runs one.
 pub struct Database {
     pub pool: PgPool,
-    cluster: Option<EmbeddedCluster>,
+    cluster: Option<Arc<EmbeddedCluster>>,
 }
 
 impl Database {
@@ -68,7 +70,7 @@ impl Database {
                 ensure_database(&cluster, embedded::DATABASE_NAME).await?;
                 (
                     cluster.connect_options(embedded::DATABASE_NAME),
-                    Some(cluster),
+                    Some(Arc::new(cluster)),
                 )
             }
         };
@@ -93,6 +95,11 @@ impl Database {
         self.cluster
             .as_ref()
             .map(|c| c.url(embedded::DATABASE_NAME))
+    }
+
+    /// The embedded cluster, when Vigil runs one (to supervise it).
+    pub fn embedded(&self) -> Option<Arc<EmbeddedCluster>> {
+        self.cluster.clone()
     }
 
     /// Closes the pool and leaves the embedded cluster (stopping it if nobody else uses it).
@@ -126,6 +133,47 @@ pub fn pool_options(settings: &PoolSettings) -> PgPoolOptions {
                 Ok(true)
             })
         })
+}
+
+/// Keeps the embedded cluster running: every second, checks that its postmaster lives and
+/// starts it again if not (logging why it was down, and calling `on_restart`), waiting longer
+/// between attempts that fail (1 s doubling to a minute). The pool reconnects by itself:
+/// connections to the old postmaster fail once and are replaced. Returns on `shutdown`.
+pub async fn supervise_embedded(
+    cluster: Arc<EmbeddedCluster>,
+    on_restart: impl Fn() + Send + 'static,
+    shutdown: CancellationToken,
+) {
+    const CHECK_EVERY: Duration = Duration::from_secs(1);
+    const LONGEST_WAIT: Duration = Duration::from_secs(60);
+    let mut wait = CHECK_EVERY;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        let checked = cluster.clone();
+        match tokio::task::spawn_blocking(move || checked.restart_if_down()).await {
+            Ok(Ok(None)) => wait = CHECK_EVERY,
+            Ok(Ok(Some(reason))) => {
+                tracing::warn!(%reason, "the embedded PostgreSQL was down and has been restarted");
+                on_restart();
+                wait = CHECK_EVERY;
+            }
+            Ok(Err(error)) => {
+                tracing::error!(
+                    error = format!("{error:#}"),
+                    retry_in_s = wait.as_secs(),
+                    "the embedded PostgreSQL is down and could not be restarted yet"
+                );
+                wait = (wait * 2).min(LONGEST_WAIT);
+            }
+            Err(panic) => {
+                tracing::error!(%panic, "checking the embedded PostgreSQL panicked");
+                wait = (wait * 2).min(LONGEST_WAIT);
+            }
+        }
+    }
 }
 
 /// Statement logging at INFO would drown everything else; keep only slow statements.

@@ -64,6 +64,7 @@ pub struct Metrics {
     rule_evaluations: Counter,
     rule_evaluation_failures: Counter,
     rule_evaluation_duration: Histogram,
+    database_restarts: Counter,
 }
 
 impl Metrics {
@@ -120,6 +121,12 @@ impl Metrics {
             "Time to evaluate one alert rule and store its alerts",
             rule_evaluation_duration.clone(),
         );
+        let database_restarts = Counter::default();
+        registry.register(
+            "vigil_embedded_database_restarts",
+            "Times this process restarted the embedded PostgreSQL after it died",
+            database_restarts.clone(),
+        );
         let resident_memory = Gauge::<u64, AtomicU64>::default();
         registry.register(
             "process_resident_memory_bytes",
@@ -152,7 +159,13 @@ impl Metrics {
             rule_evaluations,
             rule_evaluation_failures,
             rule_evaluation_duration,
+            database_restarts,
         }
+    }
+
+    /// Counts one restart of the embedded database.
+    pub fn record_database_restart(&self) {
+        self.database_restarts.inc();
     }
 
     /// Counts one rule evaluation and how long it took.
