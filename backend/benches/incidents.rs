@@ -191,6 +191,8 @@ async fn run(
                 let ok = match client
                     .post(format!("{base}/api/v1/incidents/{id}/acknowledge"))
                     .header("cookie", &cookie)
+                    // As the browser sends it from Vigil's own page.
+                    .header("sec-fetch-site", "same-origin")
                     .send()
                     .await
                 {

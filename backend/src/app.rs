@@ -118,7 +118,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Wraps `routes` in what every request goes through: request ids and tracing, compression,
-/// security headers, request metrics, and a net for panics — a handler that panics is logged
+/// security headers, request metrics, the same-origin check of cookie-authenticated changes
+/// (`auth::csrf`), and a net for panics — a handler that panics is logged
 /// with its request id and answered 500, and the server goes on serving.
 pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let security_headers = ServiceBuilder::new()
@@ -160,6 +161,10 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(tower_http::LatencyUnit::Millis));
 
     routes
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf::guard,
+        ))
         .layer(CatchPanicLayer::custom(answer_panic))
         .layer(middleware::from_fn_with_state(
             state.clone(),

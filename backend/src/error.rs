@@ -7,11 +7,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use vigil_shared::error::{ErrorBody, ErrorDetail};
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -337,10 +340,71 @@ impl From<PathRejection> for AppError {
     }
 }
 
-/// `axum::Json`, but a rejected body answers in Vigil's error format.
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(AppError))]
+/// `axum::Json`, but a rejected body answers in Vigil's error format, and a string holding a
+/// NUL character — which PostgreSQL cannot store in text or JSONB — is refused with a 422
+/// naming its field, before any handler sees it.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        if !is_json(request.headers()) {
+            return Err(AppError::UnsupportedMediaType(
+                "Expected a JSON body with `Content-Type: application/json`.".to_owned(),
+            ));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge("The request body is too large.".to_owned())
+                } else {
+                    AppError::bad_request(rejection.body_text())
+                }
+            })?;
+        refuse_nul_in_json(&bytes)?;
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Json(value))
+    }
+}
+
+/// A JSON body that may be left out: an empty body gives `T::default()`; a body that is there
+/// is held to everything [`Json`] checks (its content type included).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let (parts, body) = request.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge("The request body is too large.".to_owned())
+                } else {
+                    AppError::bad_request(rejection.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        Ok(OptionalJson(value))
+    }
+}
 
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
@@ -348,10 +412,94 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-/// `axum::extract::Query` answering rejections in Vigil's error format.
-#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
+/// `application/json`, or any `…+json` type, as axum's own extractor accepts.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+const NUL_PROBLEM: &str = "must not contain a NUL character (\\u0000)";
+
+/// Refuses a JSON body with a NUL character in any string (or key), naming where: `notes`,
+/// `labels.team`, `levels.0.targets`. Bodies without the escape are not looked into.
+fn refuse_nul_in_json(bytes: &[u8]) -> Result<(), AppError> {
+    if !bytes.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(()); // not JSON: the typed parse below words that
+    };
+    match nul_path(&value, String::new()) {
+        Some(path) => Err(AppError::invalid(
+            if path.is_empty() { "body" } else { &path },
+            NUL_PROBLEM,
+        )),
+        None => Ok(()),
+    }
+}
+
+fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then_some(path),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_path(item, join(&i.to_string()))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            if key.contains('\0') {
+                Some(path.clone())
+            } else {
+                nul_path(item, join(key))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// `axum::extract::Query` answering rejections in Vigil's error format, and refusing a
+/// parameter holding a NUL character (`%00`) with a 422 naming it.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let raw = parts.uri.query().unwrap_or_default();
+        if raw.contains("%00") {
+            let nul = form_urlencoded::parse(raw.as_bytes())
+                .find(|(name, value)| name.contains('\0') || value.contains('\0'));
+            if let Some((name, _)) = nul {
+                return Err(AppError::invalid(&name.replace('\0', ""), NUL_PROBLEM));
+            }
+        }
+        let axum::extract::Query(value) = axum::extract::Query::<T>::try_from_uri(&parts.uri)?;
+        Ok(Query(value))
+    }
+}
 
 /// `axum::extract::Path` answering rejections in Vigil's error format.
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]
@@ -379,6 +527,17 @@ mod tests {
         let body = error.body();
         assert!(!body.error.message.contains("relation"));
         assert_eq!(error.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_nul_character_is_found_with_its_path() {
+        let body = br#"{"name": "ok", "labels": {"team": "a\u0000b"}, "levels": [{"x": 1}, {"note": "\u0000"}]}"#;
+        let refused = refuse_nul_in_json(body).unwrap_err();
+        let fields = refused.body().error.fields;
+        assert!(fields.contains_key("labels.team"), "{fields:?}");
+        // An escaped backslash followed by `u0000` is text, not a NUL.
+        assert!(refuse_nul_in_json(br#"{"path": "C:\\u0000"}"#).is_ok());
+        assert!(refuse_nul_in_json(br#"{"fine": "yes"}"#).is_ok());
     }
 
     #[test]

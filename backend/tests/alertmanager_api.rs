@@ -209,6 +209,7 @@ async fn silences_suppress_matching_alerts_until_expired() {
             Request::post("/alertmanager/api/v2/silences")
                 .header(header::COOKIE, viewer.cookie_header().unwrap())
                 .header(header::CONTENT_TYPE, "application/json")
+                .header("sec-fetch-site", "same-origin")
                 .body(Body::from(silence.to_string()))
                 .unwrap(),
         )

@@ -767,3 +767,202 @@ async fn a_handler_that_panics_is_answered_500_and_the_server_goes_on() {
             .unwrap();
     assert_eq!(fine.status(), StatusCode::OK);
 }
+
+/// A client's request with a raw body and content type (what a forged form would send).
+async fn send_raw(
+    client: &common::Client<'_>,
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    content_type: Option<&str>,
+    origin: Option<&str>,
+    body: &str,
+) -> common::TestResponse {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, client.cookie_header().unwrap())
+        .header(header::HOST, "vigil.example");
+    if let Some(content_type) = content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    if let Some(origin) = origin {
+        request = request.header(header::ORIGIN, origin);
+    }
+    app.send(request.body(Body::from(body.to_owned())).unwrap())
+        .await
+}
+
+#[tokio::test]
+async fn text_postgresql_cannot_store_is_refused_with_422_naming_the_field() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.login_as(Role::Admin).await;
+    let mut responder = app.login_as(Role::Responder).await;
+    let incident: Value = responder
+        .post("/api/v1/incidents", &json!({ "title": "Disk full" }))
+        .await
+        .json();
+    let id = &incident["id"];
+    assert!(id.is_i64(), "{incident}");
+
+    for path in [
+        "/api/v1/incidents?q=a%00b",
+        "/api/v1/incidents?service=%00",
+        "/api/v1/incidents/export?q=%00",
+        "/api/v1/audit-log?action=%00",
+        "/api/v1/audit-log?actor=x%00",
+    ] {
+        let refused = admin.get(path).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {}",
+            refused.text()
+        );
+        let fields = refused.error().error.fields;
+        assert_eq!(fields.len(), 1, "{path}: {fields:?}");
+        assert!(fields.values().all(|m| m.contains("NUL")), "{fields:?}");
+    }
+
+    let nul = "a\u{0}b";
+    let mut editor = app.login_as(Role::Editor).await;
+    let bodies: Vec<(Role, String, Value, &str)> = vec![
+        (
+            Role::Responder,
+            "/api/v1/incidents".to_owned(),
+            json!({ "title": nul }),
+            "title",
+        ),
+        (
+            Role::Responder,
+            format!("/api/v1/incidents/{id}/notes"),
+            json!({ "message": nul }),
+            "message",
+        ),
+        (
+            Role::Editor,
+            "/api/v1/scrape-targets".to_owned(),
+            json!({ "job": "node", "url": "http://10.0.0.1:9100/metrics", "interval": "15s",
+                    "timeout": "5s", "labels": { "env": nul } }),
+            "labels.env",
+        ),
+        (
+            Role::Admin,
+            "/api/v1/teams".to_owned(),
+            json!({ "name": nul }),
+            "name",
+        ),
+        (
+            Role::Responder,
+            "/api/v1/silences".to_owned(),
+            json!({ "matchers": [{ "name": "job", "value": "api", "isRegex": false }],
+                    "ends_at": "2999-01-01T00:00:00Z", "comment": nul }),
+            "comment",
+        ),
+        (
+            Role::Editor,
+            "/alertmanager/api/v2/alerts".to_owned(),
+            json!([{ "labels": { "alertname": nul } }]),
+            "0.labels.alertname",
+        ),
+    ];
+    for (role, path, body, field) in bodies {
+        let client = match role {
+            Role::Admin => &mut admin,
+            Role::Editor => &mut editor,
+            _ => &mut responder,
+        };
+        let refused = client.post(&path, &body).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {}",
+            refused.text()
+        );
+        let fields = refused.error().error.fields;
+        assert!(fields.contains_key(field), "{path}: {fields:?}");
+    }
+    // Nothing of it was stored, and the server answers as before.
+    assert_eq!(
+        responder.get("/api/v1/incidents").await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn cookie_authenticated_changes_on_another_site_are_refused() {
+    let app = TestApp::spawn().await;
+    let mut responder = app.login_as(Role::Responder).await;
+    let incident: Value = responder
+        .post("/api/v1/incidents", &json!({ "title": "Disk full" }))
+        .await
+        .json();
+    let acknowledge = format!("/api/v1/incidents/{}/acknowledge", incident["id"]);
+
+    // What a forged form or fetch from another site sends.
+    for (content_type, body) in [
+        (Some("text/plain"), r#"{"message":"x"}"#),
+        (Some("application/x-www-form-urlencoded"), "message=x"),
+        (None, ""),
+    ] {
+        let refused = send_raw(
+            &responder,
+            &app,
+            "POST",
+            &acknowledge,
+            content_type,
+            Some("https://evil.example"),
+            body,
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{content_type:?}");
+    }
+    let mut elsewhere = app.login_as(Role::Responder).await.on_another_site();
+    assert_eq!(
+        elsewhere.post_empty(&acknowledge).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // From Vigil's own origin, the body's type must be JSON.
+    let wrong_type = send_raw(
+        &responder,
+        &app,
+        "POST",
+        &acknowledge,
+        Some("text/plain"),
+        Some("http://vigil.example"),
+        r#"{"message":"x"}"#,
+    )
+    .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // remote_write with a cookie and no content type is refused too.
+    let mut editor = app.login_as(Role::Editor).await;
+    let write = send_raw(
+        &editor,
+        &app,
+        "POST",
+        "/prometheus/api/v1/write",
+        None,
+        Some("http://vigil.example"),
+        "\u{1}\u{2}",
+    )
+    .await;
+    assert_eq!(write.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let still_triggered: Value = editor
+        .get(&format!("/api/v1/incidents/{}", incident["id"]))
+        .await
+        .json();
+    assert_eq!(still_triggered["status"], "triggered");
+    // The same origin acknowledges; an API key needs no origin.
+    let fine = send_raw(
+        &responder,
+        &app,
+        "POST",
+        &acknowledge,
+        None,
+        Some("http://vigil.example"),
+        "",
+    )
+    .await;
+    assert_eq!(fine.status, StatusCode::OK, "{}", fine.text());
+}

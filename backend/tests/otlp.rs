@@ -755,6 +755,7 @@ async fn only_ingest_keys_and_editors_may_export() {
         let request = Request::post("/v1/metrics")
             .header(header::COOKIE, client.cookie_header().unwrap())
             .header(header::CONTENT_TYPE, "application/x-protobuf")
+            .header("sec-fetch-site", "same-origin")
             .body(Body::from(body.clone()))
             .unwrap();
         assert_eq!(app.send(request).await.status, expected, "{role}");

@@ -260,6 +260,7 @@ async fn only_ingest_keys_and_editors_may_write() {
         let request = Request::post("/prometheus/api/v1/write")
             .header(header::COOKIE, client.cookie_header().unwrap())
             .header(header::CONTENT_TYPE, "application/x-protobuf")
+            .header("sec-fetch-site", "same-origin")
             .header(header::CONTENT_ENCODING, "snappy")
             .body(Body::from(body.clone()))
             .unwrap();

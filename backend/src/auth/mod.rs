@@ -1,6 +1,7 @@
 //! Authentication: logging in and out, refreshing sessions, changing one's own password, and
 //! the extractors every other area uses to know who is calling.
 
+pub mod csrf;
 mod extract;
 pub mod limiter;
 pub mod password;

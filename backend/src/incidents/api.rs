@@ -29,7 +29,7 @@ use super::policies;
 use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Responder};
-use crate::error::{AppError, AppResult, FieldErrors, Json, Path, Query};
+use crate::error::{AppError, AppResult, FieldErrors, Json, OptionalJson, Path, Query};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -614,15 +614,9 @@ async fn act(
     Responder(user): Responder,
     State(state): State<AppState>,
     Path((id, action)): Path<(i64, String)>,
-    body: axum::body::Bytes,
-) -> AppResult<Json<IncidentDetail>> {
     // The body is optional: acknowledging needs none.
-    let request: IncidentAction = if body.iter().all(u8::is_ascii_whitespace) {
-        IncidentAction::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| AppError::bad_request(format!("The body is not a valid action: {e}")))?
-    };
+    OptionalJson(request): OptionalJson<IncidentAction>,
+) -> AppResult<Json<IncidentDetail>> {
     // One connection for the change and the answer read after it: each pool checkout costs a
     // round trip (the liveness check) and, under load, a wait.
     let mut conn = state.db.acquire().await?;

@@ -252,6 +252,7 @@ impl TestApp {
             cookies: HashMap::new(),
             bearer: None,
             forwarded_for: None,
+            fetch_site: "same-origin",
         }
     }
 
@@ -310,9 +311,17 @@ pub struct Client<'a> {
     pub cookies: HashMap<String, String>,
     bearer: Option<String>,
     forwarded_for: Option<String>,
+    /// The `Sec-Fetch-Site` the browser would send: Vigil's own pages call it same-origin.
+    fetch_site: &'static str,
 }
 
 impl<'a> Client<'a> {
+    /// The same browser, but the requests come from another site's page.
+    pub fn on_another_site(mut self) -> Self {
+        self.fetch_site = "cross-site";
+        self
+    }
+
     /// Pretends requests come from `ip` (needs `trust_proxy_headers`).
     pub fn via_ip(mut self, ip: &str) -> Self {
         self.forwarded_for = Some(ip.to_owned());
@@ -357,6 +366,7 @@ impl<'a> Client<'a> {
         if let Some(ip) = &self.forwarded_for {
             builder = builder.header("x-forwarded-for", ip);
         }
+        builder = builder.header("sec-fetch-site", self.fetch_site);
         let body = match json {
             Some(bytes) => {
                 builder = builder.header(header::CONTENT_TYPE, "application/json");

@@ -36,6 +36,13 @@ pub async fn request(
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
+    // As a browser on Vigil's own page would (cookie-authenticated changes need it).
+    if headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("cookie"))
+    {
+        head.push_str(&format!("Origin: http://{address}\r\n"));
+    }
     stream
         .write_all(format!("{head}\r\n{body}").as_bytes())
         .await
