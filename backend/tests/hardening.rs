@@ -966,3 +966,122 @@ async fn cookie_authenticated_changes_on_another_site_are_refused() {
     .await;
     assert_eq!(fine.status, StatusCode::OK, "{}", fine.text());
 }
+
+async fn login_attempt(app: &TestApp, email: &str, password: &str) -> common::TestResponse {
+    app.anonymous()
+        .via_ip("203.0.113.77")
+        .post(
+            "/api/v1/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn login_answers_the_same_for_unknown_and_existing_accounts_lockout_included() {
+    let app = TestApp::spawn_with(AppConfig {
+        trust_proxy_headers: true,
+        ..AppConfig::default()
+    })
+    .await;
+    app.create_user("admin@vigil.local", Role::Admin).await;
+    let mut timings = Vec::new();
+    for attempt in 1..=7 {
+        let (mut answers, mut took) = (Vec::new(), Vec::new());
+        for email in ["admin@vigil.local", "nobody@vigil.local"] {
+            let started = std::time::Instant::now();
+            let answer = login_attempt(&app, email, "wrong guess").await;
+            took.push(started.elapsed());
+            answers.push((
+                answer.status,
+                answer.error().error.message,
+                answer.header("retry-after").map(str::to_owned),
+            ));
+        }
+        assert_eq!(answers[0], answers[1], "attempt {attempt}");
+        let expected = if attempt <= 5 {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        assert_eq!(answers[0].0, expected, "attempt {attempt}");
+        timings.push(took);
+    }
+    // Both sides verify a password hash: their times are of one kind (tens of ms, not one
+    // side instant). Each is compared with the other over the unlocked attempts.
+    let (known, unknown): (Vec<f64>, Vec<f64>) = timings[..5]
+        .iter()
+        .map(|t| (t[0].as_secs_f64(), t[1].as_secs_f64()))
+        .unzip();
+    let (known, unknown) = (
+        known.iter().sum::<f64>() / 5.0,
+        unknown.iter().sum::<f64>() / 5.0,
+    );
+    assert!(
+        unknown > known / 3.0 && unknown < known * 3.0,
+        "known {known:.3}s, unknown {unknown:.3}s"
+    );
+}
+
+#[tokio::test]
+async fn nobody_can_lock_the_admin_out_from_elsewhere() {
+    let app = TestApp::spawn_with(AppConfig {
+        trust_proxy_headers: true,
+        ..AppConfig::default()
+    })
+    .await;
+    app.create_user("admin@vigil.local", Role::Admin).await;
+    for _ in 0..6 {
+        login_attempt(&app, "admin@vigil.local", "wrong guess").await;
+    }
+    assert_eq!(
+        login_attempt(&app, "admin@vigil.local", common::PASSWORD)
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the guessing address is locked out"
+    );
+    let admin = app
+        .anonymous()
+        .via_ip("198.51.100.1")
+        .post(
+            "/api/v1/auth/login",
+            &json!({ "email": "admin@vigil.local", "password": common::PASSWORD }),
+        )
+        .await;
+    assert_eq!(admin.status, StatusCode::OK, "{}", admin.text());
+}
+
+#[tokio::test]
+async fn csv_exports_make_formula_cells_inert() {
+    let app = TestApp::spawn().await;
+    let mut responder = app.login_as(Role::Responder).await;
+    for title in [
+        "=HYPERLINK(\"http://evil.example\",\"click\")",
+        "@SUM(1+1)",
+        "-2+3",
+        "+1",
+    ] {
+        let opened = responder
+            .post(
+                "/api/v1/incidents",
+                &json!({ "title": title, "service": "=cmd|' /C calc'!A0" }),
+            )
+            .await;
+        assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text());
+    }
+    let csv = responder.get("/api/v1/incidents/export").await.text();
+    for line in csv.lines().skip(1) {
+        // Every cell of ours that could start a formula starts with an apostrophe instead.
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@']),
+                "a live formula cell in {line:?}"
+            );
+        }
+    }
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    assert!(csv.contains("'@SUM(1+1)"), "{csv}");
+    assert!(csv.contains("'=cmd|"), "{csv}");
+}

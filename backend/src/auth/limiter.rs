@@ -1,9 +1,11 @@
-//! Login attempt limits per client IP and per account, kept in memory. A login that succeeds
-//! gives its attempt back, so the limits slow down guessing, not a team behind one address
-//! logging in at the start of the day.
+//! Login attempt limits, kept in memory: per client address a limit (past it, 429), per
+//! account a slowdown (past its limit, each attempt waits a second more, up to five) — never a
+//! refusal, which anyone could trigger to keep a person out of their own account. A login
+//! that succeeds gives its attempt back, so the limits slow down guessing, not a team behind
+//! one address logging in at the start of the day.
 //!
-//! This slows down guessing from one place; the durable defence is the account lockout
-//! stored with the user (see `auth::login`), which every replica sees.
+//! The durable defence is the lockout of one address from one account, stored in the
+//! database (see `auth::login`), which every replica sees.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -41,8 +43,9 @@ impl LoginLimiter {
         }
     }
 
-    /// Counts an attempt from `ip` on `account`; `Err(retry_after)` when either is over its limit.
-    pub fn attempt(&self, ip: Option<&str>, account: &str) -> Result<(), Duration> {
+    /// Counts an attempt from `ip` on `account`: `Err(retry_after)` when the address is over
+    /// its limit, else how long the attempt should wait (the account's slowdown).
+    pub fn attempt(&self, ip: Option<&str>, account: &str) -> Result<Duration, Duration> {
         self.attempt_at(Instant::now(), ip, account)
     }
 
@@ -61,15 +64,18 @@ impl LoginLimiter {
             .chain(ip.map(|ip| format!("ip:{ip}")))
     }
 
-    fn attempt_at(&self, now: Instant, ip: Option<&str>, account: &str) -> Result<(), Duration> {
+    fn attempt_at(
+        &self,
+        now: Instant,
+        ip: Option<&str>,
+        account: &str,
+    ) -> Result<Duration, Duration> {
         let mut windows = self.windows.lock().expect("limiter lock poisoned");
         if windows.len() >= PRUNE_AT {
             let longest = self.per_ip.per.max(self.per_account.per);
             windows.retain(|_, w| now.duration_since(w.started) < longest);
         }
-        let limits = [self.per_account, self.per_ip];
-        let mut retry_after = None;
-        for (key, limit) in Self::keys(ip, account).zip(limits) {
+        let mut count = |key: String, limit: Limit| {
             let window = windows.entry(key).or_insert(Window {
                 started: now,
                 attempts: 0,
@@ -81,17 +87,28 @@ impl LoginLimiter {
                 };
             }
             window.attempts += 1;
-            if window.attempts > limit.attempts {
-                let wait = limit.per.saturating_sub(now.duration_since(window.started));
-                retry_after = Some(retry_after.map_or(wait, |w: Duration| w.max(wait)));
+            (
+                window.attempts.saturating_sub(limit.attempts),
+                limit.per.saturating_sub(now.duration_since(window.started)),
+            )
+        };
+        let mut keys = Self::keys(ip, account);
+        let account_key = keys.next().expect("the account's key comes first");
+        let (over_account, _) = count(account_key, self.per_account);
+        if let Some(ip_key) = keys.next() {
+            let (over_ip, wait) = count(ip_key, self.per_ip);
+            if over_ip > 0 {
+                return Err(wait.max(Duration::from_secs(1)));
             }
         }
-        match retry_after {
-            Some(wait) => Err(wait.max(Duration::from_secs(1))),
-            None => Ok(()),
-        }
+        Ok(Duration::from_secs(u64::from(
+            over_account.min(MAX_SLOWDOWN_SECONDS),
+        )))
     }
 }
+
+/// The longest an attempt at a much-guessed account waits.
+const MAX_SLOWDOWN_SECONDS: u32 = 5;
 
 #[cfg(test)]
 mod tests {
@@ -111,15 +128,27 @@ mod tests {
     }
 
     #[test]
-    fn an_account_is_limited_whatever_the_address() {
+    fn an_account_guessed_from_everywhere_is_slowed_down_never_refused() {
         let limiter = limiter();
         let now = Instant::now();
-        assert!(limiter.attempt_at(now, Some("10.0.0.1"), "a@x").is_ok());
-        assert!(limiter.attempt_at(now, Some("10.0.0.2"), "A@x").is_ok());
-        let wait = limiter
-            .attempt_at(now, Some("10.0.0.3"), "a@x")
-            .unwrap_err();
-        assert_eq!(wait, Duration::from_secs(30));
+        let delay = |address: &str| limiter.attempt_at(now, Some(address), "a@x").unwrap();
+        assert_eq!(delay("10.0.0.1"), Duration::ZERO);
+        assert_eq!(delay("10.0.0.2"), Duration::ZERO);
+        assert_eq!(delay("10.0.0.3"), Duration::from_secs(1));
+        assert_eq!(delay("10.0.0.4"), Duration::from_secs(2));
+        for n in 5..20 {
+            assert!(delay(&format!("10.0.0.{n}")) <= Duration::from_secs(5));
+        }
+        // Other accounts are not slowed.
+        assert_eq!(
+            limiter.attempt_at(now, Some("10.0.1.1"), "b@x").unwrap(),
+            Duration::ZERO
+        );
+        let later = now + Duration::from_secs(31);
+        assert_eq!(
+            limiter.attempt_at(later, Some("10.0.2.1"), "A@x").unwrap(),
+            Duration::ZERO
+        );
     }
 
     #[test]

@@ -74,84 +74,94 @@ async fn login(
     errors.into_result()?;
     let email = request.email.trim().to_lowercase();
 
-    if let Err(wait) = state.login_limiter.attempt(ip.as_deref(), &email) {
+    if email.chars().count() > 254 {
+        return Err(AppError::invalid("email", "must be at most 254 characters"));
+    }
+    let client = ip.as_deref().unwrap_or_default();
+
+    // Every check below answers alike for accounts that exist and ones that do not: the
+    // limits and lockouts are kept per email typed, and an unknown account's password is
+    // checked against a decoy hash.
+    let delay = match state.login_limiter.attempt(ip.as_deref(), &email) {
+        Ok(delay) => delay,
+        Err(wait) => {
+            return Err(too_many(
+                format!(
+                    "Too many login attempts; try again in {} seconds.",
+                    wait.as_secs()
+                ),
+                wait,
+            ));
+        }
+    };
+    let locked_for = sqlx::query_scalar!(
+        r#"SELECT GREATEST(locked_until - now(), interval '0') AS "locked_for!"
+           FROM login_failures WHERE email = $1 AND client = $2"#,
+        email,
+        client
+    )
+    .fetch_optional(&state.db)
+    .await?
+    .map(|interval| Duration::from_micros(interval.microseconds.max(0) as u64))
+    .unwrap_or_default();
+    if !locked_for.is_zero() {
         return Err(too_many(
             format!(
-                "Too many login attempts; try again in {} seconds.",
-                wait.as_secs()
+                "Too many failed logins for this account from your address: try again in {} \
+                 minute(s).",
+                minutes(locked_for)
             ),
-            wait,
+            locked_for,
         ));
     }
+    // Many failures for one account from many addresses slow every attempt at it down,
+    // rather than lock it: its owner still gets in.
+    tokio::time::sleep(delay).await;
 
     let account = sqlx::query!(
-        r#"SELECT id, password_hash, disabled,
-                  GREATEST(locked_until - now(), interval '0') AS "locked_for!"
-           FROM users WHERE lower(email) = $1"#,
+        "SELECT id, password_hash, disabled FROM users WHERE lower(email) = $1",
         email
     )
     .fetch_optional(&state.db)
     .await?;
-
-    if let Some(account) = &account {
-        let locked_for = Duration::from_micros(account.locked_for.microseconds.max(0) as u64);
-        if !locked_for.is_zero() {
-            return Err(too_many(
-                format!(
-                    "Too many failed logins: this account is locked for {} more minute(s).",
-                    minutes(locked_for)
-                ),
-                locked_for,
-            ));
-        }
-    }
-
     let password_hash = account.as_ref().map(|a| a.password_hash.as_str());
     let password_matches = password::verify(&request.password, password_hash).await?;
     let actor = AuditActor::anonymous(ip.as_deref());
+    let account_id = account.as_ref().map(|a| a.id);
 
-    let Some(account) = account else {
-        audit::record(
-            &state.db,
-            actor,
-            "auth.login_failed",
-            Target::none(),
-            json!({ "email": email }),
-        )
-        .await?;
-        return Err(AppError::unauthorized(INVALID_CREDENTIALS));
-    };
-
-    if !password_matches {
+    let Some(account) = account.filter(|_| password_matches) else {
         let lockout = &state.config.lockout;
+        let mut tx = state.db.begin().await?;
         let locked = sqlx::query_scalar!(
-            r#"UPDATE users
-               SET failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
-                   locked_until = CASE WHEN failed_logins + 1 >= $2
-                                       THEN now() + make_interval(secs => $3) ELSE locked_until END
-               WHERE id = $1
+            r#"INSERT INTO login_failures AS f (email, client, failures)
+               VALUES ($1, $2, 1)
+               ON CONFLICT (email, client) DO UPDATE
+               SET failures = CASE WHEN f.failures + 1 >= $3 THEN 0 ELSE f.failures + 1 END,
+                   locked_until = CASE WHEN f.failures + 1 >= $3
+                                       THEN now() + make_interval(secs => $4)
+                                       ELSE f.locked_until END,
+                   updated_at = now()
                RETURNING locked_until IS NOT NULL AND locked_until > now() AS "locked!""#,
-            account.id,
+            email,
+            client,
             lockout.max_failures,
             lockout.duration.as_secs_f64()
         )
-        .fetch_one(&state.db)
+        .fetch_one(&mut *tx)
         .await?;
+        let target = match account_id {
+            Some(id) => Target::of("user", id),
+            None => Target::none(),
+        };
         let action = if locked {
             "auth.lockout"
         } else {
             "auth.login_failed"
         };
-        audit::record(
-            &state.db,
-            actor,
-            action,
-            Target::of("user", account.id),
-            json!({ "email": email }),
-        )
-        .await?;
+        audit::record(&mut *tx, actor, action, target, json!({ "email": email })).await?;
+        tx.commit().await?;
         return Err(AppError::unauthorized(INVALID_CREDENTIALS));
-    }
+    };
 
     if account.disabled {
         return Err(AppError::forbidden(
@@ -161,8 +171,15 @@ async fn login(
 
     let mut tx = state.db.begin().await?;
     sqlx::query!(
-        "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() WHERE id = $1",
+        "UPDATE users SET last_login_at = now() WHERE id = $1",
         account.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DELETE FROM login_failures WHERE email = $1 AND client = $2",
+        email,
+        client
     )
     .execute(&mut *tx)
     .await?;
@@ -196,6 +213,29 @@ async fn login(
         session::set_cookies(jar, &state.config, session),
         Json(user),
     ))
+}
+
+/// Forgets the failed logins of `email` from every address (its password was just reset).
+pub async fn forget_failed_logins(
+    conn: &mut sqlx::PgConnection,
+    email: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM login_failures WHERE email = lower($1)", email)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes failed logins nobody has repeated for a day (and whose lockout is over).
+pub async fn prune_failed_logins(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "DELETE FROM login_failures
+         WHERE updated_at < now() - interval '1 day'
+           AND (locked_until IS NULL OR locked_until < now())"
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
 }
 
 async fn refresh(

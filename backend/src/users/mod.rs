@@ -21,7 +21,7 @@ pub use email::Email;
 
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, Target};
-use crate::auth::{Admin, AuthUser, password, session};
+use crate::auth::{self, Admin, AuthUser, password, session};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 
 pub const MAX_DISPLAY_NAME: usize = 100;
@@ -126,7 +126,7 @@ pub async fn upsert_with_password(pool: &PgPool, user: &NewUser) -> anyhow::Resu
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (lower(email)) DO UPDATE
             SET password_hash = EXCLUDED.password_hash, role = EXCLUDED.role,
-                disabled = false, failed_logins = 0, locked_until = NULL, updated_at = now()
+                disabled = false, updated_at = now()
          RETURNING id",
         user.email.as_str(),
         user.display_name,
@@ -135,6 +135,7 @@ pub async fn upsert_with_password(pool: &PgPool, user: &NewUser) -> anyhow::Resu
     )
     .fetch_one(&mut *tx)
     .await?;
+    auth::forget_failed_logins(&mut tx, user.email.as_str()).await?;
     audit::record(
         &mut *tx,
         AuditActor::SYSTEM,
@@ -338,17 +339,16 @@ async fn reset_password(
         .map_err(|e| AppError::invalid("password", e))?;
     let hash = password::hash(&password).await?;
     let mut tx = state.db.begin().await?;
-    let updated = sqlx::query!(
-        "UPDATE users SET password_hash = $2, failed_logins = 0, locked_until = NULL, updated_at = now()
-         WHERE id = $1",
+    let email = sqlx::query_scalar!(
+        "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 RETURNING email",
         id,
         hash
     )
-    .execute(&mut *tx)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Err(AppError::not_found("There is no user with this id."));
-    }
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::not_found("There is no user with this id."))?;
+    // A new password is a fresh start from every address.
+    auth::forget_failed_logins(&mut tx, &email).await?;
     // Whoever knew the old password may hold a session; end them all.
     session::revoke_all_for_user(&mut *tx, id, None).await?;
     audit::record(
