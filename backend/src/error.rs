@@ -438,8 +438,10 @@ fn refuse_nul_in_json(bytes: &[u8]) -> Result<(), AppError> {
     if !bytes.windows(6).any(|w| w == b"\\u0000") {
         return Ok(());
     }
+    // A body that holds the escape but does not parse here (a number out of range, nesting
+    // too deep) could still parse into a type that skips the bad part: refuse it whole.
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-        return Ok(()); // not JSON: the typed parse below words that
+        return Err(AppError::invalid("body", NUL_PROBLEM));
     };
     match nul_path(&value, String::new()) {
         Some(path) => Err(AppError::invalid(

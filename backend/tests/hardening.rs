@@ -1085,3 +1085,88 @@ async fn csv_exports_make_formula_cells_inert() {
     assert!(csv.contains("'@SUM(1+1)"), "{csv}");
     assert!(csv.contains("'=cmd|"), "{csv}");
 }
+
+#[tokio::test]
+async fn ingested_labels_holding_nul_are_refused_not_stored() {
+    use common::remote_write::{encode, post, series};
+    use vigil::ingest::remote_write::WriteRequest;
+
+    let app = TestApp::spawn().await;
+    let mut admin = app.login_as(Role::Admin).await;
+    let key: CreatedApiKey = admin
+        .post(
+            "/api/v1/api-keys",
+            &json!({ "name": "prometheus", "scopes": ["ingest", "read"] }),
+        )
+        .await
+        .json();
+    let now = chrono::Utc::now().timestamp_millis();
+    let write = app
+        .send(post(
+            &key.secret,
+            encode(&WriteRequest {
+                timeseries: vec![
+                    series(
+                        &[("__name__", "nul_probe"), ("job", "a\u{0}b")],
+                        &[(now, 1.0)],
+                    ),
+                    series(&[("__name__", "nul_probe"), ("job", "fine")], &[(now, 2.0)]),
+                ],
+                metadata: vec![vigil::ingest::remote_write::WireMetadata {
+                    r#type: 1,
+                    metric_family_name: "nul_probe".into(),
+                    help: "help\u{0}text".into(),
+                    unit: "\u{0}".into(),
+                }],
+            }),
+        ))
+        .await;
+    assert!(
+        write.status.is_client_error() || write.status.is_success(),
+        "{}: {}",
+        write.status,
+        write.text()
+    );
+    // OTLP's JSON encoding carries attributes as strings too.
+    let otlp = json!({ "resourceMetrics": [{
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "x\u{0}y" } }] },
+        "scopeMetrics": [{ "metrics": [{ "name": "nul.gauge", "gauge": { "dataPoints": [
+            { "asDouble": 1.0, "timeUnixNano": format!("{}", now * 1_000_000) }
+        ] } }] }]
+    }] });
+    let otlp = app
+        .send(
+            Request::post("/v1/metrics")
+                .header(header::AUTHORIZATION, format!("Bearer {}", key.secret))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(otlp.to_string()))
+                .unwrap(),
+        )
+        .await;
+    assert!(
+        otlp.status.as_u16() < 500,
+        "{}: {}",
+        otlp.status,
+        otlp.text()
+    );
+    // The alerts Prometheus posts.
+    let mut editor = app.login_as(Role::Editor).await;
+    let alerts = editor
+        .post(
+            "/alertmanager/api/v2/alerts",
+            &json!([{ "labels": { "alertname": "A", "x": "\u{0}" } }]),
+        )
+        .await;
+    assert_eq!(alerts.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let stored = app
+        .send(
+            Request::get("/prometheus/api/v1/query?query=nul_probe")
+                .header(header::AUTHORIZATION, format!("Bearer {}", key.secret))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
+    assert!(stored.text().contains("\"fine\""), "{}", stored.text());
+    assert!(!stored.text().contains("a\\u0000b"), "{}", stored.text());
+}

@@ -59,6 +59,8 @@ pub enum LabelError {
     },
     #[error("the series has {count} labels; the limit is {limit}")]
     TooMany { count: usize, limit: usize },
+    #[error("label {0:?} holds a NUL character, which cannot be stored")]
+    NulInValue(String),
 }
 
 impl Labels {
@@ -104,6 +106,9 @@ impl Labels {
                 has_name = true;
             } else if !is_valid_label_name(name) {
                 return Err(LabelError::InvalidName(name.clone()));
+            }
+            if value.contains('\0') {
+                return Err(LabelError::NulInValue(name.clone()));
             }
             for text in [name, value] {
                 if text.len() > limits.max_label_length {

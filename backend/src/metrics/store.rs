@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 
 use super::cache::{self, SampleCache};
 use super::copy::{SampleRowDecoder, SampleRowEncoder};
-use super::model::{LabelLimits, MetricMetadata, Sample, WriteBatch};
+use super::model::{self, LabelLimits, MetricMetadata, Sample, WriteBatch};
 use super::partitions;
 use super::series::SeriesCatalog;
 
@@ -272,9 +272,20 @@ impl MetricStore {
     }
 
     async fn store_metadata(&self, metadata: &[MetricMetadata]) -> Result<(), sqlx::Error> {
+        // Metadata only describes: an entry for a name no series could have is dropped, and a
+        // NUL character (which PostgreSQL cannot store) is taken out of its text.
+        let cleaned: Vec<MetricMetadata> = metadata
+            .iter()
+            .filter(|m| model::is_valid_metric_name(&m.metric))
+            .map(|m| MetricMetadata {
+                unit: m.unit.replace('\0', ""),
+                help: m.help.replace('\0', ""),
+                ..m.clone()
+            })
+            .collect();
         let changed: Vec<&MetricMetadata> = {
             let known = self.metadata.lock().expect("metadata cache poisoned");
-            metadata
+            cleaned
                 .iter()
                 .filter(|m| known.get(&m.metric) != Some(m))
                 .collect()

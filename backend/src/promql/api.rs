@@ -18,7 +18,7 @@ use vigil_shared::prometheus::{
     ApiResponse, InstantSample, MetricMetadata, QueryData, RangeSeries, SamplePair, format_value,
 };
 
-use super::{Engine, ErrorKind, QueryError, QueryOutput, parse, selector_matchers};
+use super::{Engine, ErrorKind, QueryError, QueryOutput, limits, parse, selector_matchers};
 use crate::app::AppState;
 use crate::auth::ReadAccess;
 use crate::error::AppError;
@@ -175,19 +175,20 @@ impl Params {
     }
 }
 
-/// A Prometheus API time: Unix seconds (fractions allowed) or RFC 3339.
+/// A Prometheus API time: Unix seconds (fractions allowed) or RFC 3339, within
+/// [`limits::MAX_TIME_MS`] of 1970 (so that no arithmetic on it can overflow).
 pub fn parse_time(text: &str) -> Option<i64> {
-    if let Ok(seconds) = text.parse::<f64>() {
-        if !seconds.is_finite() {
+    let millis = if let Ok(seconds) = text.parse::<f64>() {
+        if !seconds.is_finite() || seconds.abs() * 1000.0 > limits::MAX_TIME_MS as f64 {
             return None;
         }
         let whole = seconds.trunc();
         let millis = ((seconds - whole) * 1000.0).round();
-        return Some(whole as i64 * 1000 + millis as i64);
-    }
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.timestamp_millis())
+        whole as i64 * 1000 + millis as i64
+    } else {
+        DateTime::parse_from_rfc3339(text).ok()?.timestamp_millis()
+    };
+    (millis.abs() <= limits::MAX_TIME_MS).then_some(millis)
 }
 
 /// A Prometheus API duration: seconds (fractions allowed) or a duration such as `1m30s`.

@@ -21,6 +21,13 @@ use super::QueryError;
 /// with long regex alternatives stay well under this).
 pub const MAX_QUERY_BYTES: usize = 64 * 1024;
 
+/// Farthest a query's time may be from 1970, either way (about year 2286): every sum of a
+/// time, a range, an offset and a lookback then stays far inside an i64 of milliseconds.
+pub const MAX_TIME_MS: i64 = 10_000_000_000_000;
+
+/// Longest range, offset or subquery step a query may name: 100 years.
+pub const MAX_DURATION_MS: i64 = 100 * 365 * 86_400_000;
+
 /// Operators and brackets a query may have per allowed level of nesting before it is parsed.
 /// The parser's time grows with the square of a chain of operators (it re-checks the types
 /// below each one), so a long chain is refused before it reaches the parser.
@@ -180,6 +187,7 @@ pub fn parse_within(query: &str, limits: &QueryLimits) -> Result<Expr, ParseProb
         )));
     }
     let expr = parser::parse(query).map_err(ParseProblem::Syntax)?;
+    check_times(&expr)?;
     let depth = depth(&expr);
     if depth > limits.max_depth {
         return Err(ParseProblem::TooLarge(format!(
@@ -261,6 +269,76 @@ impl Shape {
     }
 }
 
+/// Refuses ranges, offsets and steps over [`MAX_DURATION_MS`] and `@` times beyond
+/// [`MAX_TIME_MS`] (the parser takes `999999999y`).
+fn check_times(expr: &Expr) -> Result<(), ParseProblem> {
+    use promql_parser::parser::{AtModifier, Offset};
+    let too_long = |d: &Duration| d.as_millis() > MAX_DURATION_MS as u128;
+    let offset_too_long = |offset: &Option<Offset>| match offset {
+        Some(Offset::Pos(d) | Offset::Neg(d)) => too_long(d),
+        None => false,
+    };
+    let at_too_far = |at: &Option<AtModifier>| match at {
+        Some(AtModifier::At(time)) => {
+            let millis = match time.duration_since(std::time::UNIX_EPOCH) {
+                Ok(d) => d.as_millis(),
+                Err(e) => e.duration().as_millis(),
+            };
+            millis > MAX_TIME_MS as u128
+        }
+        _ => false,
+    };
+    let mut pending = vec![expr];
+    while let Some(node) = pending.pop() {
+        let refused = match node {
+            Expr::VectorSelector(vs) => offset_too_long(&vs.offset) || at_too_far(&vs.at),
+            Expr::MatrixSelector(ms) => {
+                too_long(&ms.range) || offset_too_long(&ms.vs.offset) || at_too_far(&ms.vs.at)
+            }
+            Expr::Subquery(sq) => {
+                pending.push(&sq.expr);
+                too_long(&sq.range)
+                    || sq.step.as_ref().is_some_and(too_long)
+                    || offset_too_long(&sq.offset)
+                    || at_too_far(&sq.at)
+            }
+            Expr::Aggregate(a) => {
+                pending.push(&a.expr);
+                if let Some(param) = &a.param {
+                    pending.push(param);
+                }
+                false
+            }
+            Expr::Unary(u) => {
+                pending.push(&u.expr);
+                false
+            }
+            Expr::Binary(b) => {
+                pending.push(&b.lhs);
+                pending.push(&b.rhs);
+                false
+            }
+            Expr::Paren(p) => {
+                pending.push(&p.expr);
+                false
+            }
+            Expr::Call(call) => {
+                pending.extend(call.args.args.iter().map(|a| a.as_ref()));
+                false
+            }
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => false,
+        };
+        if refused {
+            return Err(ParseProblem::TooLarge(
+                "ranges, offsets and steps must be at most 100 years, and `@` times within \
+                 year 2286"
+                    .to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Nodes on the longest path from the root of `expr` to a leaf. Iterative, so it cannot
 /// overflow the stack whatever the tree.
 pub fn depth(expr: &Expr) -> usize {
@@ -326,6 +404,20 @@ mod tests {
         );
         assert_eq!(Shape::of("a == b != c").operators, 2);
         assert_eq!(Shape::of("orders or ANDROID and x").operators, 2);
+    }
+
+    #[test]
+    fn durations_and_times_that_would_overflow_are_refused() {
+        for query in [
+            "rate(x[999999999y])",
+            "x offset 999999999y",
+            "max_over_time(x[1h:999999999y])",
+            "x @ 100000000000000",
+        ] {
+            let problem = parse_within(query, &limits(256)).unwrap_err();
+            assert!(matches!(problem, ParseProblem::TooLarge(_)), "{query}");
+        }
+        assert!(parse_within("rate(x[5m] offset 1w)", &limits(256)).is_ok());
     }
 
     #[test]
