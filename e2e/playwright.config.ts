@@ -8,6 +8,8 @@ const port = Number(process.env.VIGIL_E2E_PORT ?? 18480);
 const vigil = process.env.VIGIL_BIN ?? path.join(root, 'target/debug/vigil');
 const dataDir = path.join(root, 'target', `e2e-data-${Date.now()}`);
 export const demoPassword = 'e2e demo password';
+/** Where the server under test answers; API calls made with its session cookie name it as their Origin. */
+export const serverOrigin = `http://127.0.0.1:${port}`;
 
 export default defineConfig({
   testDir: './tests',
@@ -20,7 +22,7 @@ export default defineConfig({
   reporter: [['list']],
   outputDir: path.join(root, 'target', 'e2e-results'),
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
+    baseURL: serverOrigin,
     browserName: 'chromium',
     headless: true,
     launchOptions: {

@@ -209,7 +209,8 @@ fn hostile(r: &mut Random) -> String {
             let n = 1 + r.below(4_000);
             let mut q = "vector(1)".to_owned();
             for _ in 0..n {
-                q.push_str(*r.pick(&["+1", "*2", " or vector(2)", "-1"]));
+                let piece = *r.pick(&["+1", "*2", " or vector(2)", "-1"]);
+                q.push_str(piece);
             }
             q
         }

@@ -4,7 +4,7 @@
 import { expect, test } from '@playwright/test';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { demoPassword, logIn } from './helpers';
+import { demoPassword, logIn, sameOrigin } from './helpers';
 
 test('an editor sets thresholds with a live preview, saves, and the alert appears live', async ({ page, context }) => {
   await logIn(page, 'editor@vigil.local');
@@ -85,6 +85,7 @@ test('a viewer reads alerts and rules but is offered no editing', async ({ page 
   await expect(page.getByText('changing it needs the editor role')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Save rule' })).toHaveCount(0);
   const refused = await page.request.post('/api/v1/alert-rules', {
+    headers: sameOrigin,
     data: { name: 'x', query: 'up', comparison: '>', warning_threshold: 1 },
   });
   expect(refused.status()).toBe(403);
@@ -92,7 +93,7 @@ test('a viewer reads alerts and rules but is offered no editing', async ({ page 
 
 test('a responder silences an alert from its row, and it shows as silenced until the silence is expired', async ({ page, playwright, baseURL }) => {
   // An alert as Prometheus would send it, through the Alertmanager API.
-  const api = await playwright.request.newContext({ baseURL });
+  const api = await playwright.request.newContext({ baseURL, extraHTTPHeaders: sameOrigin });
   const login = await api.post('/api/v1/auth/login', { data: { email: 'editor@vigil.local', password: demoPassword } });
   expect(login.status()).toBe(200);
   const posted = await api.post('/alertmanager/api/v2/alerts', {
@@ -220,7 +221,7 @@ test('an editor routes alerts by label to a webhook with a policy, and an inhibi
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const port = (receiver.address() as AddressInfo).port;
-  const api = await playwright.request.newContext({ baseURL });
+  const api = await playwright.request.newContext({ baseURL, extraHTTPHeaders: sameOrigin });
   expect((await api.post('/api/v1/auth/login', { data: { email: 'editor@vigil.local', password: demoPassword } })).status()).toBe(200);
   const channel = await api.post('/api/v1/notification-channels', {
     data: { name: 'storage pager', kind: 'webhook', url: `http://127.0.0.1:${port}/hook` },

@@ -1,7 +1,14 @@
 import { expect, type Page } from '@playwright/test';
-import { demoPassword } from '../playwright.config';
+import { demoPassword, serverOrigin } from '../playwright.config';
 
 export { demoPassword };
+
+/**
+ * Headers for API calls made outside the page with its session cookie: Vigil refuses
+ * cookie-authenticated changes that do not come from its own origin, and a browser's own
+ * requests always say where they come from.
+ */
+export const sameOrigin = { Origin: serverOrigin };
 
 /** Logs in through the form, the way a person does. */
 export async function logIn(page: Page, email: string, password = demoPassword) {

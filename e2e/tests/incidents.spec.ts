@@ -6,10 +6,10 @@
 import { expect, test, type APIRequestContext } from '@playwright/test';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { demoPassword, logIn } from './helpers';
+import { demoPassword, logIn, sameOrigin } from './helpers';
 
 async function apiAs(playwright: { request: { newContext: (o: object) => Promise<APIRequestContext> } }, baseURL: string | undefined, email: string) {
-  const api = await playwright.request.newContext({ baseURL });
+  const api = await playwright.request.newContext({ baseURL, extraHTTPHeaders: sameOrigin });
   const login = await api.post('/api/v1/auth/login', { data: { email, password: demoPassword } });
   expect(login.status()).toBe(200);
   return { api, user: await login.json() };
@@ -222,7 +222,7 @@ test('a responder opens an incident by hand; a viewer sees incidents without any
   await viewer.keyboard.press('a');
   await expect(viewer.getByRole('list', { name: 'Timeline' })).not.toContainText('Acknowledged.');
   const id = incidentUrl.substring(incidentUrl.lastIndexOf('/') + 1);
-  expect((await viewer.request.post(`/api/v1/incidents/${id}/acknowledge`)).status()).toBe(403);
+  expect((await viewer.request.post(`/api/v1/incidents/${id}/acknowledge`, { headers: sameOrigin })).status()).toBe(403);
   await viewerContext.close();
 });
 

@@ -3,7 +3,7 @@
 // override marked; builds an escalation policy level by level and reorders it; a viewer reads
 // the on-call dashboard and the lists but is offered no editing.
 import { expect, test, type APIRequestContext } from '@playwright/test';
-import { demoPassword, logIn } from './helpers';
+import { demoPassword, logIn, sameOrigin } from './helpers';
 
 /** A local date `days` from today, as a date input takes it. */
 function isoDate(days: number): string {
@@ -15,6 +15,7 @@ async function scheduleFor(api: APIRequestContext, name: string): Promise<number
   const directory = await (await api.get('/api/v1/users/directory')).json();
   const id = (email: string) => directory.users.find((u: { email: string }) => u.email === email).id;
   const created = await api.post('/api/v1/schedules', {
+    headers: sameOrigin,
     data: {
       name,
       timezone: 'UTC',
@@ -157,7 +158,7 @@ test('an editor builds an escalation policy level by level and reorders it', asy
 });
 
 test('a viewer reads the on-call dashboard, schedules and policies but is offered no editing', async ({ page, playwright, baseURL }) => {
-  const editor = await playwright.request.newContext({ baseURL });
+  const editor = await playwright.request.newContext({ baseURL, extraHTTPHeaders: sameOrigin });
   const login = await editor.post('/api/v1/auth/login', { data: { email: 'editor@vigil.local', password: demoPassword } });
   expect(login.status()).toBe(200);
   const schedule = `Search rota ${Date.now()}`;
@@ -214,6 +215,7 @@ test('a viewer reads the on-call dashboard, schedules and policies but is offere
   }
 
   const refused = await page.request.post('/api/v1/schedules', {
+    headers: sameOrigin,
     data: { name: 'x', timezone: 'UTC', rotation: 'daily', start_date: isoDate(0), participants: [1] },
   });
   expect(refused.status()).toBe(403);
