@@ -137,6 +137,11 @@ pub struct ServeArgs {
     #[arg(long, env = "VIGIL_QUERY_TIMEOUT", default_value = "2m", value_parser = parse_timeout)]
     pub query_timeout: Duration,
 
+    /// Queries and rule evaluations that read and compute at once; more wait (within their
+    /// timeout). Memory for queries is at most this many times --query-max-samples samples.
+    #[arg(long, env = "VIGIL_QUERY_MAX_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub query_max_concurrency: u32,
+
     /// Deepest PromQL expression accepted: `a + b + c` is 3 levels deep. Deeper queries, and
     /// rules, are refused before they are evaluated.
     #[arg(long, env = "VIGIL_QUERY_MAX_DEPTH", default_value_t = QueryLimits::default().max_depth as u32, value_parser = clap::value_parser!(u32).range(8..=4096))]

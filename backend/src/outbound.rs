@@ -69,17 +69,40 @@ impl fmt::Display for IpRange {
     }
 }
 
-/// An IPv4 address written as IPv6 (`::ffff:127.0.0.1`) is that IPv4 address.
+/// An IPv4 address carried in IPv6 is that IPv4 address: mapped (`::ffff:127.0.0.1`),
+/// NAT64 (`64:ff9b::a9fe:a9fe`) and 6to4 (`2002:7f00:1::`) all reach it.
 fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
+    let IpAddr::V6(v6) = ip else {
+        return ip;
+    };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return IpAddr::V4(v4);
     }
+    let s = v6.segments();
+    let v4 = |hi: u16, lo: u16| IpAddr::V4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return v4(s[6], s[7]);
+    }
+    if s[0] == 0x2002 {
+        return v4(s[1], s[2]);
+    }
+    ip
 }
+
+/// Cloud metadata services outside the link-local range: AWS over IPv6 (inside the private
+/// `fc00::/7`) and Alibaba Cloud (inside the shared `100.64.0.0/10`).
+const METADATA_SERVICES: [IpAddr; 2] = [
+    IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+    IpAddr::V4(Ipv4Addr::new(100, 100, 100, 200)),
+];
 
 /// What kind of address Vigil does not send to by default, if `ip` is one.
 fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
-    match canonical(ip) {
+    let ip = canonical(ip);
+    if METADATA_SERVICES.contains(&ip) {
+        return Some("a cloud metadata service");
+    }
+    match ip {
         IpAddr::V4(v4) => {
             if v4.is_loopback() {
                 Some("a loopback address")
@@ -219,7 +242,8 @@ impl Outbound {
             .no_proxy()
             .dns_resolver(Arc::new(GuardedResolver(self.clone())))
             .build()
-            .unwrap_or_default()
+            // Falling back to a default client would drop the checks: refuse to go on.
+            .expect("the HTTP client for outbound requests could not be built")
     }
 
     /// A redirect policy that follows up to 10 redirects, each to a URL that passes
@@ -310,6 +334,10 @@ mod tests {
             "ff02::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "fd00:ec2::254",
+            "100.100.100.200",
         ] {
             assert!(policy.check_ip(ip(refused)).is_err(), "{refused}");
         }

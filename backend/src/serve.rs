@@ -53,6 +53,7 @@ async fn serve_with(
         metrics: StoreConfig {
             retention: Duration::from_secs(u64::from(args.retention_days) * 86_400),
             query_cache_bytes: args.query_cache_mb << 20,
+            max_concurrent_queries: args.query_max_concurrency as usize,
             ..StoreConfig::default()
         },
         query: args.query_limits(),

@@ -995,10 +995,18 @@ async fn login_answers_the_same_for_unknown_and_existing_accounts_lockout_includ
             answers.push((
                 answer.status,
                 answer.error().error.message,
-                answer.header("retry-after").map(str::to_owned),
+                answer
+                    .header("retry-after")
+                    .map(|s| s.parse::<i64>().unwrap()),
             ));
         }
-        assert_eq!(answers[0], answers[1], "attempt {attempt}");
+        assert_eq!(answers[0].0, answers[1].0, "attempt {attempt}");
+        assert_eq!(answers[0].1, answers[1].1, "attempt {attempt}");
+        // Lockouts started moments apart may round to seconds differently.
+        match (answers[0].2, answers[1].2) {
+            (Some(a), Some(b)) => assert!((a - b).abs() <= 1, "attempt {attempt}: {a} / {b}"),
+            (a, b) => assert_eq!(a, b, "attempt {attempt}"),
+        }
         let expected = if attempt <= 5 {
             StatusCode::UNAUTHORIZED
         } else {
@@ -1169,4 +1177,124 @@ async fn ingested_labels_holding_nul_are_refused_not_stored() {
     assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
     assert!(stored.text().contains("\"fine\""), "{}", stored.text());
     assert!(!stored.text().contains("a\\u0000b"), "{}", stored.text());
+}
+
+#[tokio::test]
+async fn guesses_sent_at_once_are_all_counted_before_the_lockout() {
+    let app = TestApp::spawn_with(AppConfig {
+        trust_proxy_headers: true,
+        ..AppConfig::default()
+    })
+    .await;
+    app.create_user("admin@vigil.local", Role::Admin).await;
+    let guesses = (0..20).map(|n| {
+        let app = &app;
+        async move {
+            login_attempt(app, "admin@vigil.local", &format!("guess {n}"))
+                .await
+                .status
+        }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(checked <= 5, "{checked} guesses were checked: {statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_subquery_over_many_series_is_refused_before_it_fills_memory() {
+    let app = TestApp::spawn().await;
+    let key = read_key(&app).await;
+    // 200 series: their points at 1 ms steps over 2 h would be 1.4 G values.
+    let now = chrono::Utc::now().timestamp_millis() / 1000 * 1000;
+    let mut batch = vigil::metrics::WriteBatch::default();
+    for i in 0..200 {
+        batch.series.push(vigil::metrics::SeriesWrite {
+            labels: vigil::metrics::Labels::from_pairs([
+                ("__name__", "wide_metric"),
+                ("instance", format!("i{i}").as_str()),
+            ]),
+            samples: vec![vigil::metrics::Sample {
+                timestamp_ms: now - 60_000,
+                value: i as f64,
+            }],
+        });
+    }
+    app.state.metrics.write(batch).await.unwrap();
+    for query in [
+        "max_over_time(wide_metric[2h:1ms])",
+        "sum(count_over_time(wide_metric[30m:1ms]))",
+    ] {
+        let refused = app
+            .send(
+                Request::get(format!(
+                    "/prometheus/api/v1/query?{}",
+                    form(&[("query", query), ("time", &(now / 1000).to_string())])
+                ))
+                .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                .body(Body::empty())
+                .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {}",
+            refused.text()
+        );
+    }
+    // A range query over every series at its finest step is charged per series too.
+    let range = app
+        .send(
+            Request::get(format!(
+                "/prometheus/api/v1/query_range?{}",
+                form(&[
+                    ("query", "wide_metric"),
+                    ("start", &((now - 10_999_000) / 1000).to_string()),
+                    ("end", &(now / 1000).to_string()),
+                    ("step", "1"),
+                ])
+            ))
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await;
+    assert_eq!(range.status, StatusCode::OK, "{}", range.text());
+}
+
+#[tokio::test]
+async fn prometheus_api_parameters_holding_nul_are_refused() {
+    let app = TestApp::spawn().await;
+    let key = read_key(&app).await;
+    for path in [
+        "/prometheus/api/v1/metadata?metric=a%00b",
+        "/prometheus/api/v1/series?match[]=up&start=%00",
+        "/prometheus/api/v1/label/job/values?match[]=up%00",
+        "/prometheus/api/v1/query?query=up%00",
+    ] {
+        let refused = app
+            .send(
+                Request::get(path)
+                    .header(header::AUTHORIZATION, format!("Bearer {key}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            refused.text()
+        );
+        assert!(refused.text().contains("NUL"), "{path}: {}", refused.text());
+    }
 }

@@ -165,6 +165,8 @@ async fn a_real_prometheus_remote_writes_to_vigil_and_promtool_gets_the_same_ans
             .env_remove("DATABASE_URL")
             .env("VIGIL_DATA_DIR", dir.join("vigil"))
             .env("VIGIL_ADMIN_PASSWORD", "peer test password")
+            // The test's webhook receiver listens on loopback, refused by default.
+            .env("VIGIL_OUTBOUND_ALLOW", "127.0.0.0/8")
             .env("VIGIL_LOG_FORMAT", "json"),
     );
     let vigil_address = tokio::task::block_in_place(|| wait_for_banner(&mut vigil.0));

@@ -12,8 +12,9 @@
 //!   remote_write, protobuf or JSON for OTLP (415 otherwise). HTML forms can send none of
 //!   these across sites without the browser asking first.
 //!
-//! Requests with `Authorization` (API keys) are machine clients: a browser never adds that
-//! header to a forged request, so they pass unchanged. So do the Prometheus query endpoints'
+//! Requests with `Authorization: Bearer` (API keys) are machine clients: a browser never adds
+//! that header to a forged request, so they pass unchanged (`Basic` credentials, which a
+//! browser does resend by itself, get no such pass). So do the Prometheus query endpoints'
 //! POSTs, which read and take form bodies as Prometheus does.
 
 use axum::extract::{Request, State};
@@ -45,7 +46,7 @@ fn check(
     trust_proxy_headers: bool,
 ) -> Result<(), AppError> {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-        || headers.contains_key(header::AUTHORIZATION)
+        || has_bearer_key(headers)
         || !has_session_cookie(headers)
         || is_prometheus_read(path)
     {
@@ -53,6 +54,15 @@ fn check(
     }
     same_origin(headers, trust_proxy_headers)?;
     content_type_fits(path, headers)
+}
+
+/// `Authorization: Bearer …`: a header no page of another site can make a browser send
+/// (unlike `Basic` credentials, which browsers resend by themselves).
+fn has_bearer_key(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer "))
 }
 
 fn has_session_cookie(headers: &HeaderMap) -> bool {
@@ -256,6 +266,14 @@ mod tests {
             &[COOKIE, cross, ("authorization", "Bearer key")]
         ));
         assert!(allowed(Method::POST, "/api/v1/incidents", &[cross]));
+        assert!(
+            !allowed(
+                Method::POST,
+                "/api/v1/incidents",
+                &[COOKIE, cross, ("authorization", "Basic dXNlcjpwdw==")]
+            ),
+            "credentials a browser resends by itself are no pass"
+        );
         assert!(allowed(
             Method::POST,
             "/prometheus/api/v1/query",

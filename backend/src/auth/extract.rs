@@ -62,8 +62,9 @@ fn article(role: Role) -> &'static str {
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when Vigil is
-/// configured to trust its reverse proxy.
+/// The client's address: the socket peer, or, when Vigil is configured to trust its reverse
+/// proxy, the last `X-Forwarded-For` hop — the address that proxy saw and appended. (Hops
+/// before it are whatever the client chose to send.)
 #[derive(Clone, Debug)]
 pub struct ClientIp(pub Option<String>);
 
@@ -80,15 +81,17 @@ impl FromRequestParts<AppState> for ClientIp {
 
 fn client_ip(parts: &Parts, trust_proxy_headers: bool) -> Option<String> {
     if trust_proxy_headers
-        && let Some(first) = parts
+        && let Some(last) = parts
             .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .next_back()
+            .and_then(|v| v.rsplit(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
     {
-        return Some(first.to_owned());
+        return Some(last.to_owned());
     }
     parts
         .extensions

@@ -77,33 +77,69 @@ async fn login(
     if email.chars().count() > 254 {
         return Err(AppError::invalid("email", "must be at most 254 characters"));
     }
-    let client = ip.as_deref().unwrap_or_default();
+    let client = ip.as_deref().map(limits_key).unwrap_or_default();
 
     // Every check below answers alike for accounts that exist and ones that do not: the
     // limits and lockouts are kept per email typed, and an unknown account's password is
     // checked against a decoy hash.
-    let delay = match state.login_limiter.attempt(ip.as_deref(), &email) {
-        Ok(delay) => delay,
-        Err(wait) => {
-            return Err(too_many(
-                format!(
-                    "Too many login attempts; try again in {} seconds.",
-                    wait.as_secs()
-                ),
-                wait,
-            ));
-        }
-    };
-    let locked_for = sqlx::query_scalar!(
-        r#"SELECT GREATEST(locked_until - now(), interval '0') AS "locked_for!"
-           FROM login_failures WHERE email = $1 AND client = $2"#,
+    if let Err(wait) = state.login_limiter.address_attempt(&client) {
+        return Err(too_many(
+            format!(
+                "Too many login attempts; try again in {} seconds.",
+                wait.as_secs()
+            ),
+            wait,
+        ));
+    }
+    let actor = AuditActor::anonymous(ip.as_deref());
+    let lockout = &state.config.lockout;
+    // The attempt is counted before the password is checked, so that attempts made at once
+    // all count: the failure that reaches the limit locks this address out of this account,
+    // and attempts beyond it are not checked at all.
+    let attempt = sqlx::query!(
+        r#"INSERT INTO login_attempts AS f (email, client, failures)
+           VALUES ($1, $2, 1)
+           ON CONFLICT (email, client) DO UPDATE
+           SET failures = CASE WHEN f.locked_until > now() THEN f.failures
+                               ELSE f.failures + 1 END,
+               updated_at = now()
+           RETURNING failures,
+                     GREATEST(locked_until - now(), interval '0') AS "locked_for!",
+                     last_success_at IS NOT NULL AS "known!""#,
         email,
         client
     )
-    .fetch_optional(&state.db)
-    .await?
-    .map(|interval| Duration::from_micros(interval.microseconds.max(0) as u64))
-    .unwrap_or_default();
+    .fetch_one(&state.db)
+    .await?;
+    let mut locked_for = Duration::from_micros(attempt.locked_for.microseconds.max(0) as u64);
+    // More attempts than allowed failures are under way at once: the extra ones are not
+    // checked, and start the lockout.
+    if locked_for.is_zero() && attempt.failures > lockout.max_failures {
+        let mut tx = state.db.begin().await?;
+        sqlx::query!(
+            "UPDATE login_attempts
+             SET failures = 0, locked_until = now() + make_interval(secs => $3)
+             WHERE email = $1 AND client = $2",
+            email,
+            client,
+            lockout.duration.as_secs_f64()
+        )
+        .execute(&mut *tx)
+        .await?;
+        // Attempts made at once may all pass the limit; the first one records the lockout.
+        if attempt.failures == lockout.max_failures + 1 {
+            audit::record(
+                &mut *tx,
+                actor,
+                "auth.lockout",
+                Target::none(),
+                json!({ "email": email }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        locked_for = lockout.duration;
+    }
     if !locked_for.is_zero() {
         return Err(too_many(
             format!(
@@ -114,9 +150,19 @@ async fn login(
             locked_for,
         ));
     }
-    // Many failures for one account from many addresses slow every attempt at it down,
-    // rather than lock it: its owner still gets in.
-    tokio::time::sleep(delay).await;
+    // From an address that has logged into this account before, the account's owner is not
+    // held up; from others, attempts at one account are limited across every address.
+    if !attempt.known
+        && let Err(wait) = state.login_limiter.account_attempt(&email)
+    {
+        return Err(too_many(
+            format!(
+                "Too many login attempts for this account; try again in {} seconds.",
+                wait.as_secs()
+            ),
+            wait,
+        ));
+    }
 
     let account = sqlx::query!(
         "SELECT id, password_hash, disabled FROM users WHERE lower(email) = $1",
@@ -126,29 +172,25 @@ async fn login(
     .await?;
     let password_hash = account.as_ref().map(|a| a.password_hash.as_str());
     let password_matches = password::verify(&request.password, password_hash).await?;
-    let actor = AuditActor::anonymous(ip.as_deref());
     let account_id = account.as_ref().map(|a| a.id);
 
     let Some(account) = account.filter(|_| password_matches) else {
-        let lockout = &state.config.lockout;
         let mut tx = state.db.begin().await?;
+        // The failure that reaches the limit starts the lockout at once.
         let locked = sqlx::query_scalar!(
-            r#"INSERT INTO login_failures AS f (email, client, failures)
-               VALUES ($1, $2, 1)
-               ON CONFLICT (email, client) DO UPDATE
-               SET failures = CASE WHEN f.failures + 1 >= $3 THEN 0 ELSE f.failures + 1 END,
-                   locked_until = CASE WHEN f.failures + 1 >= $3
-                                       THEN now() + make_interval(secs => $4)
-                                       ELSE f.locked_until END,
-                   updated_at = now()
-               RETURNING locked_until IS NOT NULL AND locked_until > now() AS "locked!""#,
+            r#"UPDATE login_attempts
+               SET failures = 0, locked_until = now() + make_interval(secs => $4)
+               WHERE email = $1 AND client = $2 AND failures >= $3
+                 AND (locked_until IS NULL OR locked_until <= now())
+               RETURNING true AS "locked!""#,
             email,
             client,
             lockout.max_failures,
             lockout.duration.as_secs_f64()
         )
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
         let target = match account_id {
             Some(id) => Target::of("user", id),
             None => Target::none(),
@@ -177,7 +219,8 @@ async fn login(
     .execute(&mut *tx)
     .await?;
     sqlx::query!(
-        "DELETE FROM login_failures WHERE email = $1 AND client = $2",
+        "UPDATE login_attempts SET failures = 0, last_success_at = now(), updated_at = now()
+         WHERE email = $1 AND client = $2",
         email,
         client
     )
@@ -208,11 +251,27 @@ async fn login(
     )
     .await?;
     tx.commit().await?;
-    state.login_limiter.succeeded(ip.as_deref(), &email);
+    state.login_limiter.succeeded(&client, &email);
     Ok((
         session::set_cookies(jar, &state.config, session),
         Json(user),
     ))
+}
+
+/// The key an address is limited and locked out by: itself, or for IPv6 its /64 — one
+/// host's usual share, so rotating through it gains nothing.
+fn limits_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        _ => ip.to_owned(),
+    }
 }
 
 /// Forgets the failed logins of `email` from every address (its password was just reset).
@@ -220,18 +279,20 @@ pub async fn forget_failed_logins(
     conn: &mut sqlx::PgConnection,
     email: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM login_failures WHERE email = lower($1)", email)
+    sqlx::query!("DELETE FROM login_attempts WHERE email = lower($1)", email)
         .execute(conn)
         .await?;
     Ok(())
 }
 
-/// Removes failed logins nobody has repeated for a day (and whose lockout is over).
+/// Forgets what no longer matters: failures nobody has repeated for a day (their lockout
+/// over) from addresses that have not logged into the account for 90 days.
 pub async fn prune_failed_logins(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query!(
-        "DELETE FROM login_failures
+        "DELETE FROM login_attempts
          WHERE updated_at < now() - interval '1 day'
-           AND (locked_until IS NULL OR locked_until < now())"
+           AND (locked_until IS NULL OR locked_until < now())
+           AND (last_success_at IS NULL OR last_success_at < now() - interval '90 days')"
     )
     .execute(pool)
     .await?

@@ -165,7 +165,8 @@ impl EmbeddedCluster {
         Ok(Some(reason))
     }
 
-    /// A cheap check (no program run): the process `postmaster.pid` names exists.
+    /// A cheap check (no program run): the process `postmaster.pid` names exists and is a
+    /// PostgreSQL server (not another process that got the pid of a dead postmaster).
     fn postmaster_alive(&self) -> bool {
         fs::read_to_string(self.layout.pgdata.join("postmaster.pid"))
             .ok()
@@ -173,10 +174,13 @@ impl EmbeddedCluster {
             .is_some_and(|pid| {
                 // Signal 0 checks only that the process exists (EPERM: it does, as another
                 // user's).
-                match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
-                    Ok(()) | Err(nix::errno::Errno::EPERM) => true,
-                    Err(_) => false,
-                }
+                let exists = matches!(
+                    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+                    Ok(()) | Err(nix::errno::Errno::EPERM)
+                );
+                exists
+                    && fs::read_to_string(format!("/proc/{pid}/comm"))
+                        .map_or(true, |name| name.contains("postgres"))
             })
     }
 

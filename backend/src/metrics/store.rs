@@ -43,6 +43,9 @@ pub struct StoreConfig {
     pub max_series_per_write: usize,
     /// Memory for recently queried raw samples (0 turns the cache off); see [`SampleCache`].
     pub query_cache_bytes: usize,
+    /// Queries (and rule evaluations) read and evaluated at once; more wait, within their
+    /// own time limit. With each query's sample budget, this bounds the memory queries take.
+    pub max_concurrent_queries: usize,
 }
 
 impl Default for StoreConfig {
@@ -56,6 +59,7 @@ impl Default for StoreConfig {
             label_limits: LabelLimits::default(),
             max_series_per_write: 100_000,
             query_cache_bytes: 128 << 20,
+            max_concurrent_queries: 4,
         }
     }
 }
@@ -125,6 +129,7 @@ pub struct MetricStore {
     backend: StorageBackend,
     pub catalog: SeriesCatalog,
     write_slots: Semaphore,
+    query_slots: Semaphore,
     /// Days for which a samples partition is known to exist.
     partitions: Mutex<BTreeSet<NaiveDate>>,
     /// Metadata already stored, so unchanged metadata is not rewritten on every write.
@@ -150,6 +155,7 @@ impl MetricStore {
         };
         Ok(MetricStore {
             write_slots: Semaphore::new(config.max_concurrent_writes.max(1)),
+            query_slots: Semaphore::new(config.max_concurrent_queries.max(1)),
             cache: Arc::new(SampleCache::new(config.query_cache_bytes)),
             pool,
             config,
@@ -340,6 +346,15 @@ impl MetricStore {
         Ok(())
     }
 
+    /// Waits for one of the query slots (`max_concurrent_queries`); the query holds it while it
+    /// reads and evaluates.
+    pub async fn query_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.query_slots
+            .acquire()
+            .await
+            .expect("the query slots are never closed")
+    }
+
     /// Raw samples of `series_ids` with timestamps in `[start_ms, end_ms]` (possibly more
     /// around them when they come from the cache), sorted by time, one vector per id in the
     /// order given. Duplicate timestamps keep one sample.
@@ -428,7 +443,8 @@ impl MetricStore {
             sql_time(start_ms),
             sql_time(end_ms)
         );
-        let mut conn = self.pool.acquire().await?;
+        let mut copying = MidCopy(Some(self.pool.acquire().await?));
+        let conn = copying.0.as_mut().expect("just acquired");
         let mut stream = conn.copy_out_raw(&statement).await?;
         let mut decoder = SampleRowDecoder::new();
         // Counted through a shared reference: the closure stays borrowed across the loop.
@@ -457,17 +473,29 @@ impl MetricStore {
                 .feed(&chunk, &mut push)
                 .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
             if read.load(Ordering::Relaxed) > limit {
-                // The connection is mid-COPY: close it rather than hand it back.
-                drop(stream);
-                conn.close_on_drop();
                 return Err(SampleReadError::OverLimit);
             }
         }
         drop(stream);
+        // Read to the end: the connection goes back to the pool.
+        copying.0.take();
         decoder
             .finish()
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         Ok(out)
+    }
+}
+
+/// A pooled connection in the middle of a COPY: when the read stops early (its query went
+/// over its budget, timed out or was given up), the connection is closed rather than handed
+/// back with the rest of the COPY still coming.
+struct MidCopy(Option<sqlx::pool::PoolConnection<sqlx::Postgres>>);
+
+impl Drop for MidCopy {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_mut() {
+            conn.close_on_drop();
+        }
     }
 }
 

@@ -109,7 +109,7 @@ pub fn eval(ev: &Evaluator, aggregate: &AggregateExpr) -> Result<Value, QueryErr
                     "invalid label name \"{label}\""
                 )));
             }
-            let mut out = SeriesCollector::new(steps);
+            let mut out = SeriesCollector::new(steps, ev.budget());
             for (key, members) in &groups {
                 for step in 0..steps {
                     let mut counts: Vec<(String, f64)> = Vec::new();
@@ -124,7 +124,7 @@ pub fn eval(ev: &Evaluator, aggregate: &AggregateExpr) -> Result<Value, QueryErr
                     }
                     for (text, n) in counts {
                         let labels = key.with(&label, &text);
-                        out.points_mut(&labels)[step] = Some(n);
+                        out.points_mut(&labels)?[step] = Some(n);
                     }
                 }
             }

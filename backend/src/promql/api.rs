@@ -144,6 +144,16 @@ impl Params {
             }
             pairs.extend(form_urlencoded::parse(body).into_owned());
         }
+        // PostgreSQL cannot store or compare text holding NUL: refuse it once, here.
+        if let Some((name, _)) = pairs
+            .iter()
+            .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        {
+            return Err(PromError::bad_data(format!(
+                "invalid parameter {:?}: must not contain a NUL character",
+                name.replace('\0', "")
+            )));
+        }
         Ok(Params(pairs))
     }
 

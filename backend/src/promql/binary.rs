@@ -8,6 +8,7 @@ use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 
 use super::QueryError;
 use super::eval::Evaluator;
+use super::limits::Budget;
 use super::value::{Series, SeriesCollector, Value};
 use crate::metrics::model::{Labels, METRIC_NAME};
 
@@ -116,14 +117,26 @@ pub fn eval(ev: &Evaluator, expr: &BinaryExpr) -> Result<Value, QueryError> {
                 })
                 .collect(),
         )),
-        (Value::Vector(v), Value::Scalar(s)) => vector_scalar(op, v, &s, false, return_bool, steps),
-        (Value::Scalar(s), Value::Vector(v)) => vector_scalar(op, v, &s, true, return_bool, steps),
+        (Value::Vector(v), Value::Scalar(s)) => {
+            vector_scalar(op, v, &s, false, return_bool, ev.budget())
+        }
+        (Value::Scalar(s), Value::Vector(v)) => {
+            vector_scalar(op, v, &s, true, return_bool, ev.budget())
+        }
         (Value::Vector(l), Value::Vector(r)) => {
             let (on, names) = matching(expr);
             if op.is_set() {
                 return Ok(Value::Vector(set_operation(op, l, r, on, &names, steps)));
             }
-            vector_vector(op, expr, l, r, on, &names, return_bool, steps)
+            vector_vector(
+                op,
+                expr,
+                (l, r),
+                on,
+                &names,
+                return_bool,
+                (steps, ev.budget()),
+            )
         }
         (l, r) => Err(QueryError::bad_data(format!(
             "binary operators need scalars or instant vectors, not a {} and a {}",
@@ -139,9 +152,9 @@ fn vector_scalar(
     scalar: &[f64],
     scalar_on_left: bool,
     return_bool: bool,
-    steps: usize,
+    budget: &Budget,
 ) -> Result<Value, QueryError> {
-    let mut out = SeriesCollector::new(steps);
+    let mut out = SeriesCollector::new(scalar.len(), budget);
     for s in series {
         let labels = if op.drops_name() || return_bool {
             s.labels.without_name()
@@ -279,12 +292,11 @@ fn set_operation(
 fn vector_vector(
     op: Op,
     expr: &BinaryExpr,
-    lhs: Vec<Series>,
-    rhs: Vec<Series>,
+    (lhs, rhs): (Vec<Series>, Vec<Series>),
     on: bool,
     names: &[String],
     return_bool: bool,
-    steps: usize,
+    (steps, budget): (usize, &Budget),
 ) -> Result<Value, QueryError> {
     let card = expr
         .modifier
@@ -309,7 +321,7 @@ fn vector_vector(
 
     // Result labels depend only on the pair of series; compute each pair's once.
     let mut result_labels: HashMap<(usize, usize), Labels> = HashMap::new();
-    let mut out = SeriesCollector::new(steps);
+    let mut out = SeriesCollector::new(steps, budget);
     for step in 0..steps {
         let mut one_by_sig: HashMap<&Labels, usize> = HashMap::new();
         for (i, s) in one.iter().enumerate() {

@@ -76,7 +76,7 @@ impl<'a> Evaluator<'a> {
             Expr::StringLiteral(s) => Ok(Value::String(s.val.clone())),
             Expr::Paren(p) => self.eval(&p.expr),
             Expr::Unary(u) => self.negate(self.eval(&u.expr)?),
-            Expr::VectorSelector(vs) => Ok(self.vector_selector(vs)),
+            Expr::VectorSelector(vs) => self.vector_selector(vs),
             Expr::MatrixSelector(ms) => Ok(self.matrix_selector(ms)),
             Expr::Subquery(sq) => self.subquery(sq),
             Expr::Aggregate(a) => aggregate::eval(self, a),
@@ -90,7 +90,7 @@ impl<'a> Evaluator<'a> {
         match value {
             Value::Scalar(v) => Ok(Value::Scalar(v.into_iter().map(|x| -x).collect())),
             Value::Vector(series) => {
-                let mut out = SeriesCollector::new(self.steps.len());
+                let mut out = SeriesCollector::new(self.steps.len(), self.budget);
                 for s in series {
                     out.add(Series {
                         labels: s.labels.without_name(),
@@ -108,22 +108,29 @@ impl<'a> Evaluator<'a> {
 
     /// Each series' latest sample at or before each step, no older than the lookback; a
     /// staleness marker there means the series has ended.
-    fn vector_selector(&self, vs: &VectorSelector) -> Value {
-        Value::Vector(self.pick_samples(vs, |sample| sample.value))
+    fn vector_selector(&self, vs: &VectorSelector) -> Result<Value, QueryError> {
+        Ok(Value::Vector(self.pick_samples(vs, |sample| sample.value)?))
     }
 
     /// The sample an instant selector picks at each step, mapped through `f` (its value, or
     /// its time for `timestamp()`).
-    pub fn pick_samples(&self, vs: &VectorSelector, f: impl Fn(&Sample) -> f64) -> Vec<Series> {
+    /// Each series is charged to the budget before its points are made.
+    pub fn pick_samples(
+        &self,
+        vs: &VectorSelector,
+        f: impl Fn(&Sample) -> f64,
+    ) -> Result<Vec<Series>, QueryError> {
         let fetched = self
             .data
             .get(&selector_key(vs))
             .map_or(&[][..], Vec::as_slice);
         let offset = offset_ms(&vs.offset);
         let at = at_ms(&vs.at, self.query.0, self.query.1);
-        fetched
-            .iter()
-            .filter_map(|fetched| {
+        let mut picked = Vec::new();
+        for fetched in fetched {
+            self.budget.charge(self.steps.len() + 1)?;
+            self.budget.check_time()?;
+            {
                 let samples = &fetched.samples;
                 let mut next = 0usize;
                 let points: Vec<Option<f64>> = self
@@ -144,9 +151,12 @@ impl<'a> Evaluator<'a> {
                     labels: fetched.labels.clone(),
                     points,
                 };
-                (!series.is_empty()).then_some(series)
-            })
-            .collect()
+                if !series.is_empty() {
+                    picked.push(series);
+                }
+            }
+        }
+        Ok(picked)
     }
 
     fn matrix_selector(&self, ms: &MatrixSelector) -> Value {

@@ -245,7 +245,7 @@ fn range_function_at(
     f: impl Fn(&[Sample], Window, usize) -> Option<f64>,
 ) -> Result<Value, QueryError> {
     let range = range_arg(ev, expr)?;
-    let mut out = SeriesCollector::new(ev.steps().len());
+    let mut out = SeriesCollector::new(ev.steps().len(), ev.budget());
     for series in &range.series {
         let mut step = 0usize;
         let points = ev.windows(&range, series, |window, win| {
@@ -286,7 +286,7 @@ fn rollup_over_time(ev: &Evaluator, name: &str, args: &[Box<Expr>]) -> Result<Va
     let size = resolution.seconds() * 1000;
     let range = ms.range.as_millis() as i64;
     let offset = super::offset_ms(&ms.vs.offset);
-    let mut out = SeriesCollector::new(ev.steps().len());
+    let mut out = SeriesCollector::new(ev.steps().len(), ev.budget());
     for (labels, buckets) in series {
         let points = ev
             .steps()
@@ -522,7 +522,7 @@ fn math_at(
     f: impl Fn(f64, usize) -> Option<f64>,
 ) -> Result<Value, QueryError> {
     let series = ev.eval(expr)?.into_vector()?;
-    let mut out = SeriesCollector::new(ev.steps().len());
+    let mut out = SeriesCollector::new(ev.steps().len(), ev.budget());
     for s in series {
         out.add(Series {
             labels: s.labels.without_name(),
@@ -544,8 +544,8 @@ fn timestamp(ev: &Evaluator, args: &[Box<Expr>]) -> Result<Value, QueryError> {
         inner = &p.expr;
     }
     if let Expr::VectorSelector(vs) = inner {
-        let mut out = SeriesCollector::new(ev.steps().len());
-        for series in ev.pick_samples(vs, |sample| sample.timestamp_ms as f64 / 1000.0) {
+        let mut out = SeriesCollector::new(ev.steps().len(), ev.budget());
+        for series in ev.pick_samples(vs, |sample| sample.timestamp_ms as f64 / 1000.0)? {
             out.add(Series {
                 labels: series.labels.without_name(),
                 points: series.points,
@@ -657,7 +657,7 @@ fn label_replace(ev: &Evaluator, args: &[Box<Expr>]) -> Result<Value, QueryError
             "invalid destination label name in label_replace(): {destination}"
         )));
     }
-    let mut out = SeriesCollector::new(ev.steps().len());
+    let mut out = SeriesCollector::new(ev.steps().len(), ev.budget());
     for s in series {
         let value = s.labels.get(&source).unwrap_or("");
         let labels = match regex.captures(value) {
@@ -688,7 +688,7 @@ fn label_join(ev: &Evaluator, args: &[Box<Expr>]) -> Result<Value, QueryError> {
             "invalid destination label name in label_join(): {destination}"
         )));
     }
-    let mut out = SeriesCollector::new(ev.steps().len());
+    let mut out = SeriesCollector::new(ev.steps().len(), ev.budget());
     for s in series {
         let joined = sources
             .iter()
@@ -718,7 +718,7 @@ fn histogram_quantile(ev: &Evaluator, args: &[Box<Expr>]) -> Result<Value, Query
             None => groups.push((key, vec![(upper, s)])),
         }
     }
-    let mut out = SeriesCollector::new(ev.steps().len());
+    let mut out = SeriesCollector::new(ev.steps().len(), ev.budget());
     for (labels, members) in groups {
         let points = (0..ev.steps().len())
             .map(|step| {

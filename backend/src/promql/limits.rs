@@ -4,13 +4,15 @@
 //!
 //! Every evaluation — an API query or a rule's — runs against one [`Budget`]. Memory is
 //! counted in samples (a timestamp and a value, 16 bytes): each sample read from storage, each
-//! point an expression produces (one per series and step), each step of a subquery, and each
-//! rollup bucket (counted by its size in samples). A query is refused as soon as what it
-//! holds would pass the limit, and before the allocations whose size is known up front (a
-//! subquery's steps, a rollup read), so a request cannot make the process allocate more than
-//! its budget.
+//! point an expression produces (one per series and step, counted as each series is made),
+//! each step of a subquery, and each rollup bucket (counted by its size in samples). What an
+//! expression's operands held is given back once its value is made. A query is refused as
+//! soon as what it holds would pass the limit, and before the allocations whose size is
+//! known up front (a subquery's steps, a rollup read, a series' points), so a request cannot
+//! make the process allocate much more than its budget: at most a few times it, while an
+//! expression's operands and its value are both held.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use promql_parser::parser::{self, Expr};
@@ -61,6 +63,8 @@ pub struct Budget {
     timeout: Duration,
     deadline: Instant,
     in_use: AtomicUsize,
+    /// Set when whoever asked stopped waiting (the request went away): the work stops.
+    cancelled: AtomicBool,
 }
 
 impl Budget {
@@ -71,6 +75,7 @@ impl Budget {
             timeout: limits.timeout,
             deadline: Instant::now() + limits.timeout,
             in_use: AtomicUsize::new(0),
+            cancelled: AtomicBool::new(false),
         }
     }
 
@@ -117,9 +122,14 @@ impl Budget {
         ))
     }
 
-    /// Whether the query has run out of time.
+    /// Whether the query has run out of time (or nobody waits for it any more).
     pub fn expired(&self) -> bool {
-        Instant::now() >= self.deadline
+        self.cancelled.load(Ordering::Relaxed) || Instant::now() >= self.deadline
+    }
+
+    /// Stops the work at its next check.
+    pub fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
     }
 
     /// Refuses once the query has run out of time.

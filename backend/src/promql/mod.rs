@@ -262,6 +262,15 @@ fn plan(expr: &Expr, lo: i64, hi: i64, query: (i64, i64), out: &mut Vec<Fetch>) 
     }
 }
 
+/// Cancels a query's budget when the evaluation's future is dropped.
+struct CancelOnDrop(Arc<Budget>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// Runs queries against a metric store, each within the engine's limits.
 pub struct Engine<'a> {
     store: &'a MetricStore,
@@ -414,9 +423,15 @@ impl<'a> Engine<'a> {
         step_ms: i64,
     ) -> Result<Value, QueryError> {
         let budget = Arc::new(Budget::new(&self.limits));
+        // If the caller stops waiting (a client that went away), the evaluation stops too.
+        let _cancel_when_dropped = CancelOnDrop(budget.clone());
         let started = std::time::Instant::now();
+        let deadline = budget.deadline().into();
+        let _slot = tokio::time::timeout_at(deadline, self.store.query_slot())
+            .await
+            .map_err(|_| QueryError::timeout(self.limits.timeout))?;
         let fetched = tokio::time::timeout_at(
-            budget.deadline().into(),
+            deadline,
             self.fetch(&expr, steps.len(), start_ms, end_ms, step_ms, &budget),
         )
         .await

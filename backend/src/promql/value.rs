@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::metrics::model::{Labels, Sample};
 
 use super::QueryError;
+use super::limits::Budget;
 
 /// One series of an instant vector: its value at each step (`None` where it has none).
 #[derive(Clone, Debug, PartialEq)]
@@ -114,35 +115,41 @@ impl Value {
 
 /// Collects output series by label set, merging points of series that end up with the same
 /// labels, and refusing two values for one label set at one step (Prometheus' "vector cannot
-/// contain metrics with the same labelset").
-pub struct SeriesCollector {
+/// contain metrics with the same labelset"). Each new label set is charged to the query's
+/// budget before its points are made.
+pub struct SeriesCollector<'b> {
     steps: usize,
+    budget: &'b Budget,
     order: Vec<Labels>,
     by_labels: HashMap<Labels, Vec<Option<f64>>>,
 }
 
-impl SeriesCollector {
-    pub fn new(steps: usize) -> Self {
+impl<'b> SeriesCollector<'b> {
+    pub fn new(steps: usize, budget: &'b Budget) -> Self {
         SeriesCollector {
             steps,
+            budget,
             order: Vec::new(),
             by_labels: HashMap::new(),
         }
     }
 
-    pub fn points_mut(&mut self, labels: &Labels) -> &mut Vec<Option<f64>> {
+    pub fn points_mut(&mut self, labels: &Labels) -> Result<&mut Vec<Option<f64>>, QueryError> {
         if !self.by_labels.contains_key(labels) {
+            self.budget.charge(self.steps + 1)?;
             self.order.push(labels.clone());
+            self.by_labels
+                .insert(labels.clone(), vec![None; self.steps]);
         }
-        let steps = self.steps;
-        self.by_labels
-            .entry(labels.clone())
-            .or_insert_with(|| vec![None; steps])
+        Ok(self
+            .by_labels
+            .get_mut(labels)
+            .expect("inserted above when missing"))
     }
 
     /// Sets one value; errors if that label set already has a value at that step.
     pub fn set(&mut self, labels: &Labels, step: usize, value: f64) -> Result<(), QueryError> {
-        let points = self.points_mut(labels);
+        let points = self.points_mut(labels)?;
         if points[step].is_some() {
             return Err(QueryError::execution(
                 "vector cannot contain metrics with the same labelset",
@@ -152,9 +159,16 @@ impl SeriesCollector {
         Ok(())
     }
 
-    /// Adds a whole series, checking for collisions step by step.
+    /// Adds a whole series (its points kept as they are when its labels are new), checking
+    /// for collisions step by step.
     pub fn add(&mut self, series: Series) -> Result<(), QueryError> {
-        let points = self.points_mut(&series.labels);
+        if !self.by_labels.contains_key(&series.labels) {
+            self.budget.charge(series.points.len() + 1)?;
+            self.order.push(series.labels.clone());
+            self.by_labels.insert(series.labels, series.points);
+            return Ok(());
+        }
+        let points = self.points_mut(&series.labels)?;
         for (slot, value) in points.iter_mut().zip(series.points) {
             if let Some(value) = value {
                 if slot.is_some() {

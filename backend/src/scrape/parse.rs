@@ -93,13 +93,15 @@ fn unescape_help(text: &str) -> String {
     text.replace("\\n", "\n").replace("\\\\", "\\")
 }
 
+/// Errors name the problem but never repeat the target's text: they are shown to every user,
+/// and a target's answer is not theirs to read.
 fn parse_sample(line: &str, openmetrics: bool) -> Result<ParsedSample, String> {
     let name_end = line
         .find(['{', ' ', '\t'])
-        .ok_or_else(|| format!("{line:?} has no value"))?;
+        .ok_or("the sample has no value")?;
     let name = &line[..name_end];
     if !is_valid_metric_name(name) {
-        return Err(format!("{name:?} is not a valid metric name"));
+        return Err("the metric name is not valid".to_owned());
     }
     let mut rest = &line[name_end..];
     let mut labels = Vec::new();
@@ -112,17 +114,17 @@ fn parse_sample(line: &str, openmetrics: bool) -> Result<ParsedSample, String> {
     let rest = rest.split(" # ").next().unwrap_or_default();
     let mut fields = rest.split_whitespace();
     let value_text = fields.next().ok_or("the sample has no value")?;
-    let value = parse_value(value_text).ok_or_else(|| format!("{value_text:?} is not a number"))?;
+    let value = parse_value(value_text).ok_or("the value is not a number")?;
     let timestamp_ms = match fields.next() {
         None => None,
         Some(text) if openmetrics || text.contains('.') => Some(
             text.parse::<f64>()
                 .map(|seconds| (seconds * 1000.0).round() as i64)
-                .map_err(|_| format!("{text:?} is not a timestamp"))?,
+                .map_err(|_| "the timestamp is not a number of seconds")?,
         ),
         Some(text) => Some(
             text.parse::<i64>()
-                .map_err(|_| format!("{text:?} is not a timestamp in milliseconds"))?,
+                .map_err(|_| "the timestamp is not a whole number of milliseconds")?,
         ),
     };
     if fields.next().is_some() {
@@ -159,12 +161,12 @@ fn parse_labels(mut text: &str) -> Result<(LabelPairs, &str), String> {
         let eq = text.find('=').ok_or("a label has no \"=\"")?;
         let name = text[..eq].trim();
         if !is_valid_label_name(name) {
-            return Err(format!("{name:?} is not a valid label name"));
+            return Err("a label name is not valid".to_owned());
         }
         let after = text[eq + 1..].trim_start();
         let mut chars = after.char_indices();
         if chars.next().map(|(_, c)| c) != Some('"') {
-            return Err(format!("the value of {name:?} is not quoted"));
+            return Err("a label value is not quoted".to_owned());
         }
         let mut value = String::new();
         let mut end = None;
@@ -187,7 +189,7 @@ fn parse_labels(mut text: &str) -> Result<(LabelPairs, &str), String> {
                 other => value.push(other),
             }
         }
-        let end = end.ok_or_else(|| format!("the value of {name:?} is never closed"))?;
+        let end = end.ok_or("a label value is never closed")?;
         labels.push((name.to_owned(), value));
         text = after[end + 1..].trim_start();
         if let Some(after_comma) = text.strip_prefix(',') {
@@ -254,16 +256,18 @@ up -Inf
     #[test]
     fn errors_name_the_line() {
         for (text, expected) in [
-            (
-                "ok 1\nbad-name 1\n",
-                "line 2: \"bad-name\" is not a valid metric name",
-            ),
+            ("ok 1\nbad-name 1\n", "line 2: the metric name is not valid"),
             ("x{a=\"1\" b=\"2\"} 1", "separated by commas"),
             ("x{a=1} 1", "not quoted"),
             ("x{a=\"1} 1", "never closed"),
-            ("x one", "\"one\" is not a number"),
-            ("x 1 soon", "not a timestamp"),
+            ("x one", "the value is not a number"),
+            ("x 1 soon", "the timestamp is not a whole number"),
             ("x", "has no value"),
+            // What the target sent is never repeated: the error is shown to every user.
+            (
+                "<html><title>secret</title></html>",
+                "line 1: the sample has no value",
+            ),
         ] {
             let error = parse(text).unwrap_err();
             assert!(error.contains(expected), "{text:?}: {error}");
