@@ -134,6 +134,17 @@ fn forbidden_kind(ip: IpAddr) -> Option<&'static str> {
     }
 }
 
+/// Why a host cannot be sent to.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unreachable {
+    /// The policy refuses its address (trying again will not help).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// Its name did not resolve (it may later).
+    #[error("{0}")]
+    Lookup(String),
+}
+
 /// The outbound policy: the default refusals, minus the ranges `--outbound-allow` opened.
 #[derive(Clone, Debug, Default)]
 pub struct Outbound {
@@ -194,18 +205,18 @@ impl Outbound {
 
     /// Resolves `host` (a name or an address) and keeps the addresses Vigil may send to; an
     /// error names the refused ones when none is left.
-    pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Unreachable> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
-            self.check_ip(ip)?;
+            self.check_ip(ip).map_err(Unreachable::Refused)?;
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
-        self.check_name(host)?;
+        self.check_name(host).map_err(Unreachable::Refused)?;
         let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
             .await
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .map_err(|e| Unreachable::Lookup(format!("cannot resolve {host}: {e}")))?
             .collect();
-        self.permitted(host, found)
+        self.permitted(host, found).map_err(Unreachable::Refused)
     }
 
     /// The addresses of `found` (what `host` resolved to) Vigil may send to.
@@ -288,7 +299,7 @@ impl Resolve for GuardedResolver {
             let addresses = outbound
                 .resolve(name.as_str(), 0)
                 .await
-                .map_err(|why| -> Box<dyn std::error::Error + Send + Sync> { why.into() })?;
+                .map_err(|why| -> Box<dyn std::error::Error + Send + Sync> { Box::new(why) })?;
             Ok(Box::new(addresses.into_iter()) as Addrs)
         })
     }

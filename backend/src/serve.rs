@@ -78,15 +78,21 @@ async fn serve_with(
     let shutdown = CancellationToken::new();
     let mut workers = workers::start(&state, shutdown.clone());
     if let Some(cluster) = database.embedded() {
-        let telemetry = state.telemetry.clone();
-        workers.spawn(db::supervise_embedded(
-            cluster,
-            move || telemetry.record_database_restart(),
-            shutdown.clone(),
-        ));
+        let (telemetry, stop) = (state.telemetry.clone(), shutdown.clone());
+        workers.supervise("embedded database supervision", move || {
+            let telemetry = telemetry.clone();
+            db::supervise_embedded(
+                cluster.clone(),
+                move || telemetry.record_database_restart(),
+                stop.clone(),
+            )
+        });
     }
     if args.demo {
-        workers.spawn(demo::workload::run(state.metrics.clone(), shutdown.clone()));
+        let (metrics, stop) = (state.metrics.clone(), shutdown.clone());
+        workers.supervise("demo workload", move || {
+            demo::workload::run(metrics.clone(), stop.clone())
+        });
     }
 
     let listener = TcpListener::bind(args.listen)
@@ -94,13 +100,22 @@ async fn serve_with(
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     if !args.no_self_scrape {
-        workers.spawn(scrape::worker::self_scrape_worker(
+        let (metrics, telemetry, db, stop) = (
             state.metrics.clone(),
             state.telemetry.clone(),
             state.db.clone(),
-            address.to_string(),
             shutdown.clone(),
-        ));
+        );
+        let instance = address.to_string();
+        workers.supervise("self-scrape", move || {
+            scrape::worker::self_scrape_worker(
+                metrics.clone(),
+                telemetry.clone(),
+                db.clone(),
+                instance.clone(),
+                stop.clone(),
+            )
+        });
     }
     print_banner(
         &address.to_string(),

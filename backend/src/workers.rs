@@ -46,11 +46,6 @@ impl Workers {
         ));
     }
 
-    /// Adds a worker that is not always on (the demo workload, say).
-    pub fn spawn(&mut self, worker: impl Future<Output = ()> + Send + 'static) {
-        self.tasks.spawn(worker);
-    }
-
     /// Waits until every worker has returned (after the shutdown signal).
     pub async fn wait(mut self) {
         while let Some(result) = self.tasks.join_next().await {

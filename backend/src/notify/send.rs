@@ -14,7 +14,7 @@ use sha2::Sha256;
 use vigil_shared::notify::SmtpTls;
 
 use super::message::Message;
-use crate::outbound::Outbound;
+use crate::outbound::{Outbound, Unreachable};
 
 /// How long one attempt may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -263,11 +263,14 @@ impl Outbox {
                 let address = if *relay {
                     None
                 } else {
-                    let found = self
-                        .outbound
-                        .resolve(host, *port)
-                        .await
-                        .map_err(|why| SendError::permanent(format!("refused: {why}")))?;
+                    let found =
+                        self.outbound
+                            .resolve(host, *port)
+                            .await
+                            .map_err(|why| match why {
+                                Unreachable::Refused(_) => SendError::permanent(why.to_string()),
+                                Unreachable::Lookup(_) => SendError::retry(why.to_string()),
+                            })?;
                     Some(found[0].ip().to_string())
                 };
                 let server = Smtp {
