@@ -359,15 +359,7 @@ where
                 "Expected a JSON body with `Content-Type: application/json`.".to_owned(),
             ));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge("The request body is too large.".to_owned())
-                } else {
-                    AppError::bad_request(rejection.body_text())
-                }
-            })?;
+        let bytes = body_bytes(request, state).await?;
         refuse_nul_in_json(&bytes)?;
         let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
         Ok(Json(value))
@@ -388,15 +380,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
         let (parts, body) = request.into_parts();
-        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge("The request body is too large.".to_owned())
-                } else {
-                    AppError::bad_request(rejection.body_text())
-                }
-            })?;
+        let bytes = body_bytes(Request::from_parts(parts.clone(), body), state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
@@ -410,6 +394,19 @@ impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
     }
+}
+
+/// The whole body, within the body limit (413 beyond it).
+async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, AppError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge("The request body is too large.".to_owned())
+            } else {
+                AppError::bad_request(rejection.body_text())
+            }
+        })
 }
 
 /// `application/json`, or any `…+json` type, as axum's own extractor accepts.

@@ -54,6 +54,13 @@ async fn read_key(app: &TestApp) -> String {
     key.secret
 }
 
+fn get_with_key(key: &str, path: impl AsRef<str>) -> Request<Body> {
+    Request::get(path.as_ref())
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .body(Body::empty())
+        .unwrap()
+}
+
 fn post_query(key: &str, path: &str, query: &str) -> Request<Body> {
     Request::post(path)
         .header(header::AUTHORIZATION, format!("Bearer {key}"))
@@ -187,20 +194,17 @@ async fn the_sample_budget_and_timeout_are_the_servers_settings() {
         .await;
     assert_eq!(deep.status, StatusCode::BAD_REQUEST);
     assert!(deep.text().contains("21 levels deep"), "{}", deep.text());
-    // A range query's points count too: 1,441 steps of 3 series of vector(1)…
-    let range = Request::get(
+    // A range query's points count too: at a 60 s step (1,441 steps) two operands and their
+    // value fit in 5,000 samples' worth; at a 20 s step (4,321 steps), four operands do not.
+    let range = get_with_key(
+        &key,
         "/prometheus/api/v1/query_range?query=vector(1)%20or%20vector(2)&start=0&end=86400&step=60",
-    )
-    .header(header::AUTHORIZATION, format!("Bearer {key}"))
-    .body(Body::empty())
-    .unwrap();
+    );
     assert_eq!(app.send(range).await.status, StatusCode::OK);
-    let range = Request::get(
+    let range = get_with_key(
+        &key,
         "/prometheus/api/v1/query_range?query=(vector(1)%2Bvector(2))%2B(vector(3)%2Bvector(4))&start=0&end=86400&step=20",
-    )
-    .header(header::AUTHORIZATION, format!("Bearer {key}"))
-    .body(Body::empty())
-    .unwrap();
+    );
     let refused = app.send(range).await;
     assert_eq!(
         refused.status,
@@ -215,13 +219,11 @@ async fn a_query_that_runs_out_of_time_is_stopped_and_answered_503_timeout() {
     let app = TestApp::spawn().await;
     let key = read_key(&app).await;
     // 10,001 steps, each sorting the 3,600 values of its window: seconds of work.
-    let slow = Request::get(
+    let slow = get_with_key(
+        &key,
         "/prometheus/api/v1/query_range?query=quantile_over_time(0.5,vector(1)[1h:1s])\
          &start=0&end=600000&step=60&timeout=100ms",
-    )
-    .header(header::AUTHORIZATION, format!("Bearer {key}"))
-    .body(Body::empty())
-    .unwrap();
+    );
     let started = std::time::Instant::now();
     let answer = app.send(slow).await;
     assert_eq!(
@@ -337,39 +339,16 @@ fn peak_rss_mib(pid: u32) -> u64 {
 }
 
 async fn query_over_http(address: &str, cookie: &str, query: &str) -> (u16, String) {
-    raw_post(
-        address,
-        cookie,
-        "/prometheus/api/v1/query",
-        &form(&[("query", query)]),
-    )
-    .await
-}
-
-/// A form POST over a real socket.
-async fn raw_post(address: &str, cookie: &str, path: &str, body: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nCookie: {cookie}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stream
-        .write_all(format!("{head}{body}").as_bytes())
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let answer = reqwest::Client::new()
+        .post(format!("http://{address}/prometheus/api/v1/query"))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("query", query)]))
+        .send()
         .await
         .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    (answer.status().as_u16(), answer.text().await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1281,14 +1260,7 @@ async fn prometheus_api_parameters_holding_nul_are_refused() {
         "/prometheus/api/v1/label/job/values?match[]=up%00",
         "/prometheus/api/v1/query?query=up%00",
     ] {
-        let refused = app
-            .send(
-                Request::get(path)
-                    .header(header::AUTHORIZATION, format!("Bearer {key}"))
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
+        let refused = app.send(get_with_key(&key, path)).await;
         assert_eq!(
             refused.status,
             StatusCode::BAD_REQUEST,
