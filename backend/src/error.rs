@@ -409,22 +409,26 @@ async fn body_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes
         })
 }
 
+/// A header's value as lower-case text without parameters: the media type
+/// `application/json` for `Content-Type: Application/JSON; charset=utf-8`.
+pub fn media_type(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
+}
+
 /// `application/json`, or any `…+json` type, as axum's own extractor accepts.
+pub fn is_json_type(media_type: &str) -> bool {
+    media_type == "application/json"
+        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+}
+
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(content_type) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    media_type(headers, header::CONTENT_TYPE).is_some_and(|t| is_json_type(&t))
 }
 
 const NUL_PROBLEM: &str = "must not contain a NUL character (\\u0000)";

@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::extract::{ACCESS_COOKIE, REFRESH_COOKIE};
 use crate::app::AppState;
-use crate::error::AppError;
+use crate::error::{AppError, is_json_type, media_type};
 
 /// Refuses cookie-authenticated changes from other origins, and bodies of the wrong type.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -132,16 +132,7 @@ fn split_host(host: &str, default_port: u16) -> (&str, u16) {
 }
 
 fn content_type_fits(path: &str, headers: &HeaderMap) -> Result<(), AppError> {
-    let essence = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
+    let essence = media_type(headers, header::CONTENT_TYPE);
     let has_body = match headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -149,21 +140,18 @@ fn content_type_fits(path: &str, headers: &HeaderMap) -> Result<(), AppError> {
         Some(length) => length.trim() != "0",
         None => headers.contains_key(header::TRANSFER_ENCODING),
     };
-    let json = |t: &str| {
-        t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
-    };
     let (fits, expected) = match (path, essence.as_deref()) {
         ("/prometheus/api/v1/write", t) => (
             t == Some("application/x-protobuf"),
             "application/x-protobuf",
         ),
         ("/v1/metrics" | "/v1/traces", t) => (
-            t.is_some_and(|t| t == "application/x-protobuf" || json(t)),
+            t.is_some_and(|t| t == "application/x-protobuf" || is_json_type(t)),
             "application/x-protobuf or application/json",
         ),
         // A body-less change (acknowledge, log out) needs no type.
         (_, None) => (!has_body, "application/json"),
-        (_, Some(t)) => (json(t), "application/json"),
+        (_, Some(t)) => (is_json_type(t), "application/json"),
     };
     if fits {
         Ok(())

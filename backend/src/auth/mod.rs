@@ -116,18 +116,9 @@ async fn login(
     // checked, and start the lockout.
     if locked_for.is_zero() && attempt.failures > lockout.max_failures {
         let mut tx = state.db.begin().await?;
-        sqlx::query!(
-            "UPDATE login_attempts
-             SET failures = 0, locked_until = now() + make_interval(secs => $3)
-             WHERE email = $1 AND client = $2",
-            email,
-            client,
-            lockout.duration.as_secs_f64()
-        )
-        .execute(&mut *tx)
-        .await?;
-        // Attempts made at once may all pass the limit; the first one records the lockout.
-        if attempt.failures == lockout.max_failures + 1 {
+        // Attempts made at once may all pass the limit; the one that starts the lockout
+        // records it.
+        if lock_out(&mut tx, &email, &client, lockout.max_failures + 1, lockout).await? {
             audit::record(
                 &mut *tx,
                 actor,
@@ -177,20 +168,7 @@ async fn login(
     let Some(account) = account.filter(|_| password_matches) else {
         let mut tx = state.db.begin().await?;
         // The failure that reaches the limit starts the lockout at once.
-        let locked = sqlx::query_scalar!(
-            r#"UPDATE login_attempts
-               SET failures = 0, locked_until = now() + make_interval(secs => $4)
-               WHERE email = $1 AND client = $2 AND failures >= $3
-                 AND (locked_until IS NULL OR locked_until <= now())
-               RETURNING true AS "locked!""#,
-            email,
-            client,
-            lockout.max_failures,
-            lockout.duration.as_secs_f64()
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
+        let locked = lock_out(&mut tx, &email, &client, lockout.max_failures, lockout).await?;
         let target = match account_id {
             Some(id) => Target::of("user", id),
             None => Target::none(),
@@ -256,6 +234,31 @@ async fn login(
         session::set_cookies(jar, &state.config, session),
         Json(user),
     ))
+}
+
+/// Locks `client` out of `email` when it has counted at least `failures` attempts and is not
+/// locked out already; true when this call started the lockout.
+async fn lock_out(
+    conn: &mut sqlx::PgConnection,
+    email: &str,
+    client: &str,
+    failures: i32,
+    lockout: &crate::config::LockoutPolicy,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query_scalar!(
+        r#"UPDATE login_attempts
+           SET failures = 0, locked_until = now() + make_interval(secs => $4)
+           WHERE email = $1 AND client = $2 AND failures >= $3
+             AND (locked_until IS NULL OR locked_until <= now())
+           RETURNING true AS "locked!""#,
+        email,
+        client,
+        failures,
+        lockout.duration.as_secs_f64()
+    )
+    .fetch_optional(conn)
+    .await?
+    .is_some())
 }
 
 /// The key an address is limited and locked out by: itself, or for IPv6 its /64 — one

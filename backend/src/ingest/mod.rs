@@ -14,7 +14,7 @@ use axum::routing::post;
 
 use crate::app::AppState;
 use crate::auth::IngestAccess;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, media_type};
 use crate::metrics::{Rejections, WriteError};
 
 /// Why a request body could not be read.
@@ -76,17 +76,6 @@ pub fn read_body(body: Result<Bytes, BytesRejection>) -> AppResult<Bytes> {
         } else {
             AppError::bad_request(rejection.body_text())
         }
-    })
-}
-
-/// A header's value as lower-case text without parameters (`application/json; charset=…`).
-pub fn media_type(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(|v| {
-        v.split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
     })
 }
 

@@ -72,17 +72,18 @@ impl SampleRowDecoder {
         }
     }
 
-    /// Feeds one chunk, calling `row` for every complete row it completes.
+    /// Feeds one chunk, calling `row` for every complete row it completes; answers how many.
     pub fn feed(
         &mut self,
         chunk: &[u8],
         mut row: impl FnMut(i64, i64, f64),
-    ) -> Result<(), CopyDecodeError> {
+    ) -> Result<usize, CopyDecodeError> {
         self.pending.extend_from_slice(chunk);
+        let mut rows = 0;
         let mut data = self.pending.as_slice();
         if !self.header_done {
             if data.len() < 19 {
-                return Ok(());
+                return Ok(0);
             }
             if &data[..11] != SIGNATURE {
                 return Err(CopyDecodeError::BadSignature);
@@ -92,7 +93,7 @@ impl SampleRowDecoder {
                 return Err(CopyDecodeError::Truncated);
             }
             if data.len() < 19 + extension as usize {
-                return Ok(());
+                return Ok(0);
             }
             data = &data[19 + extension as usize..];
             self.header_done = true;
@@ -124,11 +125,12 @@ impl SampleRowDecoder {
                 (values[1] as i64 + POSTGRES_EPOCH_MICROS).div_euclid(1000),
                 f64::from_bits(values[2]),
             );
+            rows += 1;
             data = &data[38..];
         }
         let consumed = self.pending.len() - data.len();
         self.pending.drain(..consumed);
-        Ok(())
+        Ok(rows)
     }
 
     /// Checks that the trailer arrived and nothing is left over.

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -279,31 +278,26 @@ impl MetricStore {
 
     async fn store_metadata(&self, metadata: &[MetricMetadata]) -> Result<(), sqlx::Error> {
         // Metadata only describes: an entry for a name no series could have is dropped, and a
-        // NUL character (which PostgreSQL cannot store) is taken out of its text.
-        let cleaned: Vec<MetricMetadata> = metadata
-            .iter()
-            .filter(|m| model::is_valid_metric_name(&m.metric))
-            .map(|m| MetricMetadata {
-                unit: m.unit.replace('\0', ""),
-                help: m.help.replace('\0', ""),
-                ..m.clone()
-            })
-            .collect();
-        let changed: Vec<&MetricMetadata> = {
+        // NUL character (which PostgreSQL cannot store) is taken out of its text. Only what
+        // changed is copied and cleaned; a name given twice keeps its first entry.
+        let changed: Vec<MetricMetadata> = {
             let known = self.metadata.lock().expect("metadata cache poisoned");
-            cleaned
+            let mut seen = std::collections::HashSet::new();
+            metadata
                 .iter()
+                .filter(|m| model::is_valid_metric_name(&m.metric))
                 .filter(|m| known.get(&m.metric) != Some(m))
+                .filter(|m| seen.insert(&m.metric))
+                .map(|m| MetricMetadata {
+                    unit: m.unit.replace('\0', ""),
+                    help: m.help.replace('\0', ""),
+                    ..m.clone()
+                })
                 .collect()
         };
         if changed.is_empty() {
             return Ok(());
         }
-        let mut seen = std::collections::HashSet::new();
-        let changed: Vec<&MetricMetadata> = changed
-            .into_iter()
-            .filter(|m| seen.insert(&m.metric))
-            .collect();
         sqlx::query!(
             "INSERT INTO metric_metadata (metric, type, unit, help)
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
@@ -318,7 +312,7 @@ impl MetricStore {
         .await?;
         let mut known = self.metadata.lock().expect("metadata cache poisoned");
         for m in changed {
-            known.insert(m.metric.clone(), m.clone());
+            known.insert(m.metric.clone(), m);
         }
         Ok(())
     }
@@ -447,10 +441,8 @@ impl MetricStore {
         let conn = copying.0.as_mut().expect("just acquired");
         let mut stream = conn.copy_out_raw(&statement).await?;
         let mut decoder = SampleRowDecoder::new();
-        // Counted through a shared reference: the closure stays borrowed across the loop.
-        let read = AtomicUsize::new(0);
+        let mut read = 0usize;
         let mut push = |id: i64, timestamp_ms: i64, value: f64| {
-            read.fetch_add(1, Ordering::Relaxed);
             if let Some(samples) = out.get_mut(id) {
                 // A repeated timestamp keeps the larger value (NaN counting as largest), as
                 // the rollups do.
@@ -469,10 +461,10 @@ impl MetricStore {
             }
         };
         while let Some(chunk) = stream.try_next().await? {
-            decoder
+            read += decoder
                 .feed(&chunk, &mut push)
                 .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-            if read.load(Ordering::Relaxed) > limit {
+            if read > limit {
                 return Err(SampleReadError::OverLimit);
             }
         }

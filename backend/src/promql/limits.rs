@@ -197,8 +197,7 @@ pub fn parse_within(query: &str, limits: &QueryLimits) -> Result<Expr, ParseProb
         )));
     }
     let expr = parser::parse(query).map_err(ParseProblem::Syntax)?;
-    check_times(&expr)?;
-    let depth = depth(&expr);
+    let depth = inspect(&expr)?;
     if depth > limits.max_depth {
         return Err(ParseProblem::TooLarge(format!(
             "the expression is {depth} levels deep; at most {} are allowed (set by \
@@ -279,110 +278,77 @@ impl Shape {
     }
 }
 
-/// Refuses ranges, offsets and steps over [`MAX_DURATION_MS`] and `@` times beyond
-/// [`MAX_TIME_MS`] (the parser takes `999999999y`).
-fn check_times(expr: &Expr) -> Result<(), ParseProblem> {
-    use promql_parser::parser::{AtModifier, Offset};
-    let too_long = |d: &Duration| d.as_millis() > MAX_DURATION_MS as u128;
-    let offset_too_long = |offset: &Option<Offset>| match offset {
-        Some(Offset::Pos(d) | Offset::Neg(d)) => too_long(d),
-        None => false,
-    };
-    let at_too_far = |at: &Option<AtModifier>| match at {
-        Some(AtModifier::At(time)) => {
-            let millis = match time.duration_since(std::time::UNIX_EPOCH) {
-                Ok(d) => d.as_millis(),
-                Err(e) => e.duration().as_millis(),
-            };
-            millis > MAX_TIME_MS as u128
-        }
-        _ => false,
-    };
-    let mut pending = vec![expr];
-    while let Some(node) = pending.pop() {
-        let refused = match node {
-            Expr::VectorSelector(vs) => offset_too_long(&vs.offset) || at_too_far(&vs.at),
-            Expr::MatrixSelector(ms) => {
-                too_long(&ms.range) || offset_too_long(&ms.vs.offset) || at_too_far(&ms.vs.at)
-            }
-            Expr::Subquery(sq) => {
-                pending.push(&sq.expr);
-                too_long(&sq.range)
-                    || sq.step.as_ref().is_some_and(too_long)
-                    || offset_too_long(&sq.offset)
-                    || at_too_far(&sq.at)
-            }
-            Expr::Aggregate(a) => {
-                pending.push(&a.expr);
-                if let Some(param) = &a.param {
-                    pending.push(param);
-                }
-                false
-            }
-            Expr::Unary(u) => {
-                pending.push(&u.expr);
-                false
-            }
-            Expr::Binary(b) => {
-                pending.push(&b.lhs);
-                pending.push(&b.rhs);
-                false
-            }
-            Expr::Paren(p) => {
-                pending.push(&p.expr);
-                false
-            }
-            Expr::Call(call) => {
-                pending.extend(call.args.args.iter().map(|a| a.as_ref()));
-                false
-            }
-            Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => false,
-        };
-        if refused {
+/// Walks the parsed tree once (iteratively, so no tree can overflow the stack): answers its
+/// depth — nodes on the longest path from the root to a leaf — and refuses ranges, offsets
+/// and steps over [`MAX_DURATION_MS`] and `@` times beyond [`MAX_TIME_MS`] (the parser takes
+/// `999999999y`).
+fn inspect(expr: &Expr) -> Result<usize, ParseProblem> {
+    let mut deepest = 0;
+    let mut pending: Vec<(&Expr, usize)> = vec![(expr, 1)];
+    while let Some((node, level)) = pending.pop() {
+        deepest = deepest.max(level);
+        if !times_fit(node) {
             return Err(ParseProblem::TooLarge(
                 "ranges, offsets and steps must be at most 100 years, and `@` times within \
                  year 2286"
                     .to_owned(),
             ));
         }
+        pending.extend(children(node).into_iter().map(|child| (child, level + 1)));
     }
-    Ok(())
+    Ok(deepest)
 }
 
-/// Nodes on the longest path from the root of `expr` to a leaf. Iterative, so it cannot
-/// overflow the stack whatever the tree.
-pub fn depth(expr: &Expr) -> usize {
-    let mut deepest = 0;
-    let mut pending: Vec<(&Expr, usize)> = vec![(expr, 1)];
-    while let Some((node, level)) = pending.pop() {
-        deepest = deepest.max(level);
-        match node {
-            Expr::Aggregate(a) => {
-                pending.push((&a.expr, level + 1));
-                if let Some(param) = &a.param {
-                    pending.push((param, level + 1));
-                }
-            }
-            Expr::Unary(u) => pending.push((&u.expr, level + 1)),
-            Expr::Binary(b) => {
-                pending.push((&b.lhs, level + 1));
-                pending.push((&b.rhs, level + 1));
-            }
-            Expr::Paren(p) => pending.push((&p.expr, level + 1)),
-            Expr::Subquery(s) => pending.push((&s.expr, level + 1)),
-            Expr::Call(call) => {
-                for arg in &call.args.args {
-                    pending.push((arg, level + 1));
-                }
-            }
-            Expr::MatrixSelector(_)
-            | Expr::VectorSelector(_)
-            | Expr::NumberLiteral(_)
-            | Expr::StringLiteral(_)
-            | Expr::Extension(_) => {}
-        }
+/// The operands of one node.
+fn children(node: &Expr) -> Vec<&Expr> {
+    match node {
+        Expr::Aggregate(a) => std::iter::once(a.expr.as_ref())
+            .chain(a.param.as_deref())
+            .collect(),
+        Expr::Unary(u) => vec![&u.expr],
+        Expr::Binary(b) => vec![&b.lhs, &b.rhs],
+        Expr::Paren(p) => vec![&p.expr],
+        Expr::Subquery(s) => vec![&s.expr],
+        Expr::Call(call) => call.args.args.iter().map(|arg| arg.as_ref()).collect(),
+        Expr::MatrixSelector(_)
+        | Expr::VectorSelector(_)
+        | Expr::NumberLiteral(_)
+        | Expr::StringLiteral(_)
+        | Expr::Extension(_) => Vec::new(),
     }
-    deepest
+}
+
+/// Whether the durations and `@` time of one node (not its children) are within bounds.
+fn times_fit(node: &Expr) -> bool {
+    use promql_parser::parser::{AtModifier, Offset};
+    let fits = |d: &Duration| d.as_millis() <= MAX_DURATION_MS as u128;
+    let offset_fits = |offset: &Option<Offset>| match offset {
+        Some(Offset::Pos(d) | Offset::Neg(d)) => fits(d),
+        None => true,
+    };
+    let at_fits = |at: &Option<AtModifier>| match at {
+        Some(AtModifier::At(time)) => {
+            let millis = match time.duration_since(std::time::UNIX_EPOCH) {
+                Ok(d) => d.as_millis(),
+                Err(e) => e.duration().as_millis(),
+            };
+            millis <= MAX_TIME_MS as u128
+        }
+        _ => true,
+    };
+    match node {
+        Expr::VectorSelector(vs) => offset_fits(&vs.offset) && at_fits(&vs.at),
+        Expr::MatrixSelector(ms) => {
+            fits(&ms.range) && offset_fits(&ms.vs.offset) && at_fits(&ms.vs.at)
+        }
+        Expr::Subquery(sq) => {
+            fits(&sq.range)
+                && sq.step.as_ref().is_none_or(fits)
+                && offset_fits(&sq.offset)
+                && at_fits(&sq.at)
+        }
+        _ => true,
+    }
 }
 
 #[cfg(test)]
@@ -433,9 +399,9 @@ mod tests {
     #[test]
     fn depth_counts_the_longest_path() {
         let expr = parser::parse("sum(rate(x[5m])) + 1").unwrap();
-        assert_eq!(depth(&expr), 4);
+        assert_eq!(inspect(&expr), Ok(4));
         let expr = parser::parse("1 + 1 + 1 + 1").unwrap();
-        assert_eq!(depth(&expr), 4);
+        assert_eq!(inspect(&expr), Ok(4));
     }
 
     #[test]

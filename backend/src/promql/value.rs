@@ -5,6 +5,7 @@
 //! over thousands of steps cheap.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use crate::metrics::model::{Labels, Sample};
@@ -135,16 +136,14 @@ impl<'b> SeriesCollector<'b> {
     }
 
     pub fn points_mut(&mut self, labels: &Labels) -> Result<&mut Vec<Option<f64>>, QueryError> {
-        if !self.by_labels.contains_key(labels) {
-            self.budget.charge(self.steps + 1)?;
-            self.order.push(labels.clone());
-            self.by_labels
-                .insert(labels.clone(), vec![None; self.steps]);
+        match self.by_labels.entry(labels.clone()) {
+            Entry::Occupied(points) => Ok(points.into_mut()),
+            Entry::Vacant(slot) => {
+                self.budget.charge(self.steps + 1)?;
+                self.order.push(labels.clone());
+                Ok(slot.insert(vec![None; self.steps]))
+            }
         }
-        Ok(self
-            .by_labels
-            .get_mut(labels)
-            .expect("inserted above when missing"))
     }
 
     /// Sets one value; errors if that label set already has a value at that step.
@@ -162,13 +161,15 @@ impl<'b> SeriesCollector<'b> {
     /// Adds a whole series (its points kept as they are when its labels are new), checking
     /// for collisions step by step.
     pub fn add(&mut self, series: Series) -> Result<(), QueryError> {
-        if !self.by_labels.contains_key(&series.labels) {
-            self.budget.charge(series.points.len() + 1)?;
-            self.order.push(series.labels.clone());
-            self.by_labels.insert(series.labels, series.points);
-            return Ok(());
-        }
-        let points = self.points_mut(&series.labels)?;
+        let points = match self.by_labels.entry(series.labels) {
+            Entry::Occupied(points) => points.into_mut(),
+            Entry::Vacant(slot) => {
+                self.budget.charge(series.points.len() + 1)?;
+                self.order.push(slot.key().clone());
+                slot.insert(series.points);
+                return Ok(());
+            }
+        };
         for (slot, value) in points.iter_mut().zip(series.points) {
             if let Some(value) = value {
                 if slot.is_some() {
