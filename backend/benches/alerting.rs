@@ -12,11 +12,11 @@ use std::time::Instant;
 use chrono::{TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
 use vigil::alerting::alerts::Evaluator;
-use vigil::app::{AppState, ServerInfo};
 use vigil::config::AppConfig;
 use vigil::db::{self, EmbeddedCluster, EmbeddedOptions, PoolSettings};
 use vigil::demo::workload::{self, Workload};
 use vigil::metrics::cache;
+use vigil::state::{AppState, ServerInfo};
 
 const QUERIES: [&str; 12] = [
     r#"sum by (job) (rate(http_requests_total{status="500"}[5m]))"#,

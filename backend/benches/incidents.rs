@@ -18,9 +18,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use vigil::app::{self, AppState, ServerInfo};
 use vigil::config::AppConfig;
 use vigil::db::{self, EmbeddedCluster, EmbeddedOptions, PoolSettings};
+use vigil::router;
+use vigil::state::{AppState, ServerInfo};
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -127,7 +128,8 @@ async fn run(
     .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
-    let router = app::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let router =
+        router::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(vigil::serve::tuned(listener), router).await });
     let base = format!("http://{address}");
 

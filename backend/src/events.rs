@@ -18,8 +18,8 @@ use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
 use crate::auth::AuthUser;
+use crate::state::AppState;
 
 pub const CHANNEL: &str = "vigil_events";
 

@@ -3,7 +3,6 @@
 
 pub mod alerting;
 pub mod api_keys;
-pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -20,8 +19,10 @@ pub mod notify;
 pub mod ops;
 pub mod outbound;
 pub mod promql;
+pub mod router;
 pub mod scrape;
 pub mod serve;
+pub mod state;
 pub mod teams;
 pub mod telemetry;
 pub mod users;

@@ -11,12 +11,13 @@ use tokio_util::sync::CancellationToken;
 use vigil_shared::Role;
 use vigil_shared::admin::CreateUserRequest;
 
-use crate::app::{self, AppState, ServerInfo};
 use crate::cli::{DatabaseArgs, ServeArgs};
 use crate::config::AppConfig;
 use crate::db::{self, Database};
 use crate::metrics::StoreConfig;
 use crate::notify::send::SmtpRelay;
+use crate::router;
+use crate::state::{AppState, ServerInfo};
 use crate::{demo, scrape, users, workers};
 
 pub async fn run(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
@@ -123,7 +124,7 @@ async fn serve_with(
         database.embedded_url(),
     );
 
-    let app = app::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = router::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(tuned(listener), app)
         .with_graceful_shutdown(signals.received())
         .await

@@ -12,8 +12,8 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use tower_http::services::ServeDir;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// Path prefixes that belong to machine APIs: unknown paths there are JSON 404s, never the app.
 const API_PREFIXES: [&str; 5] = ["/api/", "/prometheus/", "/alertmanager/", "/v1/", "/otlp/"];

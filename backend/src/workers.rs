@@ -9,8 +9,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerting::alerts::{Evaluator, evaluator_worker};
-use crate::app::AppState;
 use crate::metrics::{cache, partitions, rollup};
+use crate::state::AppState;
 use crate::{auth, events, incidents, notify, scrape};
 
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);

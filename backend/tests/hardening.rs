@@ -722,7 +722,7 @@ async fn a_handler_that_panics_is_answered_500_and_the_server_goes_on() {
             }),
         )
         .route("/fine", axum::routing::get(|| async { "fine" }));
-    let router = vigil::app::with_middleware(routes, app.state.clone());
+    let router = vigil::router::with_middleware(routes, app.state.clone());
     for _ in 0..3 {
         let answer = tower::ServiceExt::oneshot(
             router.clone(),

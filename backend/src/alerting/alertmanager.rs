@@ -23,12 +23,12 @@ use vigil_shared::alerting::{MatchOp, Matcher, Severity, SilenceRequest, Silence
 
 use super::inhibition;
 use super::silences::{self, CompiledMatcher};
-use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::{IngestAccess, ReadAccess, Responder};
 use crate::error::{AppError, AppResult, FieldErrors, Json, Path};
 use crate::events;
 use crate::metrics::model::{Labels, is_valid_label_name};
+use crate::state::AppState;
 
 /// How long an alert sent without `endsAt` stays firing unless sent again.
 pub const RESOLVE_TIMEOUT: TimeDelta = TimeDelta::minutes(5);

@@ -27,7 +27,6 @@ use vigil_shared::alerting::{
 
 use super::evaluator::{self, Change, LiveAlert, Outcome, RuleSpec};
 use super::{inhibition, silences};
-use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Json, Path, Query};
 use crate::events;
@@ -35,6 +34,7 @@ use crate::metrics::MetricStore;
 use crate::metrics::model::Labels;
 use crate::ops::metrics::Metrics;
 use crate::promql::{Engine, QueryLimits, QueryOutput};
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -18,12 +18,12 @@ use vigil_shared::alerting::{
 };
 
 use super::rules::{self, validate};
-use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::Editor;
 use crate::error::{AppError, AppResult, Json};
 use crate::promql::QueryLimits;
 use crate::promql::limits::{self, ParseProblem};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 struct RuleFile {

@@ -14,11 +14,11 @@ use sqlx::types::Json as SqlJson;
 use vigil_shared::alerting::{InhibitionRule, InhibitionRuleList, InhibitionRuleRequest, Matcher};
 
 use super::silences::CompiledMatcher;
-use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, FieldErrors, Json, Path};
 use crate::metrics::model::is_valid_label_name;
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -12,7 +12,7 @@ pub mod template;
 
 use axum::Router;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     rules::routes()

@@ -21,13 +21,13 @@ use vigil_shared::alerting::{
 };
 
 use super::template::Template;
-use crate::app::AppState;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path, Query};
 use crate::metrics::model::is_valid_label_name;
 use crate::promql::QueryLimits;
 use crate::promql::limits::{self, ParseProblem};
+use crate::state::AppState;
 
 const MAX_NAME: usize = 200;
 const MAX_TEXT: usize = 10_000;

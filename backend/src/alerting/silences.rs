@@ -18,11 +18,11 @@ use vigil_shared::alerting::{
     MatchOp, Matcher, Silence, SilenceList, SilenceRequest, SilenceState,
 };
 
-use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Responder};
 use crate::error::{AppError, AppResult, FieldErrors, Json, Path, Query};
 use crate::metrics::model::is_valid_label_name;
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

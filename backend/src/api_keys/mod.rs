@@ -10,11 +10,11 @@ use serde_json::json;
 use sqlx::PgExecutor;
 use vigil_shared::admin::{ApiKey, ApiKeyList, ApiKeyScope, CreateApiKeyRequest, CreatedApiKey};
 
-use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::Admin;
 use crate::auth::token::new_opaque_token;
 use crate::error::{AppError, AppResult, FieldErrors, Json, Path};
+use crate::state::AppState;
 
 /// Every key starts with this, so leaked keys are easy to spot (and to scan for).
 pub const KEY_PREFIX: &str = "vgl_";

@@ -9,9 +9,9 @@ use serde_json::Value;
 use sqlx::PgExecutor;
 use vigil_shared::admin::{AuditEntry, AuditLogPage};
 
-use crate::app::AppState;
 use crate::auth::Admin;
 use crate::error::{AppError, AppResult, Json, Query};
+use crate::state::AppState;
 
 /// Who did something, as recorded.
 #[derive(Clone, Copy, Debug)]

@@ -23,8 +23,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::extract::{ACCESS_COOKIE, REFRESH_COOKIE};
-use crate::app::AppState;
 use crate::error::{AppError, is_json_type, media_type};
+use crate::state::AppState;
 
 /// Refuses cookie-authenticated changes from other origins, and bodies of the wrong type.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {

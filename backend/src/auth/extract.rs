@@ -14,9 +14,9 @@ use vigil_shared::Role;
 use vigil_shared::admin::ApiKeyScope;
 
 use super::token::{TokenError, hash_token};
-use crate::app::AppState;
 use crate::audit::AuditActor;
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub const ACCESS_COOKIE: &str = "vigil_access";
 pub const REFRESH_COOKIE: &str = "vigil_refresh";

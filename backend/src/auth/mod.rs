@@ -24,9 +24,9 @@ pub use extract::{
     REFRESH_COOKIE, ReadAccess, Responder,
 };
 
-use crate::app::AppState;
 use crate::audit::{self, AuditActor, Target};
 use crate::error::{AppError, AppResult, FieldErrors, Json};
+use crate::state::AppState;
 use crate::users;
 use token::hash_token;
 

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use super::extract::{ACCESS_COOKIE, REFRESH_COOKIE};
 use super::token::{AccessClaims, new_opaque_token};
-use crate::app::AppState;
 use crate::config::AppConfig;
+use crate::state::AppState;
 
 /// The refresh cookie is only ever sent to the auth endpoints that use it.
 const REFRESH_COOKIE_PATH: &str = "/api/v1/auth";

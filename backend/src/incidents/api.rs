@@ -26,11 +26,11 @@ use vigil_shared::incident::{
 
 use super::escalation::{self, announce, timeline};
 use super::policies;
-use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Responder};
 use crate::csv;
 use crate::error::{AppError, AppResult, FieldErrors, Json, OptionalJson, Path, Query};
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -12,10 +12,10 @@ use vigil_shared::incident::{
     EscalationLevel, EscalationPolicy, EscalationPolicyList, EscalationPolicyRequest,
 };
 
-use crate::app::AppState;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -30,10 +30,10 @@ use vigil_shared::schedule::{
     ScheduleRequest, Shift, ShiftList,
 };
 
-use crate::app::AppState;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path, Query};
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

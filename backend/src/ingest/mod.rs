@@ -12,10 +12,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use crate::app::AppState;
 use crate::auth::IngestAccess;
 use crate::error::{AppError, AppResult, media_type};
 use crate::metrics::{Rejections, WriteError};
+use crate::state::AppState;
 
 /// Why a request body could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

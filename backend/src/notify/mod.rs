@@ -31,11 +31,11 @@ use vigil_shared::notify::{
 
 use self::message::{Message, MessageAlert};
 use self::send::{Outbox, SendError, SmtpRelay, Target};
-use crate::app::AppState;
 use crate::audit::{self, Target as AuditTarget};
 use crate::auth::Editor;
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 use crate::outbound::Outbound;
+use crate::state::AppState;
 use crate::users::contact_methods;
 
 /// Attempts before a delivery is given up.

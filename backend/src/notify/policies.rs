@@ -16,11 +16,11 @@ use vigil_shared::notify::{Policy, PolicyList, PolicyRequest};
 use super::routing::ALL_LABELS;
 use crate::alerting::rules::{millis_text, prometheus_duration};
 use crate::alerting::silences::CompiledMatcher;
-use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::Editor;
 use crate::error::{AppError, AppResult, FieldErrors, Json, Path};
 use crate::metrics::model::is_valid_label_name;
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -12,10 +12,10 @@ use axum::routing::get;
 use serde_json::json;
 use vigil_shared::status::{BuildInfo, DatabaseInfo};
 
-use crate::app::AppState;
 use crate::auth::ReadAccess;
 use crate::db;
 use crate::error::{AppResult, Json};
+use crate::state::AppState;
 
 /// Routes outside `/api/v1`, at the conventional places probes and scrapers look.
 pub fn routes() -> Router<AppState> {

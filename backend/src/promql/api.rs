@@ -19,10 +19,10 @@ use vigil_shared::prometheus::{
 };
 
 use super::{Engine, ErrorKind, QueryError, QueryOutput, limits, parse, selector_matchers};
-use crate::app::AppState;
 use crate::auth::ReadAccess;
 use crate::error::AppError;
 use crate::metrics::model::{Labels, METRIC_NAME, is_valid_label_name};
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -18,12 +18,12 @@ use sqlx::types::Json as SqlJson;
 use vigil_shared::scrape::{ScrapeTarget, ScrapeTargetList, ScrapeTargetRequest, TargetHealth};
 
 use crate::alerting::rules::prometheus_duration;
-use crate::app::AppState;
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 use crate::metrics::model::is_valid_label_name;
 use crate::outbound::Outbound;
+use crate::state::AppState;
 use promql_parser::util::duration::display_duration;
 
 pub fn routes() -> Router<AppState> {

@@ -12,10 +12,10 @@ use vigil_shared::admin::{CreateTeamRequest, Team, TeamList, TeamMember, UpdateT
 use vigil_shared::auth::TeamRef;
 use vigil_shared::directory::TeamDirectory;
 
-use crate::app::AppState;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{Admin, AuthUser};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::state::AppState;
 
 const MAX_NAME: usize = 100;
 const MAX_DESCRIPTION: usize = 1_000;

@@ -16,7 +16,6 @@ use vigil_shared::contact::{
     ContactMethodRequest,
 };
 
-use crate::app::AppState;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{Admin, AuthUser};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
@@ -24,6 +23,7 @@ use crate::notify::message::Message;
 use crate::notify::send::Outbox;
 use crate::notify::{self, DeliveryRow};
 use crate::outbound::Outbound;
+use crate::state::AppState;
 
 /// More would make one page a flood of messages.
 pub const MAX_PER_USER: i64 = 20;

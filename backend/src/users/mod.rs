@@ -19,10 +19,10 @@ use vigil_shared::directory::{DirectoryUser, UserDirectory};
 
 pub use email::Email;
 
-use crate::app::AppState;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{self, Admin, AuthUser, password, session};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::state::AppState;
 
 pub const MAX_DISPLAY_NAME: usize = 100;
 
