@@ -272,13 +272,27 @@ pub trait OnConstraint<T> {
 
 impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
     fn on_constraint(self, name: &str, error: impl FnOnce() -> AppError) -> AppResult<T> {
-        self.map_err(
-            |e| match e.as_database_error().and_then(|db| db.constraint()) {
-                Some(constraint) if constraint == name => error(),
-                _ => AppError::from(e),
-            },
-        )
+        self.map_err(|e| match constraint(&e) {
+            Some(constraint) if constraint == name => error(),
+            _ => AppError::from(e),
+        })
     }
+}
+
+/// The constraint (or unique index) a statement violated, if that is why it failed.
+pub fn constraint(error: &sqlx::Error) -> Option<&str> {
+    error.as_database_error().and_then(|db| db.constraint())
+}
+
+/// The id a foreign key refused: PostgreSQL names it in the error's detail, as in
+/// `Key (user_id)=(42) is not present in table "users".`
+pub fn refused_key(error: &sqlx::Error) -> Option<i64> {
+    let detail = error
+        .as_database_error()?
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?
+        .detail()?;
+    let (_, after) = detail.split_once(")=(")?;
+    after.split_once(')')?.0.parse().ok()
 }
 
 /// Whether a database error means "cannot reach the database" rather than "bad query".

@@ -20,8 +20,8 @@ use crate::ops::metrics;
 use crate::state::AppState;
 use crate::web;
 use crate::{
-    alerting, api_keys, audit, auth, events, incidents, ingest, notify, ops, promql, scrape, teams,
-    users,
+    alerting, api_keys, audit, auth, events, incidents, ingest, notify, oncall, ops, promql,
+    references, scrape, teams, users,
 };
 
 /// Content Security Policy for a WASM single-page app: only our own scripts (and compiling
@@ -32,12 +32,18 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
     form-action 'self'; frame-ancestors 'none'";
 
 pub fn router(state: AppState) -> Router {
+    references::register(&[
+        alerting::rules::REFERRERS,
+        notify::policies::REFERRERS,
+        oncall::REFERRERS,
+    ]);
     let api = Router::new()
         .merge(auth::routes())
         .merge(alerting::routes())
         .merge(events::routes())
         .merge(notify::routes())
         .merge(incidents::routes())
+        .merge(oncall::routes())
         .merge(scrape::routes())
         .merge(users::routes())
         .merge(teams::routes())

@@ -964,7 +964,8 @@ async fn incident_settings_are_validated_and_an_escalation_policy_in_use_cannot_
     assert_eq!(refused.status, StatusCode::CONFLICT);
     assert_eq!(
         refused.error().error.message,
-        "Notification policies still page this escalation policy (storage); choose another there first."
+        "This escalation policy is still used by notification policies (storage); remove it \
+         from them first."
     );
     let updated = editor
         .request(Method::PUT, &path, Some(body.to_string().into_bytes()))

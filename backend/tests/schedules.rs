@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use chrono::{DateTime, TimeDelta, Utc};
 use common::{Client, TestApp};
 use serde_json::{Value, json};
-use vigil::incidents::schedules;
+use vigil::oncall::schedules;
 use vigil_shared::Role;
 use vigil_shared::schedule::{
     OnCall, OnCallList, Override, OverrideList, Schedule, ScheduleList, ShiftList,
@@ -820,20 +820,29 @@ async fn a_schedule_an_escalation_policy_pages_cannot_be_deleted() {
     )
     .await
     .id;
-    let levels = json!([{ "delay_minutes": 0, "targets": [{ "kind": "schedule", "id": id }] }]);
-    sqlx::query("INSERT INTO escalation_policies (name, levels) VALUES ('Storage', $1)")
-        .bind(&levels)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    let policy = editor
+        .post(
+            "/api/v1/escalation-policies",
+            &json!({
+                "name": "Storage",
+                "levels": [{ "delay_minutes": 0, "targets": [{ "kind": "schedule", "id": id }] }],
+            }),
+        )
+        .await;
+    assert_eq!(policy.status, StatusCode::CREATED, "{}", policy.text());
+    let policy_id = policy.json::<Value>()["id"].as_i64().unwrap();
     let refused = editor.delete(&format!("/api/v1/schedules/{id}")).await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
-    assert!(refused.error().error.message.contains("Storage"));
+    assert_eq!(
+        refused.error().error.message,
+        "This schedule is still used by escalation policies (Storage); remove it from them first."
+    );
 
-    sqlx::query("DELETE FROM escalation_policies")
-        .execute(&app.db)
-        .await
-        .unwrap();
+    let policy_path = format!("/api/v1/escalation-policies/{policy_id}");
+    assert_eq!(
+        editor.delete(&policy_path).await.status,
+        StatusCode::NO_CONTENT
+    );
     let deleted = editor.delete(&format!("/api/v1/schedules/{id}")).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text());
 }

@@ -222,7 +222,7 @@ pub async fn import_rules(
             )
             .fetch_optional(&mut *tx)
             .await?;
-            let id = rules::store(&mut *tx, existing, &valid, Some(editor.id))
+            let id = rules::store(&mut tx, existing, &valid, Some(editor.id))
                 .await?
                 .ok_or_else(|| {
                     AppError::Internal(anyhow::anyhow!("storing an imported rule returned no id"))

@@ -13,8 +13,8 @@ use promql_parser::parser::value::ValueType;
 use promql_parser::util::duration::{display_duration, parse_duration};
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::PgExecutor;
 use sqlx::types::Json as SqlJson;
+use sqlx::{PgConnection, PgExecutor};
 use vigil_shared::alerting::{
     AlertRule, AlertRuleList, AlertRuleRequest, Comparison, ErrorState, NoDataState,
     RuleAnnotations,
@@ -23,10 +23,11 @@ use vigil_shared::alerting::{
 use super::template::Template;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
-use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path, Query};
+use crate::error::{self, AppError, AppResult, FieldErrors, Json, OnConstraint, Path, Query};
 use crate::metrics::model::is_valid_label_name;
 use crate::promql::QueryLimits;
 use crate::promql::limits::{self, ParseProblem};
+use crate::references::Referrer;
 use crate::state::AppState;
 
 const MAX_NAME: usize = 200;
@@ -368,7 +369,9 @@ pub async fn select<'e>(
                   r.keep_firing_for_ms, r.no_data_state, r.error_state,
                   r.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
                   r.annotations AS "annotations!: SqlJson<RuleAnnotations>",
-                  r.channel_ids, r.escalation_policy_id, r.incident_group_by, r.enabled,
+                  ARRAY(SELECT c.channel_id FROM alert_rule_channels c WHERE c.rule_id = r.id
+                        ORDER BY c.channel_id) AS "channel_ids!",
+                  r.escalation_policy_id, r.incident_group_by, r.enabled,
                   r.created_at, r.updated_at, u.email AS "updated_by?"
            FROM alert_rules r LEFT JOIN users u ON u.id = r.updated_by
            WHERE ($1::bigint IS NULL OR r.id = $1) AND ($2::text IS NULL OR r.rule_group = $2)
@@ -444,14 +447,15 @@ fn millis(duration: Duration) -> i64 {
 }
 
 /// Inserts a rule, or with `id` replaces that one, as saved by `user_id` (none: by Vigil
-/// itself); returns its id (None: no such rule).
-pub async fn store<'e>(
-    db: impl PgExecutor<'e>,
+/// itself); returns its id (None: no such rule). A channel or escalation policy that does not
+/// exist is refused by its foreign key and answered 422 on its field.
+pub async fn store(
+    conn: &mut PgConnection,
     id: Option<i64>,
     rule: &ValidRule,
     user_id: Option<i64>,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar!(
+) -> AppResult<Option<i64>> {
+    let stored = sqlx::query_scalar!(
         r#"WITH input AS (
                SELECT $2::text AS name, $3::text AS rule_group, $4::text AS description,
                       $5::text AS query, $6::text AS comparison, $7::float8 AS warning_threshold,
@@ -459,14 +463,13 @@ pub async fn store<'e>(
                       $10::bigint AS interval_ms, $11::bigint AS keep_firing_for_ms,
                       $12::text AS no_data_state, $13::text AS error_state, $14::jsonb AS labels,
                       $15::jsonb AS annotations, $16::boolean AS enabled, $17::bigint AS updated_by,
-                      $18::bigint[] AS channel_ids, $19::bigint AS escalation_policy_id,
-                      $20::text[] AS incident_group_by
+                      $18::bigint AS escalation_policy_id, $19::text[] AS incident_group_by
            ), inserted AS (
                INSERT INTO alert_rules (name, rule_group, description, query, comparison,
                                         warning_threshold, critical_threshold, for_ms,
                                         interval_ms, keep_firing_for_ms, no_data_state,
                                         error_state, labels, annotations, enabled, updated_by,
-                                        channel_ids, escalation_policy_id, incident_group_by)
+                                        escalation_policy_id, incident_group_by)
                SELECT * FROM input WHERE $1::bigint IS NULL
                RETURNING id
            ), updated AS (
@@ -478,7 +481,7 @@ pub async fn store<'e>(
                    interval_ms = i.interval_ms, keep_firing_for_ms = i.keep_firing_for_ms,
                    no_data_state = i.no_data_state, error_state = i.error_state,
                    labels = i.labels, annotations = i.annotations, enabled = i.enabled,
-                   updated_by = i.updated_by, channel_ids = i.channel_ids,
+                   updated_by = i.updated_by,
                    escalation_policy_id = i.escalation_policy_id,
                    incident_group_by = i.incident_group_by, updated_at = now(),
                    next_eval_at = now()
@@ -504,42 +507,78 @@ pub async fn store<'e>(
         serde_json::to_value(&rule.annotations).unwrap_or_default(),
         rule.enabled,
         user_id,
-        &rule.channel_ids,
         rule.escalation_policy_id,
         &rule.incident_group_by
     )
-    .fetch_optional(db)
+    .fetch_optional(&mut *conn)
     .await
-}
-
-/// Refuses notification channels and an escalation policy that do not exist.
-async fn check_references(conn: &mut sqlx::PgConnection, rule: &ValidRule) -> AppResult<()> {
-    if let Some(policy) = rule.escalation_policy_id
-        && sqlx::query_scalar!("SELECT id FROM escalation_policies WHERE id = $1", policy)
-            .fetch_optional(&mut *conn)
-            .await?
-            .is_none()
-    {
-        return Err(AppError::invalid(
+    .map_err(|e| match error::constraint(&e) {
+        Some("alert_rules_group_name_key") => name_taken(),
+        Some("alert_rules_escalation_policy_id_fkey") => AppError::invalid(
             "escalation_policy_id",
-            format!("there is no escalation policy {policy}"),
-        ));
-    }
-    let ids = &rule.channel_ids;
-    let known = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM notification_channels WHERE id = ANY($1)"#,
-        ids
+            format!(
+                "there is no escalation policy {}",
+                rule.escalation_policy_id.unwrap_or_default()
+            ),
+        ),
+        _ => e.into(),
+    })?;
+    let Some(id) = stored else {
+        return Ok(None);
+    };
+    sqlx::query!("DELETE FROM alert_rule_channels WHERE rule_id = $1", id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO alert_rule_channels (rule_id, channel_id) SELECT $1, unnest($2::bigint[])",
+        id,
+        &rule.channel_ids
     )
-    .fetch_one(conn)
-    .await?;
-    if known != ids.len() as i64 {
-        return Err(AppError::invalid(
+    .execute(&mut *conn)
+    .await
+    .on_constraint("alert_rule_channels_channel_id_fkey", || {
+        AppError::invalid(
             "notification_channel_ids",
             "names a notification channel that does not exist",
-        ));
-    }
-    Ok(())
+        )
+    })?;
+    Ok(Some(id))
 }
+
+/// Rules name notification channels and escalation policies (`references`).
+pub const REFERRERS: &[Referrer] = &[
+    Referrer {
+        table: "notification_channels",
+        what: "alert rules",
+        names: |db, channel| {
+            Box::pin(async move {
+                sqlx::query_scalar!(
+                    "SELECT r.name FROM alert_rules r
+                     JOIN alert_rule_channels c ON c.rule_id = r.id
+                     WHERE c.channel_id = $1 ORDER BY r.rule_group, lower(r.name)",
+                    channel
+                )
+                .fetch_all(&db)
+                .await
+            })
+        },
+    },
+    Referrer {
+        table: "escalation_policies",
+        what: "alert rules",
+        names: |db, policy| {
+            Box::pin(async move {
+                sqlx::query_scalar!(
+                    "SELECT name FROM alert_rules WHERE escalation_policy_id = $1
+                     ORDER BY rule_group, lower(name)",
+                    policy
+                )
+                .fetch_all(&db)
+                .await
+            })
+        },
+    },
+];
 
 async fn list_rules(
     _user: AuthUser,
@@ -581,17 +620,15 @@ async fn create_rule(
 /// done by `actor`; the API and demo mode's seeding both create rules through here. The caller
 /// commits.
 pub async fn insert(
-    conn: &mut sqlx::PgConnection,
+    conn: &mut PgConnection,
     actor: AuditActor<'_>,
     updated_by: Option<i64>,
     request: &AlertRuleRequest,
     query_limits: &QueryLimits,
 ) -> AppResult<AlertRule> {
     let rule = validate(request, query_limits).map_err(AppError::Validation)?;
-    check_references(conn, &rule).await?;
     let id = store(&mut *conn, None, &rule, updated_by)
-        .await
-        .on_constraint("alert_rules_group_name_key", name_taken)?
+        .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserting a rule returned no id")))?;
     audit::record(
         &mut *conn,
@@ -628,10 +665,8 @@ async fn replace_rule(
 ) -> AppResult<Json<AlertRule>> {
     let rule = validate(&request, &state.config.query).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
-    check_references(&mut tx, &rule).await?;
-    store(&mut *tx, Some(id), &rule, Some(editor.id))
-        .await
-        .on_constraint("alert_rules_group_name_key", name_taken)?
+    store(&mut tx, Some(id), &rule, Some(editor.id))
+        .await?
         .ok_or_else(|| AppError::not_found("There is no alert rule with this id."))?;
     audit::record(
         &mut *tx,

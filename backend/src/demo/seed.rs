@@ -24,7 +24,7 @@ use vigil_shared::schedule::{Rotation, ScheduleRequest};
 use super::DEMO_USERS;
 use crate::alerting::rules;
 use crate::audit::AuditActor;
-use crate::incidents::{policies, schedules};
+use crate::oncall::{policies, schedules};
 use crate::promql::QueryLimits;
 use crate::{teams, users};
 

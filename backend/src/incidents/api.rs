@@ -25,11 +25,11 @@ use vigil_shared::incident::{
 };
 
 use super::escalation::{self, announce, timeline};
-use super::policies;
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Responder};
 use crate::csv;
 use crate::error::{AppError, AppResult, FieldErrors, Json, OptionalJson, Path, Query};
+use crate::oncall::policies;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {

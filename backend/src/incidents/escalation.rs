@@ -17,7 +17,6 @@ use tokio_util::sync::CancellationToken;
 use vigil_shared::alerting::Severity;
 use vigil_shared::incident::{EscalationPolicyRequest, IncidentStatus, TargetKind};
 
-use super::{policies, schedules};
 use crate::audit::{self, AuditActor, Target};
 use crate::events;
 use crate::notify::{
@@ -25,6 +24,7 @@ use crate::notify::{
     message::{Message, MessageAlert},
     routing::IncidentRoute,
 };
+use crate::oncall::{policies, schedules};
 use crate::users::contact_methods;
 
 /// The actor of what the server does by itself.

@@ -35,6 +35,7 @@ use crate::audit::{self, Target as AuditTarget};
 use crate::auth::Editor;
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 use crate::outbound::Outbound;
+use crate::references;
 use crate::state::AppState;
 use crate::users::contact_methods;
 
@@ -408,26 +409,16 @@ async fn delete_channel(
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    let name = sqlx::query_scalar!(
+    let deleted = sqlx::query_scalar!(
         "DELETE FROM notification_channels WHERE id = $1 RETURNING name",
         id
     )
     .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::not_found("There is no notification channel with this id."))?;
-    sqlx::query!(
-        "UPDATE alert_rules SET channel_ids = array_remove(channel_ids, $1) WHERE $1 = ANY(channel_ids)",
-        id
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "UPDATE notification_policies SET channel_ids = array_remove(channel_ids, $1)
-         WHERE $1 = ANY(channel_ids)",
-        id
-    )
-    .execute(&mut *tx)
-    .await?;
+    .await;
+    let name =
+        references::refuse_delete(deleted, &state.db, "notification_channels", "channel", id)
+            .await?
+            .ok_or_else(|| AppError::not_found("There is no notification channel with this id."))?;
     audit::record(
         &mut *tx,
         editor.audit_actor(),

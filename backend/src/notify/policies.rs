@@ -18,8 +18,9 @@ use crate::alerting::rules::{millis_text, prometheus_duration};
 use crate::alerting::silences::CompiledMatcher;
 use crate::audit::{self, Target};
 use crate::auth::Editor;
-use crate::error::{AppError, AppResult, FieldErrors, Json, Path};
+use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 use crate::metrics::model::is_valid_label_name;
+use crate::references::Referrer;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -40,7 +41,7 @@ struct Valid {
 }
 
 async fn validate(
-    conn: &mut PgConnection,
+    _conn: &mut PgConnection,
     request: &PolicyRequest,
     is_default: bool,
 ) -> AppResult<Valid> {
@@ -84,17 +85,6 @@ async fn validate(
             format!("{bad:?} is not a valid label name"),
         );
     }
-    if let Some(id) = request.escalation_policy_id
-        && sqlx::query_scalar!("SELECT id FROM escalation_policies WHERE id = $1", id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .is_none()
-    {
-        errors.add(
-            "escalation_policy_id",
-            format!("there is no escalation policy {id}"),
-        );
-    }
     let mut duration = |field: &str, text: &str, min_ms: i64| -> i64 {
         match prometheus_duration(text) {
             Ok(d) if d.as_millis() as i64 >= min_ms => d.as_millis() as i64,
@@ -117,18 +107,6 @@ async fn validate(
     let mut channel_ids = request.channel_ids.clone();
     channel_ids.sort_unstable();
     channel_ids.dedup();
-    let known = sqlx::query_scalar!(
-        "SELECT id FROM notification_channels WHERE id = ANY($1)",
-        &channel_ids
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    if let Some(missing) = channel_ids.iter().find(|id| !known.contains(id)) {
-        errors.add(
-            "channel_ids",
-            format!("there is no notification channel {missing}"),
-        );
-    }
     errors.into_result()?;
     Ok(Valid {
         group_wait_ms,
@@ -140,11 +118,13 @@ async fn validate(
 
 async fn select<'e>(db: impl PgExecutor<'e>, id: Option<i64>) -> Result<Vec<Policy>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT id, name, is_default, position, channel_ids, group_by, group_wait_ms,
+        r#"SELECT id, name, is_default, position, group_by, group_wait_ms,
+                  ARRAY(SELECT c.channel_id FROM notification_policy_channels c
+                        WHERE c.policy_id = p.id ORDER BY c.channel_id) AS "channel_ids!",
                   group_interval_ms, repeat_interval_ms, continue_matching, updated_at,
                   escalation_policy_id, incident_group_by,
                   matchers AS "matchers!: SqlJson<Vec<Matcher>>"
-           FROM notification_policies WHERE $1::bigint IS NULL OR id = $1
+           FROM notification_policies p WHERE $1::bigint IS NULL OR id = $1
            ORDER BY is_default, position, id"#,
         id
     )
@@ -217,21 +197,81 @@ fn name_taken() -> AppError {
     AppError::conflict_on("name", "A policy with this name already exists.")
 }
 
-/// The reference from a notification policy to the escalation policy it pages.
-pub const ESCALATION_POLICY_FKEY: &str = "notification_policies_escalation_policy_id_fkey";
-
 /// A write refused by a constraint: the name is taken, or the escalation policy was deleted
 /// since it was checked.
-fn refused_write(error: sqlx::Error) -> AppError {
+fn refused_write(error: sqlx::Error, request: &PolicyRequest) -> AppError {
     match error.as_database_error().and_then(|e| e.constraint()) {
         Some("notification_policies_name_key") => name_taken(),
-        Some(ESCALATION_POLICY_FKEY) => AppError::invalid(
+        Some("notification_policies_escalation_policy_id_fkey") => AppError::invalid(
             "escalation_policy_id",
-            "this escalation policy was just deleted",
+            format!(
+                "there is no escalation policy {}",
+                request.escalation_policy_id.unwrap_or_default()
+            ),
         ),
         _ => error.into(),
     }
 }
+
+/// Makes `channels` the channels of policy `id`.
+async fn set_channels(conn: &mut PgConnection, id: i64, channels: &[i64]) -> AppResult<()> {
+    sqlx::query!(
+        "DELETE FROM notification_policy_channels WHERE policy_id = $1",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "INSERT INTO notification_policy_channels (policy_id, channel_id)
+         SELECT $1, unnest($2::bigint[])",
+        id,
+        channels
+    )
+    .execute(&mut *conn)
+    .await
+    .on_constraint("notification_policy_channels_channel_id_fkey", || {
+        AppError::invalid(
+            "channel_ids",
+            "names a notification channel that does not exist",
+        )
+    })?;
+    Ok(())
+}
+
+/// Notification policies name channels and escalation policies (`references`).
+pub const REFERRERS: &[Referrer] = &[
+    Referrer {
+        table: "notification_channels",
+        what: "notification policies",
+        names: |db, channel| {
+            Box::pin(async move {
+                sqlx::query_scalar!(
+                    "SELECT p.name FROM notification_policies p
+                     JOIN notification_policy_channels c ON c.policy_id = p.id
+                     WHERE c.channel_id = $1 ORDER BY p.is_default, p.position, p.id",
+                    channel
+                )
+                .fetch_all(&db)
+                .await
+            })
+        },
+    },
+    Referrer {
+        table: "escalation_policies",
+        what: "notification policies",
+        names: |db, policy| {
+            Box::pin(async move {
+                sqlx::query_scalar!(
+                    "SELECT name FROM notification_policies WHERE escalation_policy_id = $1
+                     ORDER BY is_default, position, id",
+                    policy
+                )
+                .fetch_all(&db)
+                .await
+            })
+        },
+    },
+];
 
 async fn list(_editor: Editor, State(state): State<AppState>) -> AppResult<Json<PolicyList>> {
     Ok(Json(PolicyList {
@@ -255,14 +295,13 @@ async fn create(
     let mut tx = state.db.begin().await?;
     let valid = validate(&mut tx, &request, false).await?;
     let id = sqlx::query_scalar!(
-        "INSERT INTO notification_policies (name, position, matchers, channel_ids, group_by,
+        "INSERT INTO notification_policies (name, position, matchers, group_by,
                                             group_wait_ms, group_interval_ms, repeat_interval_ms,
                                             continue_matching, escalation_policy_id,
                                             incident_group_by)
-         VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+         VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         request.name.trim(),
         serde_json::to_value(&request.matchers).unwrap_or_default(),
-        &valid.channel_ids,
         &request.group_by,
         valid.group_wait_ms,
         valid.group_interval_ms,
@@ -273,7 +312,8 @@ async fn create(
     )
     .fetch_one(&mut *tx)
     .await
-    .map_err(refused_write)?;
+    .map_err(|e| refused_write(e, &request))?;
+    set_channels(&mut tx, id, &valid.channel_ids).await?;
     place(&mut tx, Some((id, request.position))).await?;
     audit::record(
         &mut *tx,
@@ -309,14 +349,13 @@ async fn replace(
     let valid = validate(&mut tx, &request, is_default).await?;
     sqlx::query!(
         "UPDATE notification_policies
-         SET name = $2, matchers = $3, channel_ids = $4, group_by = $5, group_wait_ms = $6,
-             group_interval_ms = $7, repeat_interval_ms = $8, continue_matching = $9,
-             escalation_policy_id = $10, incident_group_by = $11, updated_at = now()
+         SET name = $2, matchers = $3, group_by = $4, group_wait_ms = $5,
+             group_interval_ms = $6, repeat_interval_ms = $7, continue_matching = $8,
+             escalation_policy_id = $9, incident_group_by = $10, updated_at = now()
          WHERE id = $1",
         id,
         request.name.trim(),
         serde_json::to_value(&request.matchers).unwrap_or_default(),
-        &valid.channel_ids,
         &request.group_by,
         valid.group_wait_ms,
         valid.group_interval_ms,
@@ -327,7 +366,8 @@ async fn replace(
     )
     .execute(&mut *tx)
     .await
-    .map_err(refused_write)?;
+    .map_err(|e| refused_write(e, &request))?;
+    set_channels(&mut tx, id, &valid.channel_ids).await?;
     if !is_default {
         place(&mut tx, Some((id, request.position))).await?;
     }

@@ -13,7 +13,7 @@
 //! Silenced and inhibited alerts are left out when the message is composed. A group whose
 //! alerts have all resolved and been reported is removed.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::types::Json as SqlJson;
@@ -52,10 +52,12 @@ pub struct Route {
 /// The policies in the order they are tried, the default one last.
 pub async fn load_policies(conn: &mut PgConnection) -> Result<Vec<RoutingPolicy>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT id, is_default, channel_ids, group_by, group_wait_ms, continue_matching,
+        r#"SELECT id, is_default, group_by, group_wait_ms, continue_matching,
                   escalation_policy_id, incident_group_by,
+                  ARRAY(SELECT c.channel_id FROM notification_policy_channels c
+                        WHERE c.policy_id = p.id ORDER BY c.channel_id) AS "channel_ids!",
                   matchers AS "matchers!: SqlJson<Vec<Matcher>>"
-           FROM notification_policies ORDER BY is_default, position, id"#
+           FROM notification_policies p ORDER BY is_default, position, id"#
     )
     .fetch_all(conn)
     .await?;
@@ -197,8 +199,9 @@ pub async fn route_pending(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sql
     let mut tx = db.begin().await?;
     let alerts = sqlx::query!(
         r#"SELECT a.id, a.updated_at, a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
-                  COALESCE(r.channel_ids, '{}') AS "rule_channels!"
-           FROM alerts a LEFT JOIN alert_rules r ON r.id = a.rule_id
+                  ARRAY(SELECT c.channel_id FROM alert_rule_channels c
+                        WHERE c.rule_id = a.rule_id ORDER BY c.channel_id) AS "rule_channels!"
+           FROM alerts a
            WHERE NOT a.routed AND a.state = 'firing'
            ORDER BY a.id LIMIT 500
            FOR UPDATE OF a SKIP LOCKED"#
@@ -209,17 +212,9 @@ pub async fn route_pending(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sql
         return Ok(0);
     }
     let policies = load_policies(&mut tx).await?;
-    let channels: HashSet<i64> = sqlx::query_scalar!("SELECT id FROM notification_channels")
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
     for alert in &alerts {
         let mut groups = Vec::new();
-        for route in routes_for(&policies, &alert.rule_channels, &alert.labels.0)
-            .into_iter()
-            .filter(|r| channels.contains(&r.channel))
-        {
+        for route in routes_for(&policies, &alert.rule_channels, &alert.labels.0) {
             // group_wait counts from when the alert started firing (or changed severity).
             let due = alert.updated_at.min(now) + TimeDelta::milliseconds(route.group_wait_ms);
             let group = sqlx::query_scalar!(

@@ -15,6 +15,7 @@ use vigil_shared::directory::TeamDirectory;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{Admin, AuthUser};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::references;
 use crate::state::AppState;
 
 const MAX_NAME: usize = 100;
@@ -87,21 +88,9 @@ async fn find<'e>(db: impl PgExecutor<'e>, id: i64) -> AppResult<Team> {
 
 /// Replaces a team's members; unknown user ids are a validation error on `member_ids`.
 async fn set_members(conn: &mut PgConnection, team_id: i64, member_ids: &[i64]) -> AppResult<()> {
-    let known = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM users WHERE id = ANY($1)"#,
-        member_ids
-    )
-    .fetch_one(&mut *conn)
-    .await?;
     let mut unique = member_ids.to_vec();
     unique.sort_unstable();
     unique.dedup();
-    if known != unique.len() as i64 {
-        return Err(AppError::invalid(
-            "member_ids",
-            "names a user that does not exist",
-        ));
-    }
     sqlx::query!("DELETE FROM team_members WHERE team_id = $1", team_id)
         .execute(&mut *conn)
         .await?;
@@ -111,7 +100,10 @@ async fn set_members(conn: &mut PgConnection, team_id: i64, member_ids: &[i64]) 
         &unique
     )
     .execute(&mut *conn)
-    .await?;
+    .await
+    .on_constraint("team_members_user_id_fkey", || {
+        AppError::invalid("member_ids", "names a user that does not exist")
+    })?;
     Ok(())
 }
 
@@ -273,8 +265,10 @@ async fn delete_team(
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
     let mut tx = state.db.begin().await?;
-    let name = sqlx::query_scalar!("DELETE FROM teams WHERE id = $1 RETURNING name", id)
+    let deleted = sqlx::query_scalar!("DELETE FROM teams WHERE id = $1 RETURNING name", id)
         .fetch_optional(&mut *tx)
+        .await;
+    let name = references::refuse_delete(deleted, &state.db, "teams", "team", id)
         .await?
         .ok_or_else(|| AppError::not_found("There is no team with this id."))?;
     audit::record(

@@ -1,6 +1,7 @@
-//! Users: the admin API to list, create and change them, and the queries other areas use to
-//! read them. Users are disabled rather than deleted, so incident timelines and the audit log
-//! keep naming them.
+//! Users: the admin API to list, create, change and delete them, and the queries other areas
+//! use to read them. A user is usually disabled rather than deleted; a deleted user's name
+//! stays in incident timelines and the audit log (they keep it as text), and deleting someone
+//! a schedule or escalation policy still pages is refused.
 
 pub mod contact_methods;
 pub mod email;
@@ -11,6 +12,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde_json::json;
 use sqlx::types::Json as SqlJson;
+use std::collections::HashMap;
+
 use sqlx::{PgExecutor, PgPool};
 use vigil_shared::Role;
 use vigil_shared::admin::{CreateUserRequest, ResetPasswordRequest, UpdateUserRequest, UserList};
@@ -22,6 +25,7 @@ pub use email::Email;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{self, Admin, AuthUser, password, session};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::references;
 use crate::state::AppState;
 
 pub const MAX_DISPLAY_NAME: usize = 100;
@@ -30,7 +34,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route("/users/directory", get(directory))
-        .route("/users/{id}", get(get_user).patch(update_user))
+        .route(
+            "/users/{id}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
         .route("/users/{id}/password", post(reset_password))
         .merge(contact_methods::routes())
 }
@@ -159,6 +166,17 @@ pub async fn id_by_email<'e>(
     )
     .fetch_optional(db)
     .await
+}
+
+/// The emails of the users `ids`, by id (ids of no user are left out).
+pub async fn emails<'e>(
+    db: impl PgExecutor<'e>,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>, sqlx::Error> {
+    let rows = sqlx::query!("SELECT id, email FROM users WHERE id = ANY($1)", ids)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.email)).collect())
 }
 
 /// One user as the API shows it, with their teams.
@@ -327,6 +345,49 @@ async fn update_user(
         .ok_or_else(|| AppError::not_found("user"))?;
     tx.commit().await?;
     Ok(Json(user))
+}
+
+/// Deletes a user with their sessions, contact methods and team memberships. Refused for
+/// yourself, for the last active admin, and while a schedule or an escalation policy still
+/// pages them (they would silently page nobody).
+async fn delete_user(
+    Admin(admin): Admin,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> AppResult<StatusCode> {
+    if id == admin.id {
+        return Err(AppError::conflict(
+            "You cannot delete yourself; ask another admin.",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    // Locked as in `update_user`: two admins deleting each other leave one.
+    let active_admins = sqlx::query_scalar!(
+        "SELECT id FROM users WHERE role = 'admin' AND NOT disabled FOR UPDATE"
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if active_admins == [id] {
+        return Err(AppError::conflict(
+            "This is the last active admin; make someone else an admin first.",
+        ));
+    }
+    let deleted = sqlx::query_scalar!("DELETE FROM users WHERE id = $1 RETURNING email", id)
+        .fetch_optional(&mut *tx)
+        .await;
+    let email = references::refuse_delete(deleted, &state.db, "users", "user", id)
+        .await?
+        .ok_or_else(|| AppError::not_found("There is no user with this id."))?;
+    audit::record(
+        &mut *tx,
+        admin.audit_actor(),
+        "user.delete",
+        Target::of("user", id),
+        json!({ "email": email }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn reset_password(

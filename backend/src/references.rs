@@ -1,0 +1,105 @@
+//! References between areas. Each area owns its tables; a row that names a row of another
+//! area does so through a foreign key, so the database keeps the reference true:
+//!
+//! - a write naming an id that does not exist fails, and the writing area answers 422 on the
+//!   field that named it (`OnConstraint::on_constraint` with the key's name);
+//! - deleting a row that is still named fails (`ON DELETE RESTRICT`), and [`refuse_delete`]
+//!   answers 409 naming who still refers to it.
+//!
+//! To name them, the referring areas describe their references as [`Referrer`]s, which the
+//! router registers at start-up: the area being deleted from never imports the areas that
+//! point at it.
+
+use std::sync::OnceLock;
+
+use futures::future::BoxFuture;
+use sqlx::PgPool;
+
+use crate::error::{AppError, AppResult};
+
+/// Looks up the names of those referring to one row.
+pub type Names = fn(PgPool, i64) -> BoxFuture<'static, Result<Vec<String>, sqlx::Error>>;
+
+/// One kind of reference to the rows of `table`, described by the area that holds it.
+pub struct Referrer {
+    /// The table referred to, e.g. `notification_channels`.
+    pub table: &'static str,
+    /// Who refers, plural, e.g. `alert rules`.
+    pub what: &'static str,
+    /// The names of those referring to one row, in the order a person would look for them.
+    pub names: Names,
+}
+
+static REFERRERS: OnceLock<Vec<&'static Referrer>> = OnceLock::new();
+
+/// Makes every area's referrers known; the first call wins (they are the same every time).
+pub fn register(areas: &[&'static [Referrer]]) {
+    REFERRERS.get_or_init(|| areas.iter().flat_map(|area| area.iter()).collect());
+}
+
+/// Whether `error` is a foreign key refusing a write or a delete.
+pub fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|db| db.is_foreign_key_violation())
+}
+
+/// The result of deleting row `id` of `table` (a `noun`, e.g. "team"), with a refusal by a
+/// foreign key answered 409 naming who still refers to the row.
+pub async fn refuse_delete<T>(
+    result: Result<T, sqlx::Error>,
+    db: &PgPool,
+    table: &str,
+    noun: &str,
+    id: i64,
+) -> AppResult<T> {
+    match result {
+        Err(error) if is_foreign_key_violation(&error) => {
+            Err(still_referenced(db, table, noun, id).await?)
+        }
+        result => Ok(result?),
+    }
+}
+
+/// The 409 for deleting a row that is still referred to.
+async fn still_referenced(db: &PgPool, table: &str, noun: &str, id: i64) -> AppResult<AppError> {
+    let mut users = Vec::new();
+    for referrer in REFERRERS.get().into_iter().flatten() {
+        if referrer.table == table {
+            let names = (referrer.names)(db.clone(), id).await?;
+            if !names.is_empty() {
+                users.push(format!("{} ({})", referrer.what, names.join(", ")));
+            }
+        }
+    }
+    Ok(AppError::conflict(if users.is_empty() {
+        format!("This {noun} is still in use; remove it from what uses it first.")
+    } else {
+        format!(
+            "This {noun} is still used by {}; remove it from them first.",
+            and_list(&users)
+        )
+    }))
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_read_as_a_sentence() {
+        let items = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(and_list(&items(&["alert rules (A)"])), "alert rules (A)");
+        assert_eq!(and_list(&items(&["a", "b"])), "a and b");
+        assert_eq!(and_list(&items(&["a", "b", "c"])), "a, b and c");
+    }
+}
