@@ -9,11 +9,14 @@
 //! To name them, the referring areas describe their references as [`Referrer`]s, which the
 //! router registers at start-up: the area being deleted from never imports the areas that
 //! point at it.
+//!
+//! So that a form can be told every problem at once, [`missing`] answers before a write what
+//! a foreign key would refuse; the key still decides for a row deleted in between.
 
 use std::sync::OnceLock;
 
 use futures::future::BoxFuture;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use crate::error::{AppError, AppResult};
 
@@ -35,6 +38,47 @@ static REFERRERS: OnceLock<Vec<&'static Referrer>> = OnceLock::new();
 /// Makes every area's referrers known; the first call wins (they are the same every time).
 pub fn register(areas: &[&'static [Referrer]]) {
     REFERRERS.get_or_init(|| areas.iter().flat_map(|area| area.iter()).collect());
+}
+
+/// A table other areas refer to.
+#[derive(Clone, Copy, Debug)]
+pub enum Table {
+    Users,
+    Teams,
+    Schedules,
+    NotificationChannels,
+    EscalationPolicies,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Users => "users",
+            Table::Teams => "teams",
+            Table::Schedules => "schedules",
+            Table::NotificationChannels => "notification_channels",
+            Table::EscalationPolicies => "escalation_policies",
+        }
+    }
+}
+
+/// The ids of `ids` that name no row of `table`, sorted and each once: what a foreign key to
+/// it would refuse.
+pub async fn missing(
+    conn: &mut PgConnection,
+    table: Table,
+    ids: &[i64],
+) -> Result<Vec<i64>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT wanted FROM unnest($1::bigint[]) AS wanted
+         WHERE NOT EXISTS (SELECT 1 FROM {} t WHERE t.id = wanted)
+         GROUP BY wanted ORDER BY wanted",
+        table.name()
+    );
+    sqlx::query_scalar(&sql).bind(ids).fetch_all(conn).await
 }
 
 /// Whether `error` is a foreign key refusing a write or a delete.

@@ -403,6 +403,7 @@ async fn a_payments_spike_pages_the_on_call_responder_then_the_platform_team_fiv
     while t < end {
         evaluator.evaluate_due(t).await.unwrap();
         routing::route_pending(&app.db, t).await.unwrap();
+        escalation::pick_up_all(&app.db, t).await.unwrap();
         escalation::resolve_finished(&app.db, t).await.unwrap();
         escalation::process_due(&app.db, t).await.unwrap();
         t += TimeDelta::seconds(30);

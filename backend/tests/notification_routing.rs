@@ -658,6 +658,7 @@ async fn an_alert_from_prometheus_taken_by_a_policy_opens_an_incident_its_escala
     post_alerts(&app, &key, &[(disk, TimeDelta::hours(1))]).await;
     let t0 = Utc::now();
     routing::route_pending(&app.db, t0).await.unwrap();
+    escalation::pick_up_all(&app.db, t0).await.unwrap();
     assert_eq!(
         incidents(&app).await,
         [incident("DiskFull (eu)", Some(on_call), 1)]
@@ -740,8 +741,10 @@ async fn alerts_split_into_incidents_by_the_policy_s_labels_and_policies_never_s
     )
     .await;
     routing::route_pending(&app.db, Utc::now()).await.unwrap();
+    escalation::pick_up_all(&app.db, Utc::now()).await.unwrap();
     post_alerts(&app, &key, &[(&eu_b, TimeDelta::hours(1))]).await;
     routing::route_pending(&app.db, Utc::now()).await.unwrap();
+    escalation::pick_up_all(&app.db, Utc::now()).await.unwrap();
     assert_eq!(
         incidents(&app).await,
         [
@@ -788,6 +791,7 @@ async fn a_rule_s_own_escalation_policy_wins_over_the_policy_s() {
     let now = Utc::now();
     Evaluator::new(&app.state).evaluate_due(now).await.unwrap();
     routing::route_pending(&app.db, now).await.unwrap();
+    escalation::pick_up_all(&app.db, now).await.unwrap();
     let mut found = incidents(&app).await;
     found.sort();
     assert_eq!(
@@ -814,6 +818,7 @@ async fn an_alert_no_policy_pages_for_opens_its_incident_as_before() {
     let (a, b) = (disk("a"), disk("b"));
     post_alerts(&app, &key, &[(&a, TimeDelta::hours(1))]).await;
     routing::route_pending(&app.db, Utc::now()).await.unwrap();
+    escalation::pick_up_all(&app.db, Utc::now()).await.unwrap();
 
     // Policies for other alerts change nothing for this one: it still joins the open incident.
     let on_call = escalation_policy(&app, "db on-call", user, user).await;
@@ -835,6 +840,7 @@ async fn an_alert_no_policy_pages_for_opens_its_incident_as_before() {
     post_alerts(&app, &key, &[(&b, TimeDelta::hours(1))]).await;
     let now = Utc::now();
     routing::route_pending(&app.db, now).await.unwrap();
+    escalation::pick_up_all(&app.db, now).await.unwrap();
     assert_eq!(incidents(&app).await, [incident("DiskFull", None, 2)]);
     let group_key: String = sqlx::query_scalar("SELECT group_key FROM incidents")
         .fetch_one(&app.db)
@@ -887,6 +893,7 @@ async fn the_default_policy_pages_for_alerts_the_others_leave_unset() {
     )
     .await;
     routing::route_pending(&app.db, Utc::now()).await.unwrap();
+    escalation::pick_up_all(&app.db, Utc::now()).await.unwrap();
     assert_eq!(
         incidents(&app).await,
         [

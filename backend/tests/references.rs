@@ -232,7 +232,7 @@ async fn unknown_ids_are_refused_on_the_field_that_names_them() {
             "/api/v1/notification-policies",
             json!({ "name": "ghost route", "channel_ids": [missing] }),
             "channel_ids",
-            "names a notification channel that does not exist".to_owned(),
+            format!("there is no notification channel {missing}"),
         ),
         (
             "/api/v1/notification-policies",

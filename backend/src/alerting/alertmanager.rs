@@ -21,8 +21,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 use vigil_shared::alerting::{MatchOp, Matcher, Severity, SilenceRequest, SilenceState};
 
-use super::inhibition;
 use super::silences::{self, CompiledMatcher};
+use super::{inbox, inhibition};
 use crate::audit::{self, Target};
 use crate::auth::{IngestAccess, ReadAccess, Responder};
 use crate::error::{AppError, AppResult, FieldErrors, Json, Path};
@@ -187,6 +187,7 @@ async fn receive(
             )
             .fetch_one(&mut *conn)
             .await?;
+            inbox::post(conn, id).await?;
             record(conn, id, "inactive", "firing", severity, now).await
         }
     }

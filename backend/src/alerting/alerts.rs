@@ -26,7 +26,7 @@ use vigil_shared::alerting::{
 };
 
 use super::evaluator::{self, Change, LiveAlert, Outcome, RuleSpec};
-use super::{inhibition, silences};
+use super::{inbox, inhibition, silences};
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Json, Path, Query};
 use crate::events;
@@ -209,6 +209,92 @@ async fn live_alerts(conn: &mut PgConnection, rule_id: i64) -> Result<Vec<LiveAl
         .collect())
 }
 
+/// A firing alert as notify routes it.
+pub struct RoutingAlert {
+    pub id: i64,
+    /// When it started firing or last changed severity.
+    pub updated_at: DateTime<Utc>,
+    pub labels: BTreeMap<String, String>,
+    /// Its rule's own notification channels.
+    pub rule_channels: Vec<i64>,
+}
+
+/// Those of `ids` still firing, as notify routes them.
+pub async fn firing_for_routing(
+    conn: &mut PgConnection,
+    ids: &[i64],
+) -> Result<Vec<RoutingAlert>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT a.id, a.updated_at, a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
+                  ARRAY(SELECT c.channel_id FROM alert_rule_channels c
+                        WHERE c.rule_id = a.rule_id ORDER BY c.channel_id) AS "rule_channels!"
+           FROM alerts a WHERE a.id = ANY($1) AND a.state = 'firing' ORDER BY a.id"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RoutingAlert {
+            id: r.id,
+            updated_at: r.updated_at,
+            labels: r.labels.0,
+            rule_channels: r.rule_channels,
+        })
+        .collect())
+}
+
+/// A firing alert as an incident takes it, with what its rule says about incidents.
+pub struct IncidentAlert {
+    pub id: i64,
+    pub rule_id: Option<i64>,
+    pub rule_name: Option<String>,
+    pub severity: Severity,
+    pub escalation_policy_id: Option<i64>,
+    /// The rule's `incident_group_by` (none for alerts without a rule).
+    pub group_by: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Alert `id` if it is still firing, as an incident takes it.
+pub async fn firing_for_incident(
+    conn: &mut PgConnection,
+    id: i64,
+) -> Result<Option<IncidentAlert>, sqlx::Error> {
+    let Some(row) = sqlx::query!(
+        r#"SELECT a.id, a.rule_id, a.severity, r.name AS "rule_name?", r.escalation_policy_id,
+                  r.incident_group_by AS "group_by?",
+                  a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
+                  a.annotations AS "annotations!: SqlJson<BTreeMap<String, String>>"
+           FROM alerts a LEFT JOIN alert_rules r ON r.id = a.rule_id
+           WHERE a.id = $1 AND a.state = 'firing'"#,
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(IncidentAlert {
+        id: row.id,
+        rule_id: row.rule_id,
+        rule_name: row.rule_name,
+        severity: stored_severity(row.id, &row.severity)?,
+        escalation_policy_id: row.escalation_policy_id,
+        group_by: row.group_by.unwrap_or_default(),
+        labels: row.labels.0,
+        annotations: row.annotations.0,
+    }))
+}
+
+/// A severity read back from `alerts`; the table's CHECK allows no other.
+fn stored_severity(id: i64, text: &str) -> Result<Severity, sqlx::Error> {
+    Severity::parse(text).ok_or_else(|| {
+        sqlx::Error::Decode(format!("alert {id} has an unknown severity {text:?}").into())
+    })
+}
+
 async fn store_changes(
     conn: &mut PgConnection,
     rule_id: i64,
@@ -225,10 +311,7 @@ async fn store_changes(
                     "UPDATE alerts
                      SET labels = $2, annotations = $3, state = $4, severity = $5, value = $6,
                          fired_at = $7, resolved_at = $8, last_true_at = $9,
-                         keep_firing_since = $10, updated_at = $11,
-                         -- Starting to fire, or changing severity while firing, is (re)routed.
-                         routed = CASE WHEN $4 = 'firing' AND (state <> 'firing' OR severity <> $5)
-                                       THEN false ELSE routed END
+                         keep_firing_since = $10, updated_at = $11
                      WHERE id = $1",
                     id,
                     labels,
@@ -269,6 +352,9 @@ async fn store_changes(
                 .await?
             }
         };
+        if change.is_news() {
+            inbox::post(conn, id).await?;
+        }
         if change.is_transition() {
             sqlx::query!(
                 "INSERT INTO alert_history (alert_id, at, from_state, to_state, from_severity,

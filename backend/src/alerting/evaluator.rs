@@ -74,6 +74,13 @@ impl Change {
     pub fn is_transition(&self) -> bool {
         self.from != self.alert.state || self.severity_from.is_some()
     }
+
+    /// Whether the alert starts firing or changes severity while firing: news for the areas
+    /// that react to firing alerts (`inbox`).
+    pub fn is_news(&self) -> bool {
+        self.alert.state == AlertState::Firing
+            && (self.from != AlertState::Firing || self.severity_from.is_some())
+    }
 }
 
 /// The labels that make an alert: the series' (without its name), the rule's, `alertname`.

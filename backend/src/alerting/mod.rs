@@ -5,6 +5,7 @@ pub mod alertmanager;
 pub mod alerts;
 pub mod evaluator;
 pub mod import;
+pub mod inbox;
 pub mod inhibition;
 pub mod rules;
 pub mod silences;

@@ -27,7 +27,7 @@ use crate::error::{self, AppError, AppResult, FieldErrors, Json, OnConstraint, P
 use crate::metrics::model::is_valid_label_name;
 use crate::promql::QueryLimits;
 use crate::promql::limits::{self, ParseProblem};
-use crate::references::Referrer;
+use crate::references::{self, Referrer, Table};
 use crate::state::AppState;
 
 const MAX_NAME: usize = 200;
@@ -446,6 +446,39 @@ fn millis(duration: Duration) -> i64 {
     duration.as_millis().min(i64::MAX as u128) as i64
 }
 
+/// Refuses notification channels and an escalation policy that do not exist (their foreign
+/// keys would; this says so before the write).
+async fn check_references(conn: &mut PgConnection, rule: &ValidRule) -> AppResult<()> {
+    if let Some(policy) = rule.escalation_policy_id
+        && !references::missing(conn, Table::EscalationPolicies, &[policy])
+            .await?
+            .is_empty()
+    {
+        return Err(no_policy(policy));
+    }
+    if !references::missing(conn, Table::NotificationChannels, &rule.channel_ids)
+        .await?
+        .is_empty()
+    {
+        return Err(no_channel());
+    }
+    Ok(())
+}
+
+fn no_policy(id: i64) -> AppError {
+    AppError::invalid(
+        "escalation_policy_id",
+        format!("there is no escalation policy {id}"),
+    )
+}
+
+fn no_channel() -> AppError {
+    AppError::invalid(
+        "notification_channel_ids",
+        "names a notification channel that does not exist",
+    )
+}
+
 /// Inserts a rule, or with `id` replaces that one, as saved by `user_id` (none: by Vigil
 /// itself); returns its id (None: no such rule). A channel or escalation policy that does not
 /// exist is refused by its foreign key and answered 422 on its field.
@@ -514,13 +547,9 @@ pub async fn store(
     .await
     .map_err(|e| match error::constraint(&e) {
         Some("alert_rules_group_name_key") => name_taken(),
-        Some("alert_rules_escalation_policy_id_fkey") => AppError::invalid(
-            "escalation_policy_id",
-            format!(
-                "there is no escalation policy {}",
-                rule.escalation_policy_id.unwrap_or_default()
-            ),
-        ),
+        Some("alert_rules_escalation_policy_id_fkey") => {
+            no_policy(rule.escalation_policy_id.unwrap_or_default())
+        }
         _ => e.into(),
     })?;
     let Some(id) = stored else {
@@ -536,12 +565,7 @@ pub async fn store(
     )
     .execute(&mut *conn)
     .await
-    .on_constraint("alert_rule_channels_channel_id_fkey", || {
-        AppError::invalid(
-            "notification_channel_ids",
-            "names a notification channel that does not exist",
-        )
-    })?;
+    .on_constraint("alert_rule_channels_channel_id_fkey", no_channel)?;
     Ok(Some(id))
 }
 
@@ -627,6 +651,7 @@ pub async fn insert(
     query_limits: &QueryLimits,
 ) -> AppResult<AlertRule> {
     let rule = validate(request, query_limits).map_err(AppError::Validation)?;
+    check_references(conn, &rule).await?;
     let id = store(&mut *conn, None, &rule, updated_by)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("inserting a rule returned no id")))?;
@@ -665,6 +690,7 @@ async fn replace_rule(
 ) -> AppResult<Json<AlertRule>> {
     let rule = validate(&request, &state.config.query).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
+    check_references(&mut tx, &rule).await?;
     store(&mut tx, Some(id), &rule, Some(editor.id))
         .await?
         .ok_or_else(|| AppError::not_found("There is no alert rule with this id."))?;

@@ -14,17 +14,19 @@ use serde_json::json;
 use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
-use vigil_shared::alerting::Severity;
 use vigil_shared::incident::{EscalationPolicyRequest, IncidentStatus, TargetKind};
 
+use crate::alerting::alerts::{self, IncidentAlert};
+use crate::alerting::inbox::{self, Reader};
 use crate::audit::{self, AuditActor, Target};
 use crate::events;
 use crate::notify::{
     self,
     message::{Message, MessageAlert},
-    routing::IncidentRoute,
+    routing::{self, IncidentRoute},
 };
 use crate::oncall::{policies, schedules};
+use crate::teams;
 use crate::users::contact_methods;
 
 /// The actor of what the server does by itself.
@@ -87,37 +89,20 @@ fn service_of(labels: &BTreeMap<String, String>) -> String {
 /// (`route`): then the policies that provide it are part of the group too, so alerts taken by
 /// different policies never share an incident. When no policy provides anything, the group is
 /// as it always was, so open incidents keep gathering their alerts.
-pub async fn attach(
+async fn attach(
     conn: &mut PgConnection,
-    alert_id: i64,
+    alert: &IncidentAlert,
     route: &IncidentRoute,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let Some(alert) = sqlx::query!(
-        r#"SELECT a.rule_id, a.severity, r.name AS "rule_name?", r.escalation_policy_id,
-                  r.incident_group_by AS "group_by?",
-                  a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
-                  a.annotations AS "annotations!: SqlJson<BTreeMap<String, String>>"
-           FROM alerts a LEFT JOIN alert_rules r ON r.id = a.rule_id
-           WHERE a.id = $1"#,
-        alert_id
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(());
-    };
-    let labels = &alert.labels.0;
+    let alert_id = alert.id;
+    let labels = &alert.labels;
     let name = alert
         .rule_name
         .clone()
         .or_else(|| labels.get("alertname").cloned())
         .unwrap_or_else(|| "alert".to_owned());
-    let settings = incident_settings(
-        alert.escalation_policy_id,
-        alert.group_by.unwrap_or_default(),
-        route,
-    );
+    let settings = incident_settings(alert.escalation_policy_id, alert.group_by.clone(), route);
     let group: Vec<(String, String)> = settings
         .group_by
         .iter()
@@ -137,7 +122,7 @@ pub async fn attach(
         let values: Vec<&str> = group.iter().map(|(_, v)| v.as_str()).collect();
         format!("{name} ({})", values.join(", "))
     };
-    let severity = Severity::parse(&alert.severity).unwrap_or(Severity::Warning);
+    let severity = alert.severity;
     let policy = match settings.escalation_policy_id {
         Some(id) => policies::load(&mut *conn, id).await?,
         None => None,
@@ -146,25 +131,26 @@ pub async fn attach(
         .as_ref()
         .and_then(|p| p.levels.first())
         .map(|l| now + TimeDelta::minutes(i64::from(l.delay_minutes)));
+    let team = match labels.get("team") {
+        Some(team) => teams::id_by_name(&mut *conn, team).await?,
+        None => None,
+    };
     let opened = sqlx::query_scalar!(
         "INSERT INTO incidents (title, description, status, severity, service, team_id,
                                 escalation_policy_id, group_key, next_escalation_at,
                                 triggered_at, updated_at)
-         VALUES ($1, $2, 'triggered', $3, $4,
-                 (SELECT id FROM teams WHERE lower(name) = lower($5) LIMIT 1),
-                 $6, $7, $8, $9, $9)
+         VALUES ($1, $2, 'triggered', $3, $4, $5, $6, $7, $8, $9, $9)
          ON CONFLICT (group_key) WHERE status <> 'resolved' AND group_key IS NOT NULL
          DO NOTHING RETURNING id",
         title,
         alert
             .annotations
-            .0
             .get("summary")
             .cloned()
             .unwrap_or_default(),
         severity.as_str(),
         service_of(labels),
-        labels.get("team").cloned().unwrap_or_default(),
+        team,
         settings.escalation_policy_id.filter(|_| policy.is_some()),
         key,
         first_due,
@@ -246,6 +232,25 @@ pub async fn attach(
         announce(conn, incident).await?;
     }
     Ok(())
+}
+
+/// Opens (or joins) the incidents of alerts that started firing or changed severity, as
+/// alerting reports them (its `inbox`); returns how many reports it took.
+pub async fn pick_up(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let news = inbox::take(&mut tx, Reader::Incidents, 500).await?;
+    if news.is_empty() {
+        return Ok(0);
+    }
+    let policies = routing::load_policies(&mut tx).await?;
+    for &id in &news {
+        if let Some(alert) = alerts::firing_for_incident(&mut tx, id).await? {
+            let route = routing::incident_route(&policies, &alert.labels);
+            attach(&mut tx, &alert, &route, now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(news.len())
 }
 
 /// How an alert's incident is grouped and paged.
@@ -696,6 +701,12 @@ pub async fn resolve_finished(db: &PgPool, now: DateTime<Utc>) -> Result<usize, 
     Ok(resolved.len())
 }
 
+/// Picks up every alert waiting for its incident.
+pub async fn pick_up_all(db: &PgPool, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    while pick_up(db, now).await? > 0 {}
+    Ok(())
+}
+
 /// Background worker: every second until shutdown, auto-resolves finished incidents and acts
 /// on the due ones.
 pub async fn escalation_worker(db: PgPool, shutdown: CancellationToken) {
@@ -705,6 +716,9 @@ pub async fn escalation_worker(db: PgPool, shutdown: CancellationToken) {
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}
+        }
+        if let Err(error) = pick_up_all(&db, Utc::now()).await {
+            tracing::warn!(%error, "opening incidents for firing alerts failed; retrying shortly");
         }
         if let Err(error) = resolve_finished(&db, Utc::now()).await {
             tracing::warn!(%error, "resolving finished incidents failed; retrying shortly");

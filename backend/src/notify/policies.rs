@@ -18,9 +18,9 @@ use crate::alerting::rules::{millis_text, prometheus_duration};
 use crate::alerting::silences::CompiledMatcher;
 use crate::audit::{self, Target};
 use crate::auth::Editor;
-use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
+use crate::error::{self, AppError, AppResult, FieldErrors, Json, Path};
 use crate::metrics::model::is_valid_label_name;
-use crate::references::Referrer;
+use crate::references::{self, Referrer, Table};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -41,7 +41,7 @@ struct Valid {
 }
 
 async fn validate(
-    _conn: &mut PgConnection,
+    conn: &mut PgConnection,
     request: &PolicyRequest,
     is_default: bool,
 ) -> AppResult<Valid> {
@@ -104,9 +104,23 @@ async fn validate(
     let group_wait_ms = duration("group_wait", &request.group_wait, 0);
     let group_interval_ms = duration("group_interval", &request.group_interval, 1000);
     let repeat_interval_ms = duration("repeat_interval", &request.repeat_interval, 1000);
+    if let Some(id) = request.escalation_policy_id
+        && !references::missing(conn, Table::EscalationPolicies, &[id])
+            .await?
+            .is_empty()
+    {
+        errors.add(
+            "escalation_policy_id",
+            format!("there is no escalation policy {id}"),
+        );
+    }
     let mut channel_ids = request.channel_ids.clone();
     channel_ids.sort_unstable();
     channel_ids.dedup();
+    let unknown = references::missing(conn, Table::NotificationChannels, &channel_ids).await?;
+    if let Some(id) = unknown.first() {
+        errors.add("channel_ids", no_channel(*id));
+    }
     errors.into_result()?;
     Ok(Valid {
         group_wait_ms,
@@ -229,13 +243,18 @@ async fn set_channels(conn: &mut PgConnection, id: i64, channels: &[i64]) -> App
     )
     .execute(&mut *conn)
     .await
-    .on_constraint("notification_policy_channels_channel_id_fkey", || {
-        AppError::invalid(
+    .map_err(|e| match error::constraint(&e) {
+        Some("notification_policy_channels_channel_id_fkey") => AppError::invalid(
             "channel_ids",
-            "names a notification channel that does not exist",
-        )
+            no_channel(error::refused_key(&e).unwrap_or(0)),
+        ),
+        _ => e.into(),
     })?;
     Ok(())
+}
+
+fn no_channel(id: i64) -> String {
+    format!("there is no notification channel {id}")
 }
 
 /// Notification policies name channels and escalation policies (`references`).

@@ -2,7 +2,7 @@
 //! groups they form on Alertmanager's timings.
 //!
 //! Both halves run in every replica's delivery worker and keep their state only in the
-//! database: an alert waiting to be placed (`alerts.routed = false`) and a group due for a
+//! database: an alert waiting to be placed (news in alerting's `inbox`) and a group due for a
 //! flush (`next_flush_at`) are each claimed with `FOR UPDATE SKIP LOCKED`, so a message is
 //! composed once however many replicas run, and a restart resumes the same timings.
 //!
@@ -21,8 +21,9 @@ use sqlx::{PgConnection, PgPool};
 use vigil_shared::alerting::Matcher;
 
 use super::message::{Message, MessageAlert};
-use crate::alerting::inhibition;
+use crate::alerting::inbox::{self, Reader};
 use crate::alerting::silences::{self, CompiledMatcher};
+use crate::alerting::{alerts, inhibition};
 
 /// `group_by` entry that groups by every label.
 pub const ALL_LABELS: &str = "...";
@@ -192,29 +193,19 @@ pub fn incident_route(
     }
 }
 
-/// Places firing alerts not yet placed into their notification groups (a new group is due
-/// `group_wait` after the alert's change) and into their incidents; returns how many were
-/// placed.
+/// Places alerts that started firing (or changed severity) into their notification groups (a
+/// new group is due `group_wait` after the alert's change); returns how many news it took.
 pub async fn route_pending(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let alerts = sqlx::query!(
-        r#"SELECT a.id, a.updated_at, a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
-                  ARRAY(SELECT c.channel_id FROM alert_rule_channels c
-                        WHERE c.rule_id = a.rule_id ORDER BY c.channel_id) AS "rule_channels!"
-           FROM alerts a
-           WHERE NOT a.routed AND a.state = 'firing'
-           ORDER BY a.id LIMIT 500
-           FOR UPDATE OF a SKIP LOCKED"#
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    if alerts.is_empty() {
+    let news = inbox::take(&mut tx, Reader::Notify, 500).await?;
+    if news.is_empty() {
         return Ok(0);
     }
+    let alerts = alerts::firing_for_routing(&mut tx, &news).await?;
     let policies = load_policies(&mut tx).await?;
     for alert in &alerts {
         let mut groups = Vec::new();
-        for route in routes_for(&policies, &alert.rule_channels, &alert.labels.0) {
+        for route in routes_for(&policies, &alert.rule_channels, &alert.labels) {
             // group_wait counts from when the alert started firing (or changed severity).
             let due = alert.updated_at.min(now) + TimeDelta::milliseconds(route.group_wait_ms);
             let group = sqlx::query_scalar!(
@@ -253,15 +244,9 @@ pub async fn route_pending(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sql
         )
         .execute(&mut *tx)
         .await?;
-        // A firing alert also opens (or joins) its incident.
-        let incident = incident_route(&policies, &alert.labels.0);
-        crate::incidents::escalation::attach(&mut tx, alert.id, &incident, now).await?;
-        sqlx::query!("UPDATE alerts SET routed = true WHERE id = $1", alert.id)
-            .execute(&mut *tx)
-            .await?;
     }
     tx.commit().await?;
-    Ok(alerts.len())
+    Ok(news.len())
 }
 
 /// One alert of a group as a flush sees it.

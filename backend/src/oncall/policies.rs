@@ -16,7 +16,7 @@ use vigil_shared::incident::{
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{self, AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
-use crate::references;
+use crate::references::{self, Table};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -33,7 +33,7 @@ const MAX_MINUTES: u32 = 10_080;
 /// The most people, teams, schedules and channels one level pages.
 const MAX_TARGETS: usize = 50;
 
-fn validate(request: &EscalationPolicyRequest) -> AppResult<()> {
+async fn validate(conn: &mut PgConnection, request: &EscalationPolicyRequest) -> AppResult<()> {
     let mut errors = FieldErrors::new();
     if request.name.trim().is_empty() || request.name.chars().count() > 100 {
         errors.add("name", "is required (at most 100 characters)");
@@ -60,6 +60,30 @@ fn validate(request: &EscalationPolicyRequest) -> AppResult<()> {
                     i + 1
                 ),
             );
+        }
+    }
+    for kind in [
+        TargetKind::User,
+        TargetKind::Team,
+        TargetKind::Schedule,
+        TargetKind::Channel,
+    ] {
+        let ids: Vec<i64> = request
+            .levels
+            .iter()
+            .flat_map(|l| &l.targets)
+            .filter(|t| t.kind == kind)
+            .map(|t| t.id)
+            .collect();
+        for id in references::missing(conn, table_of(kind), &ids).await? {
+            let target = EscalationTarget { kind, id };
+            if let Some(level) = request
+                .levels
+                .iter()
+                .position(|l| l.targets.contains(&target))
+            {
+                errors.add(&format!("levels.{level}"), no_target(level, target));
+            }
         }
     }
     if request.repeat_count > 10 {
@@ -198,15 +222,33 @@ fn unknown_target(error: sqlx::Error, levels: &[EscalationLevel]) -> AppError {
         Some("escalation_targets_channel_id_fkey") => TargetKind::Channel,
         _ => return error.into(),
     };
-    let id = error::refused_key(&error).unwrap_or_default();
+    let target = EscalationTarget {
+        kind,
+        id: error::refused_key(&error).unwrap_or_default(),
+    };
     let level = levels
         .iter()
-        .position(|l| l.targets.contains(&EscalationTarget { kind, id }))
+        .position(|l| l.targets.contains(&target))
         .unwrap_or_default();
-    AppError::invalid(
-        &format!("levels.{level}"),
-        format!("level {}: there is no {} {id}", level + 1, kind.as_str()),
+    AppError::invalid(&format!("levels.{level}"), no_target(level, target))
+}
+
+fn no_target(level: usize, target: EscalationTarget) -> String {
+    format!(
+        "level {}: there is no {} {}",
+        level + 1,
+        target.kind.as_str(),
+        target.id
     )
+}
+
+fn table_of(kind: TargetKind) -> Table {
+    match kind {
+        TargetKind::User => Table::Users,
+        TargetKind::Team => Table::Teams,
+        TargetKind::Schedule => Table::Schedules,
+        TargetKind::Channel => Table::NotificationChannels,
+    }
 }
 
 /// The names of the policies that page `kind` `id`.
@@ -269,7 +311,7 @@ pub async fn insert(
     actor: AuditActor<'_>,
     request: &EscalationPolicyRequest,
 ) -> AppResult<EscalationPolicy> {
-    validate(request)?;
+    validate(conn, request).await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO escalation_policies (name, description, repeat_count, repeat_after_minutes,
                                           ack_timeout_minutes, auto_resolve)
@@ -317,7 +359,7 @@ async fn replace(
 ) -> AppResult<Json<EscalationPolicy>> {
     let mut tx = state.db.begin().await?;
     find(&mut *tx, id).await?;
-    validate(&request)?;
+    validate(&mut tx, &request).await?;
     sqlx::query!(
         "UPDATE escalation_policies
          SET name = $2, description = $3, repeat_count = $4, repeat_after_minutes = $5,

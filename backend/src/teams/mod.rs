@@ -15,7 +15,7 @@ use vigil_shared::directory::TeamDirectory;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{Admin, AuthUser};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
-use crate::references;
+use crate::references::{self, Table};
 use crate::state::AppState;
 
 const MAX_NAME: usize = 100;
@@ -87,7 +87,17 @@ async fn find<'e>(db: impl PgExecutor<'e>, id: i64) -> AppResult<Team> {
 }
 
 /// Replaces a team's members; unknown user ids are a validation error on `member_ids`.
+fn no_member() -> AppError {
+    AppError::invalid("member_ids", "names a user that does not exist")
+}
+
 async fn set_members(conn: &mut PgConnection, team_id: i64, member_ids: &[i64]) -> AppResult<()> {
+    if !references::missing(conn, Table::Users, member_ids)
+        .await?
+        .is_empty()
+    {
+        return Err(no_member());
+    }
     let mut unique = member_ids.to_vec();
     unique.sort_unstable();
     unique.dedup();
@@ -101,9 +111,7 @@ async fn set_members(conn: &mut PgConnection, team_id: i64, member_ids: &[i64]) 
     )
     .execute(&mut *conn)
     .await
-    .on_constraint("team_members_user_id_fkey", || {
-        AppError::invalid("member_ids", "names a user that does not exist")
-    })?;
+    .on_constraint("team_members_user_id_fkey", no_member)?;
     Ok(())
 }
 

@@ -59,7 +59,7 @@ pub async fn insert(
     actor: AuditActor<'_>,
     request: &ScheduleRequest,
 ) -> AppResult<Schedule> {
-    let valid = validate(request)?;
+    let valid = validate(conn, request).await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO schedules (name, description, timezone, rotation, shift_hours, start_date,
                                 handoff_time)
@@ -135,7 +135,7 @@ pub(super) async fn replace(
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(no_schedule)?;
-    let valid = validate(&request)?;
+    let valid = validate(&mut tx, &request).await?;
     sqlx::query!(
         "UPDATE schedules
          SET name = $2, description = $3, timezone = $4, rotation = $5, shift_hours = $6,

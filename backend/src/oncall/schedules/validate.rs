@@ -2,10 +2,12 @@
 
 use chrono::{Datelike, NaiveTime};
 use chrono_tz::Tz;
+use sqlx::PgConnection;
 use vigil_shared::schedule::{OverrideRequest, Rotation, ScheduleRequest};
 
 use super::rotation::*;
 use crate::error::{self, AppError, AppResult, FieldErrors};
+use crate::references::{self, Table};
 
 pub(super) const MAX_SHIFT_HOURS: u32 = 2160;
 pub(super) const MAX_PARTICIPANTS: usize = 100;
@@ -21,7 +23,10 @@ pub(super) struct Valid {
     pub(super) shift_hours: Option<i32>,
 }
 
-pub(super) fn validate(request: &ScheduleRequest) -> AppResult<Valid> {
+pub(super) async fn validate(
+    conn: &mut PgConnection,
+    request: &ScheduleRequest,
+) -> AppResult<Valid> {
     let mut errors = FieldErrors::new();
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -84,6 +89,15 @@ pub(super) fn validate(request: &ScheduleRequest) -> AppResult<Valid> {
             "participants",
             format!("at most {MAX_PARTICIPANTS} participants"),
         );
+    } else {
+        let missing = references::missing(conn, Table::Users, &request.participants).await?;
+        if !missing.is_empty() {
+            let ids: Vec<String> = missing.iter().map(i64::to_string).collect();
+            errors.add(
+                "participants",
+                format!("there is no user with id {}", ids.join(", ")),
+            );
+        }
     }
     errors.into_result()?;
     Ok(Valid {
