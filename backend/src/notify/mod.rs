@@ -509,10 +509,12 @@ pub struct DeliveryRow {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-impl From<DeliveryRow> for Delivery {
-    fn from(r: DeliveryRow) -> Self {
-        let status = serde_json::from_value(json!(r.status)).unwrap_or(DeliveryStatus::Pending);
-        Delivery {
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = sqlx::Error;
+
+    fn try_from(r: DeliveryRow) -> Result<Self, sqlx::Error> {
+        let status = crate::db::stored("notification_deliveries.status", &r.status)?;
+        Ok(Delivery {
             id: r.id,
             reason: r.reason,
             title: r.payload.0.title(),
@@ -522,7 +524,7 @@ impl From<DeliveryRow> for Delivery {
             last_error: r.last_error,
             created_at: r.created_at,
             sent_at: r.sent_at,
-        }
+        })
     }
 }
 
@@ -543,7 +545,7 @@ async fn delivery_log(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(Delivery::from).collect())
+    rows.into_iter().map(Delivery::try_from).collect()
 }
 
 /// Queues `message` for `channel`, due at `now`; returns the delivery's id.
