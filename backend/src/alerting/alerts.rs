@@ -306,19 +306,14 @@ async fn store_changes(
 /// Background worker: evaluates due rules every second until shutdown, and resolves alerts
 /// from the Alertmanager API that were not sent again in time.
 pub async fn evaluator_worker(evaluator: Evaluator, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(error) = evaluator.evaluate_due(Utc::now()).await {
-            tracing::warn!(%error, "evaluating alert rules failed; retrying shortly");
-        }
-        if let Err(error) = super::alertmanager::resolve_expired(&evaluator.db, Utc::now()).await {
-            tracing::warn!(%error, "resolving timed-out external alerts failed; retrying shortly");
-        }
+    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    while ticker.tick().await {
+        let evaluating = evaluator.evaluate_due(Utc::now());
+        ticker.run("evaluating alert rules", evaluating).await;
+        let resolving = super::alertmanager::resolve_expired(&evaluator.db, Utc::now());
+        ticker
+            .run("resolving timed-out external alerts", resolving)
+            .await;
     }
 }
 

@@ -699,19 +699,12 @@ pub async fn resolve_finished(db: &PgPool, now: DateTime<Utc>) -> Result<usize, 
 /// Background worker: every second until shutdown, auto-resolves finished incidents and acts
 /// on the due ones.
 pub async fn escalation_worker(db: PgPool, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(error) = resolve_finished(&db, Utc::now()).await {
-            tracing::warn!(%error, "resolving finished incidents failed; retrying shortly");
-        }
-        if let Err(error) = process_due(&db, Utc::now()).await {
-            tracing::warn!(%error, "escalating incidents failed; retrying shortly");
-        }
+    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    while ticker.tick().await {
+        let resolving = resolve_finished(&db, Utc::now());
+        ticker.run("resolving finished incidents", resolving).await;
+        let escalating = process_due(&db, Utc::now());
+        ticker.run("escalating incidents", escalating).await;
     }
 }
 

@@ -730,19 +730,12 @@ pub async fn delivery_worker(
     shutdown: CancellationToken,
 ) {
     let outbox = Outbox::new(smtp, outbound);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(error) = routing::run(&db, Utc::now()).await {
-            tracing::warn!(%error, "routing notifications failed; retrying shortly");
-        }
-        if let Err(error) = deliver_due(&db, &outbox, Utc::now()).await {
-            tracing::warn!(%error, "sending notifications failed; retrying shortly");
-        }
+    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    while ticker.tick().await {
+        let routing = routing::run(&db, Utc::now());
+        ticker.run("routing notifications", routing).await;
+        let sending = deliver_due(&db, &outbox, Utc::now());
+        ticker.run("sending notifications", sending).await;
     }
 }
 
