@@ -16,7 +16,6 @@ use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
@@ -24,6 +23,7 @@ use vigil_shared::alerting::{
     Alert, AlertHistory, AlertHistoryEntry, AlertList, AlertState, Comparison, RuleAnnotations,
     Severity,
 };
+use vigil_shared::live::LiveEvent;
 
 use super::evaluator::{self, Change, LiveAlert, Outcome, RuleSpec};
 use super::{inhibition, silences};
@@ -284,20 +284,13 @@ async fn store_changes(
             )
             .execute(&mut *conn)
             .await?;
-            let event = json!({
-                "kind": "alert",
-                "id": id,
-                "rule_id": rule_id,
-                "state": alert.state,
-                "severity": alert.severity,
-            });
-            sqlx::query!(
-                "SELECT pg_notify($1, $2)",
-                events::CHANNEL,
-                event.to_string()
-            )
-            .execute(&mut *conn)
-            .await?;
+            let event = LiveEvent::Alert {
+                id,
+                rule_id: Some(rule_id),
+                state: alert.state,
+                severity: alert.severity,
+            };
+            events::publish(&mut *conn, &event).await?;
         }
     }
     Ok(())

@@ -16,6 +16,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use vigil_shared::alerting::Severity;
 use vigil_shared::incident::{EscalationPolicyRequest, IncidentStatus, TargetKind};
+use vigil_shared::live::LiveEvent;
 
 use super::{policies, schedules};
 use crate::audit::{self, AuditActor, Target};
@@ -56,17 +57,17 @@ pub async fn timeline(
 /// Tells every replica's live views that an incident changed.
 pub async fn announce(conn: &mut PgConnection, incident: i64) -> Result<(), sqlx::Error> {
     let status = sqlx::query_scalar!("SELECT status FROM incidents WHERE id = $1", incident)
-        .fetch_optional(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
-    let event = json!({ "kind": "incident", "id": incident, "status": status });
-    sqlx::query!(
-        "SELECT pg_notify($1, $2)",
-        events::CHANNEL,
-        event.to_string()
+    let status = crate::db::stored("incidents.status", &status)?;
+    events::publish(
+        conn,
+        &LiveEvent::Incident {
+            id: incident,
+            status,
+        },
     )
-    .execute(conn)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The value of the labels that name an incident's service.
