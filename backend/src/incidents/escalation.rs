@@ -60,14 +60,11 @@ pub async fn announce(conn: &mut PgConnection, incident: i64) -> Result<(), sqlx
         .fetch_one(&mut *conn)
         .await?;
     let status = crate::db::stored("incidents.status", &status)?;
-    events::publish(
-        conn,
-        &LiveEvent::Incident {
-            id: incident,
-            status,
-        },
-    )
-    .await
+    let event = LiveEvent::Incident {
+        id: incident,
+        status,
+    };
+    events::publish(conn, &event).await
 }
 
 /// The value of the labels that name an incident's service.
