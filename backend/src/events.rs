@@ -1,10 +1,11 @@
-//! Live updates: `GET /api/v1/events`, a Server-Sent Events stream of changes (alerts now,
-//! incidents later) for the logged-in UI.
+//! Live updates: `GET /api/v1/events`, a Server-Sent Events stream of changes (alerts and
+//! incidents, each a [`LiveEvent`]) for the logged-in UI.
 //!
-//! Changes are announced with `NOTIFY vigil_events` inside the transaction that makes them,
-//! so PostgreSQL delivers them only once committed, and to every replica: each replica listens
-//! and fans the events out to its own subscribers. When the listening connection breaks,
-//! events may have been missed, so subscribers get a `resync` event telling them to reload.
+//! Changes are announced with `NOTIFY vigil_events` ([`publish`]) inside the transaction that
+//! makes them, so PostgreSQL delivers them only once committed, and to every replica: each
+//! replica listens and fans the events out to its own subscribers. When the listening
+//! connection breaks, events may have been missed, so subscribers get a `resync` event telling
+//! them to reload.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -14,14 +15,27 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures::{Stream, StreamExt as _};
+use sqlx::PgExecutor;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
+
+use vigil_shared::live::LiveEvent;
 
 use crate::auth::AuthUser;
 use crate::state::AppState;
 
 pub const CHANNEL: &str = "vigil_events";
+
+/// Announces `event` to every replica's live views once the transaction `conn` is in commits
+/// (at once outside a transaction).
+pub async fn publish(conn: impl PgExecutor<'_>, event: &LiveEvent) -> Result<(), sqlx::Error> {
+    let payload = serde_json::to_string(event).map_err(|e| sqlx::Error::Encode(e.into()))?;
+    sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, payload)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
 
 /// One change, as announced: `kind` names the SSE event, `data` is its JSON.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,5 +1,7 @@
 //! Incidents, their timeline and actions, escalation policies, and MTTA/MTTR analytics.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -116,6 +118,77 @@ pub struct IncidentDetail {
     pub incident: Incident,
     pub alerts: Vec<IncidentAlert>,
     pub timeline: Vec<TimelineEntry>,
+}
+
+/// What a responder does to an incident: `POST /api/v1/incidents/{id}/{action}`, where
+/// `{action}` is [`IncidentActionKind::as_str`]. The body of every one is an [`IncidentAction`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentActionKind {
+    Acknowledge,
+    /// Back to triggered, paging again the level notified last.
+    Unacknowledge,
+    /// Pages the next level now.
+    Escalate,
+    Resolve,
+    /// Acknowledged until a time, then triggered again.
+    Snooze,
+    Reassign,
+    /// Adds a note to the timeline.
+    Notes,
+    /// Sets the severity.
+    Severity,
+}
+
+impl IncidentActionKind {
+    pub const ALL: [IncidentActionKind; 8] = [
+        IncidentActionKind::Acknowledge,
+        IncidentActionKind::Unacknowledge,
+        IncidentActionKind::Escalate,
+        IncidentActionKind::Resolve,
+        IncidentActionKind::Snooze,
+        IncidentActionKind::Reassign,
+        IncidentActionKind::Notes,
+        IncidentActionKind::Severity,
+    ];
+
+    /// The action's path segment (and its serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentActionKind::Acknowledge => "acknowledge",
+            IncidentActionKind::Unacknowledge => "unacknowledge",
+            IncidentActionKind::Escalate => "escalate",
+            IncidentActionKind::Resolve => "resolve",
+            IncidentActionKind::Snooze => "snooze",
+            IncidentActionKind::Reassign => "reassign",
+            IncidentActionKind::Notes => "notes",
+            IncidentActionKind::Severity => "severity",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|action| action.as_str() == text)
+    }
+
+    /// The text of the button that takes the action.
+    pub fn label(self) -> &'static str {
+        match self {
+            IncidentActionKind::Acknowledge => "Acknowledge",
+            IncidentActionKind::Unacknowledge => "Unacknowledge",
+            IncidentActionKind::Escalate => "Escalate",
+            IncidentActionKind::Resolve => "Resolve",
+            IncidentActionKind::Snooze => "Snooze",
+            IncidentActionKind::Reassign => "Reassign",
+            IncidentActionKind::Notes => "Add note",
+            IncidentActionKind::Severity => "Set severity",
+        }
+    }
+}
+
+impl fmt::Display for IncidentActionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The body of the incident actions; each reads the fields it needs.
@@ -254,4 +327,25 @@ pub struct NotificationList {
 pub struct MarkNotificationsRead {
     #[serde(default)]
     pub up_to: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incident_actions_round_trip_through_their_path_segment_and_serde_name() {
+        for action in IncidentActionKind::ALL {
+            assert_eq!(IncidentActionKind::parse(action.as_str()), Some(action));
+            let json = serde_json::to_value(action).unwrap();
+            assert_eq!(json, action.as_str());
+            assert_eq!(
+                serde_json::from_value::<IncidentActionKind>(json).unwrap(),
+                action
+            );
+        }
+        assert_eq!(IncidentActionKind::Notes.as_str(), "notes");
+        assert_eq!(IncidentActionKind::parse("Acknowledge"), None);
+        assert_eq!(IncidentActionKind::parse("delete"), None);
+    }
 }

@@ -8,6 +8,7 @@ pub mod contact;
 pub mod directory;
 pub mod error;
 pub mod incident;
+pub mod live;
 pub mod notify;
 pub mod prometheus;
 pub mod role;

@@ -19,7 +19,10 @@ use serde_json::{Value, json};
 use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
-use vigil_shared::alerting::{MatchOp, Matcher, Severity, SilenceRequest, SilenceState};
+use vigil_shared::alerting::{
+    AlertState, MatchOp, Matcher, Severity, SilenceRequest, SilenceState,
+};
+use vigil_shared::live::LiveEvent;
 
 use super::silences::{self, CompiledMatcher};
 use super::{inbox, inhibition};
@@ -188,7 +191,15 @@ async fn receive(
             .fetch_one(&mut *conn)
             .await?;
             inbox::post(conn, id).await?;
-            record(conn, id, "inactive", "firing", severity, now).await
+            record(
+                conn,
+                id,
+                AlertState::Inactive,
+                AlertState::Firing,
+                severity,
+                now,
+            )
+            .await
         }
     }
 }
@@ -209,14 +220,22 @@ async fn resolve(
     .fetch_one(&mut *conn)
     .await?;
     let severity = Severity::parse(&severity).unwrap_or(Severity::Warning);
-    record(conn, id, "firing", "resolved", severity, now).await
+    record(
+        conn,
+        id,
+        AlertState::Firing,
+        AlertState::Resolved,
+        severity,
+        now,
+    )
+    .await
 }
 
 async fn record(
     conn: &mut PgConnection,
     id: i64,
-    from: &str,
-    to: &str,
+    from: AlertState,
+    to: AlertState,
     severity: Severity,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
@@ -225,21 +244,19 @@ async fn record(
          VALUES ($1, $2, $3, $4, $5)",
         id,
         now,
-        from,
-        to,
+        from.as_str(),
+        to.as_str(),
         severity.as_str()
     )
     .execute(&mut *conn)
     .await?;
-    let event = json!({ "kind": "alert", "id": id, "state": to, "severity": severity });
-    sqlx::query!(
-        "SELECT pg_notify($1, $2)",
-        events::CHANNEL,
-        event.to_string()
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let event = LiveEvent::Alert {
+        id,
+        rule_id: None,
+        state: to,
+        severity,
+    };
+    events::publish(conn, &event).await
 }
 
 /// Resolves external alerts whose `endsAt` has passed without a refresh.

@@ -16,18 +16,19 @@ use axum::extract::State;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use vigil_shared::alerting::{
-    Alert, AlertHistory, AlertHistoryEntry, AlertList, AlertState, Comparison, ErrorState,
-    NoDataState, RuleAnnotations, Severity,
+    Alert, AlertHistory, AlertHistoryEntry, AlertList, AlertState, Comparison, RuleAnnotations,
+    Severity,
 };
+use vigil_shared::live::LiveEvent;
 
 use super::evaluator::{self, Change, LiveAlert, Outcome, RuleSpec};
 use super::{inbox, inhibition, silences};
 use crate::auth::AuthUser;
+use crate::db;
 use crate::error::{AppError, AppResult, Json, Path, Query};
 use crate::events;
 use crate::metrics::MetricStore;
@@ -122,10 +123,8 @@ impl Evaluator {
             critical: row.critical_threshold,
             for_ms: row.for_ms,
             keep_firing_for_ms: row.keep_firing_for_ms,
-            no_data_state: serde_json::from_value(json!(row.no_data_state))
-                .unwrap_or(NoDataState::Ok),
-            error_state: serde_json::from_value(json!(row.error_state))
-                .unwrap_or(ErrorState::Alerting),
+            no_data_state: db::stored("alert_rules.no_data_state", &row.no_data_state)?,
+            error_state: db::stored("alert_rules.error_state", &row.error_state)?,
             labels: row.labels.0,
             summary: row.annotations.0.summary,
             description: row.annotations.0.description,
@@ -190,23 +189,24 @@ async fn live_alerts(conn: &mut PgConnection, rule_id: i64) -> Result<Vec<LiveAl
     )
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| LiveAlert {
-            id: Some(row.id),
-            fingerprint: row.fingerprint,
-            labels: row.labels.0,
-            annotations: row.annotations.0,
-            state: AlertState::parse(&row.state).unwrap_or(AlertState::Pending),
-            severity: Severity::parse(&row.severity).unwrap_or(Severity::Warning),
-            value: row.value.unwrap_or(f64::NAN),
-            active_at: row.active_at.timestamp_millis(),
-            fired_at: row.fired_at.map(|t| t.timestamp_millis()),
-            resolved_at: None,
-            last_true_at: row.last_true_at.timestamp_millis(),
-            keep_firing_since: row.keep_firing_since.map(|t| t.timestamp_millis()),
+    rows.into_iter()
+        .map(|row| {
+            Ok(LiveAlert {
+                id: Some(row.id),
+                fingerprint: row.fingerprint,
+                labels: row.labels.0,
+                annotations: row.annotations.0,
+                state: db::stored("alerts.state", &row.state)?,
+                severity: Severity::parse(&row.severity).unwrap_or(Severity::Warning),
+                value: row.value.unwrap_or(f64::NAN),
+                active_at: row.active_at.timestamp_millis(),
+                fired_at: row.fired_at.map(|t| t.timestamp_millis()),
+                resolved_at: None,
+                last_true_at: row.last_true_at.timestamp_millis(),
+                keep_firing_since: row.keep_firing_since.map(|t| t.timestamp_millis()),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A firing alert as notify routes it.
@@ -370,20 +370,13 @@ async fn store_changes(
             )
             .execute(&mut *conn)
             .await?;
-            let event = json!({
-                "kind": "alert",
-                "id": id,
-                "rule_id": rule_id,
-                "state": alert.state,
-                "severity": alert.severity,
-            });
-            sqlx::query!(
-                "SELECT pg_notify($1, $2)",
-                events::CHANNEL,
-                event.to_string()
-            )
-            .execute(&mut *conn)
-            .await?;
+            let event = LiveEvent::Alert {
+                id,
+                rule_id: Some(rule_id),
+                state: alert.state,
+                severity: alert.severity,
+            };
+            events::publish(&mut *conn, &event).await?;
         }
     }
     Ok(())
@@ -392,19 +385,14 @@ async fn store_changes(
 /// Background worker: evaluates due rules every second until shutdown, and resolves alerts
 /// from the Alertmanager API that were not sent again in time.
 pub async fn evaluator_worker(evaluator: Evaluator, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(error) = evaluator.evaluate_due(Utc::now()).await {
-            tracing::warn!(%error, "evaluating alert rules failed; retrying shortly");
-        }
-        if let Err(error) = super::alertmanager::resolve_expired(&evaluator.db, Utc::now()).await {
-            tracing::warn!(%error, "resolving timed-out external alerts failed; retrying shortly");
-        }
+    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    while ticker.tick().await {
+        let evaluating = evaluator.evaluate_due(Utc::now());
+        ticker.run("evaluating alert rules", evaluating).await;
+        let resolving = super::alertmanager::resolve_expired(&evaluator.db, Utc::now());
+        ticker
+            .run("resolving timed-out external alerts", resolving)
+            .await;
     }
 }
 
@@ -447,26 +435,27 @@ async fn select_alerts(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Alert {
-            id: row.id,
-            rule_id: row.rule_id,
-            rule_name: row.rule_name,
-            fingerprint: row.fingerprint.to_string(),
-            labels: row.labels.0,
-            annotations: row.annotations.0,
-            state: AlertState::parse(&row.state).unwrap_or(AlertState::Firing),
-            severity: Severity::parse(&row.severity).unwrap_or(Severity::Warning),
-            value: row.value,
-            active_at: row.active_at,
-            fired_at: row.fired_at,
-            resolved_at: row.resolved_at,
-            updated_at: row.updated_at,
-            silenced_by: Vec::new(),
-            inhibited_by: Vec::new(),
+    rows.into_iter()
+        .map(|row| {
+            Ok(Alert {
+                id: row.id,
+                rule_id: row.rule_id,
+                rule_name: row.rule_name,
+                fingerprint: row.fingerprint.to_string(),
+                labels: row.labels.0,
+                annotations: row.annotations.0,
+                state: db::stored("alerts.state", &row.state)?,
+                severity: Severity::parse(&row.severity).unwrap_or(Severity::Warning),
+                value: row.value,
+                active_at: row.active_at,
+                fired_at: row.fired_at,
+                resolved_at: row.resolved_at,
+                updated_at: row.updated_at,
+                silenced_by: Vec::new(),
+                inhibited_by: Vec::new(),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Marks each live alert with the silences that match it and the alerts inhibiting it now.
@@ -559,14 +548,16 @@ async fn alert_history(
     .await?;
     let history = rows
         .into_iter()
-        .map(|row| AlertHistoryEntry {
-            at: row.at,
-            from_state: AlertState::parse(&row.from_state).unwrap_or(AlertState::Inactive),
-            to_state: AlertState::parse(&row.to_state).unwrap_or(AlertState::Inactive),
-            from_severity: row.from_severity.as_deref().and_then(Severity::parse),
-            severity: Severity::parse(&row.severity).unwrap_or(Severity::Warning),
-            value: row.value,
+        .map(|row| {
+            Ok(AlertHistoryEntry {
+                at: row.at,
+                from_state: db::stored("alert_history.from_state", &row.from_state)?,
+                to_state: db::stored("alert_history.to_state", &row.to_state)?,
+                from_severity: row.from_severity.as_deref().and_then(Severity::parse),
+                severity: Severity::parse(&row.severity).unwrap_or(Severity::Warning),
+                value: row.value,
+            })
         })
-        .collect();
+        .collect::<Result<_, sqlx::Error>>()?;
     Ok(Json(AlertHistory { alert, history }))
 }

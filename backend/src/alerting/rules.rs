@@ -23,6 +23,7 @@ use vigil_shared::alerting::{
 use super::template::Template;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
+use crate::db;
 use crate::error::{self, AppError, AppResult, FieldErrors, Json, OnConstraint, Path, Query};
 use crate::metrics::model::is_valid_label_name;
 use crate::promql::QueryLimits;
@@ -381,44 +382,40 @@ pub async fn select<'e>(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| AlertRule {
-            id: row.id,
-            rule: AlertRuleRequest {
-                name: row.name,
-                group: row.rule_group,
-                description: row.description,
-                query: row.query,
-                comparison: Comparison::parse(&row.comparison).unwrap_or(Comparison::Above),
-                warning_threshold: row.warning_threshold,
-                critical_threshold: row.critical_threshold,
-                for_duration: millis_text(row.for_ms),
-                interval: millis_text(row.interval_ms),
-                keep_firing_for: millis_text(row.keep_firing_for_ms),
-                no_data_state: parse_state(&row.no_data_state),
-                error_state: parse_state(&row.error_state),
-                labels: row.labels.0,
-                annotations: row.annotations.0,
-                notification_channel_ids: row.channel_ids,
-                escalation_policy_id: row.escalation_policy_id,
-                incident_group_by: row.incident_group_by,
-                enabled: row.enabled,
-            },
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            updated_by: row.updated_by,
+    rows.into_iter()
+        .map(|row| {
+            Ok(AlertRule {
+                id: row.id,
+                rule: AlertRuleRequest {
+                    name: row.name,
+                    group: row.rule_group,
+                    description: row.description,
+                    query: row.query,
+                    comparison: Comparison::parse(&row.comparison).unwrap_or(Comparison::Above),
+                    warning_threshold: row.warning_threshold,
+                    critical_threshold: row.critical_threshold,
+                    for_duration: millis_text(row.for_ms),
+                    interval: millis_text(row.interval_ms),
+                    keep_firing_for: millis_text(row.keep_firing_for_ms),
+                    no_data_state: db::stored("alert_rules.no_data_state", &row.no_data_state)?,
+                    error_state: db::stored("alert_rules.error_state", &row.error_state)?,
+                    labels: row.labels.0,
+                    annotations: row.annotations.0,
+                    notification_channel_ids: row.channel_ids,
+                    escalation_policy_id: row.escalation_policy_id,
+                    incident_group_by: row.incident_group_by,
+                    enabled: row.enabled,
+                },
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                updated_by: row.updated_by,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(crate) fn millis_text(ms: i64) -> String {
     display_duration(&Duration::from_millis(ms.max(0) as u64))
-}
-
-/// Reads a stored enum through its JSON name (the column's CHECK keeps it valid).
-fn parse_state<T: serde::de::DeserializeOwned + Default>(text: &str) -> T {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).unwrap_or_default()
 }
 
 fn state_text<T: serde::Serialize>(state: &T) -> String {

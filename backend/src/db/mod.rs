@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use serde::de::{DeserializeOwned, IntoDeserializer as _};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
@@ -223,4 +224,37 @@ pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
             .fetch_one(pool)
             .await?;
     Ok(applied.unwrap_or(0) >= latest)
+}
+
+/// A value of a checked text column (a status, a state) as its enum, by its serde name. A value
+/// this build does not know is an error, never a default: a default would show, and act on, a
+/// state the row is not in.
+pub fn stored<T: DeserializeOwned>(column: &str, text: &str) -> Result<T, sqlx::Error> {
+    T::deserialize(text.into_deserializer()).map_err(|_: serde::de::value::Error| {
+        sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: format!("unknown value {text:?}").into(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use vigil_shared::incident::IncidentStatus;
+
+    use super::*;
+
+    #[test]
+    fn a_stored_status_this_build_does_not_know_is_an_error() {
+        assert_eq!(
+            stored::<IncidentStatus>("incidents.status", "acknowledged").unwrap(),
+            IncidentStatus::Acknowledged
+        );
+        let error = stored::<IncidentStatus>("incidents.status", "snoozed").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            r#"error occurred while decoding column incidents.status: unknown value "snoozed""#
+        );
+        assert!(stored::<IncidentStatus>("incidents.status", "Triggered").is_err());
+    }
 }

@@ -15,6 +15,7 @@ use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use vigil_shared::incident::{EscalationPolicyRequest, IncidentStatus, TargetKind};
+use vigil_shared::live::LiveEvent;
 
 use crate::alerting::alerts::{self, IncidentAlert};
 use crate::alerting::inbox::{self, Reader};
@@ -58,17 +59,14 @@ pub async fn timeline(
 /// Tells every replica's live views that an incident changed.
 pub async fn announce(conn: &mut PgConnection, incident: i64) -> Result<(), sqlx::Error> {
     let status = sqlx::query_scalar!("SELECT status FROM incidents WHERE id = $1", incident)
-        .fetch_optional(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
-    let event = json!({ "kind": "incident", "id": incident, "status": status });
-    sqlx::query!(
-        "SELECT pg_notify($1, $2)",
-        events::CHANNEL,
-        event.to_string()
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    let status = crate::db::stored("incidents.status", &status)?;
+    let event = LiveEvent::Incident {
+        id: incident,
+        status,
+    };
+    events::publish(conn, &event).await
 }
 
 /// The value of the labels that name an incident's service.
@@ -710,22 +708,16 @@ pub async fn pick_up_all(db: &PgPool, now: DateTime<Utc>) -> Result<(), sqlx::Er
 /// Background worker: every second until shutdown, auto-resolves finished incidents and acts
 /// on the due ones.
 pub async fn escalation_worker(db: PgPool, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(error) = pick_up_all(&db, Utc::now()).await {
-            tracing::warn!(%error, "opening incidents for firing alerts failed; retrying shortly");
-        }
-        if let Err(error) = resolve_finished(&db, Utc::now()).await {
-            tracing::warn!(%error, "resolving finished incidents failed; retrying shortly");
-        }
-        if let Err(error) = process_due(&db, Utc::now()).await {
-            tracing::warn!(%error, "escalating incidents failed; retrying shortly");
-        }
+    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    while ticker.tick().await {
+        let picking_up = pick_up_all(&db, Utc::now());
+        ticker
+            .run("opening incidents for firing alerts", picking_up)
+            .await;
+        let resolving = resolve_finished(&db, Utc::now());
+        ticker.run("resolving finished incidents", resolving).await;
+        let escalating = process_due(&db, Utc::now());
+        ticker.run("escalating incidents", escalating).await;
     }
 }
 

@@ -194,15 +194,11 @@ pub async fn rollup_worker(store: std::sync::Arc<MetricStore>, shutdown: Cancell
     if store.backend() == StorageBackend::Timescale {
         return;
     }
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(error) = roll_up(&store, Utc::now()).await {
-            tracing::warn!(%error, "rolling up samples failed");
-        }
+    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(60), shutdown);
+    while ticker.tick().await {
+        ticker
+            .run("rolling up samples", roll_up(&store, Utc::now()))
+            .await;
     }
 }
 

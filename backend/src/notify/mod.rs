@@ -500,10 +500,12 @@ pub struct DeliveryRow {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-impl From<DeliveryRow> for Delivery {
-    fn from(r: DeliveryRow) -> Self {
-        let status = serde_json::from_value(json!(r.status)).unwrap_or(DeliveryStatus::Pending);
-        Delivery {
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = sqlx::Error;
+
+    fn try_from(r: DeliveryRow) -> Result<Self, sqlx::Error> {
+        let status = crate::db::stored("notification_deliveries.status", &r.status)?;
+        Ok(Delivery {
             id: r.id,
             reason: r.reason,
             title: r.payload.0.title(),
@@ -513,7 +515,7 @@ impl From<DeliveryRow> for Delivery {
             last_error: r.last_error,
             created_at: r.created_at,
             sent_at: r.sent_at,
-        }
+        })
     }
 }
 
@@ -534,7 +536,7 @@ async fn delivery_log(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows.into_iter().map(Delivery::from).collect())
+    rows.into_iter().map(Delivery::try_from).collect()
 }
 
 /// Queues `message` for `channel`, due at `now`; returns the delivery's id.
@@ -719,19 +721,12 @@ pub async fn delivery_worker(
     shutdown: CancellationToken,
 ) {
     let outbox = Outbox::new(smtp, outbound);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(error) = routing::run(&db, Utc::now()).await {
-            tracing::warn!(%error, "routing notifications failed; retrying shortly");
-        }
-        if let Err(error) = deliver_due(&db, &outbox, Utc::now()).await {
-            tracing::warn!(%error, "sending notifications failed; retrying shortly");
-        }
+    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    while ticker.tick().await {
+        let routing = routing::run(&db, Utc::now());
+        ticker.run("routing notifications", routing).await;
+        let sending = deliver_due(&db, &outbox, Utc::now());
+        ticker.run("sending notifications", sending).await;
     }
 }
 

@@ -15,7 +15,7 @@ use axum::routing::get;
 use serde_json::json;
 use sqlx::PgExecutor;
 use sqlx::types::Json as SqlJson;
-use vigil_shared::scrape::{ScrapeTarget, ScrapeTargetList, ScrapeTargetRequest, TargetHealth};
+use vigil_shared::scrape::{ScrapeTarget, ScrapeTargetList, ScrapeTargetRequest};
 
 use crate::alerting::rules::prometheus_duration;
 use crate::audit::{self, Target};
@@ -114,29 +114,30 @@ async fn select<'e>(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ScrapeTarget {
-            id: r.id,
-            target: ScrapeTargetRequest {
-                job: r.job,
-                url: r.url,
-                interval: display_duration(&Duration::from_secs(r.interval_seconds.max(0) as u64)),
-                timeout: display_duration(&Duration::from_secs(r.timeout_seconds.max(0) as u64)),
-                labels: r.labels.0,
-                enabled: r.enabled,
-            },
-            health: match r.health.as_str() {
-                "up" => TargetHealth::Up,
-                "down" => TargetHealth::Down,
-                _ => TargetHealth::Unknown,
-            },
-            last_scrape_at: r.last_scrape_at,
-            last_duration_ms: r.last_duration_ms,
-            last_error: r.last_error,
-            last_sample_count: r.last_sample_count,
+    rows.into_iter()
+        .map(|r| {
+            Ok(ScrapeTarget {
+                id: r.id,
+                target: ScrapeTargetRequest {
+                    job: r.job,
+                    url: r.url,
+                    interval: display_duration(&Duration::from_secs(
+                        r.interval_seconds.max(0) as u64
+                    )),
+                    timeout: display_duration(
+                        &Duration::from_secs(r.timeout_seconds.max(0) as u64),
+                    ),
+                    labels: r.labels.0,
+                    enabled: r.enabled,
+                },
+                health: crate::db::stored("scrape_targets.health", &r.health)?,
+                last_scrape_at: r.last_scrape_at,
+                last_duration_ms: r.last_duration_ms,
+                last_error: r.last_error,
+                last_sample_count: r.last_sample_count,
+            })
         })
-        .collect())
+        .collect()
 }
 
 async fn find<'e>(db: impl PgExecutor<'e>, id: i64) -> AppResult<ScrapeTarget> {

@@ -340,16 +340,9 @@ async fn fetch(
 
 /// Background worker: scrapes due targets every second until shutdown.
 pub async fn scrape_worker(scraper: Scraper, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(error) = scraper.scrape_due(Utc::now()).await {
-            tracing::warn!(%error, "scraping failed; retrying shortly");
-        }
+    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    while ticker.tick().await {
+        ticker.run("scraping", scraper.scrape_due(Utc::now())).await;
     }
 }
 
@@ -385,15 +378,9 @@ pub async fn self_scrape_worker(
     instance: String,
     shutdown: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(Duration::from_secs(15));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        if let Err(error) = scrape_self(&store, &telemetry, &pool, &instance, Utc::now()).await {
-            tracing::warn!(%error, "scraping Vigil's own metrics failed");
-        }
+    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(15), shutdown);
+    while ticker.tick().await {
+        let scraping = scrape_self(&store, &telemetry, &pool, &instance, Utc::now());
+        ticker.run("scraping Vigil's own metrics", scraping).await;
     }
 }

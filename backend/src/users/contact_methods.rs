@@ -298,28 +298,29 @@ async fn delivery_log(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ContactDelivery {
-            contact_method_id: r.method_id,
-            kind: kind_of(&r.kind),
-            address: r.address,
-            label: r.label,
-            method_deleted: r.method_deleted,
-            delivery: DeliveryRow {
-                id: r.id,
-                reason: r.reason,
-                status: r.status,
-                payload: r.payload,
-                attempts: r.attempts,
-                next_attempt_at: r.next_attempt_at,
-                last_error: r.last_error,
-                created_at: r.created_at,
-                sent_at: r.sent_at,
-            }
-            .into(),
+    rows.into_iter()
+        .map(|r| {
+            Ok(ContactDelivery {
+                contact_method_id: r.method_id,
+                kind: kind_of(&r.kind),
+                address: r.address,
+                label: r.label,
+                method_deleted: r.method_deleted,
+                delivery: DeliveryRow {
+                    id: r.id,
+                    reason: r.reason,
+                    status: r.status,
+                    payload: r.payload,
+                    attempts: r.attempts,
+                    next_attempt_at: r.next_attempt_at,
+                    last_error: r.last_error,
+                    created_at: r.created_at,
+                    sent_at: r.sent_at,
+                }
+                .try_into()?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 async fn list_mine(
