@@ -121,8 +121,9 @@ pub struct Ticker {
     tasks: Vec<(&'static str, TaskHealth)>,
 }
 
-/// The longest wait before a failing task is tried again.
-const LONGEST_RETRY_WAIT: Duration = Duration::from_secs(30);
+/// The longest wait before a failing task is tried again: short, because once the database is
+/// back, pages and notifications should not wait long behind the back-off.
+const LONGEST_RETRY_WAIT: Duration = Duration::from_secs(8);
 
 impl Ticker {
     pub fn every(period: Duration, shutdown: CancellationToken) -> Self {

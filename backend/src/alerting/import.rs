@@ -227,7 +227,7 @@ pub async fn import_rules(
                 .ok_or_else(|| {
                     AppError::Internal(anyhow::anyhow!("storing an imported rule returned no id"))
                 })?;
-            report.imported.push(rules::find(&mut *tx, id).await?);
+            report.imported.push(rules::find(&mut tx, id).await?);
         }
     }
     audit::record(

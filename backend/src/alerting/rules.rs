@@ -30,6 +30,7 @@ use crate::promql::QueryLimits;
 use crate::promql::limits::{self, ParseProblem};
 use crate::references::{self, Referrer, Table};
 use crate::state::AppState;
+use crate::users;
 
 const MAX_NAME: usize = 200;
 const MAX_TEXT: usize = 10_000;
@@ -359,8 +360,8 @@ pub struct ListQuery {
 }
 
 /// Rules as the API shows them: one, or all (optionally of one group) by group and name.
-pub async fn select<'e>(
-    db: impl PgExecutor<'e>,
+pub async fn select(
+    conn: &mut PgConnection,
     id: Option<i64>,
     group: Option<&str>,
 ) -> Result<Vec<AlertRule>, sqlx::Error> {
@@ -373,15 +374,17 @@ pub async fn select<'e>(
                   ARRAY(SELECT c.channel_id FROM alert_rule_channels c WHERE c.rule_id = r.id
                         ORDER BY c.channel_id) AS "channel_ids!",
                   r.escalation_policy_id, r.incident_group_by, r.enabled,
-                  r.created_at, r.updated_at, u.email AS "updated_by?"
-           FROM alert_rules r LEFT JOIN users u ON u.id = r.updated_by
+                  r.created_at, r.updated_at, r.updated_by
+           FROM alert_rules r
            WHERE ($1::bigint IS NULL OR r.id = $1) AND ($2::text IS NULL OR r.rule_group = $2)
            ORDER BY r.rule_group, lower(r.name)"#,
         id,
         group
     )
-    .fetch_all(db)
+    .fetch_all(&mut *conn)
     .await?;
+    let editors: Vec<i64> = rows.iter().filter_map(|r| r.updated_by).collect();
+    let emails = users::emails(&mut *conn, &editors).await?;
     rows.into_iter()
         .map(|row| {
             Ok(AlertRule {
@@ -408,7 +411,7 @@ pub async fn select<'e>(
                 },
                 created_at: row.created_at,
                 updated_at: row.updated_at,
-                updated_by: row.updated_by,
+                updated_by: row.updated_by.and_then(|id| emails.get(&id).cloned()),
             })
         })
         .collect()
@@ -425,8 +428,8 @@ fn state_text<T: serde::Serialize>(state: &T) -> String {
         .unwrap_or_default()
 }
 
-pub async fn find<'e>(db: impl PgExecutor<'e>, id: i64) -> AppResult<AlertRule> {
-    select(db, Some(id), None)
+pub async fn find(conn: &mut PgConnection, id: i64) -> AppResult<AlertRule> {
+    select(conn, Some(id), None)
         .await?
         .pop()
         .ok_or_else(|| AppError::not_found("There is no alert rule with this id."))
@@ -607,7 +610,12 @@ async fn list_rules(
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<AlertRuleList>> {
     Ok(Json(AlertRuleList {
-        rules: select(&state.db, None, query.group.as_deref()).await?,
+        rules: select(
+            &mut *state.db.acquire().await?,
+            None,
+            query.group.as_deref(),
+        )
+        .await?,
     }))
 }
 
@@ -616,7 +624,7 @@ async fn get_rule(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> AppResult<Json<AlertRule>> {
-    find(&state.db, id).await.map(Json)
+    find(&mut *state.db.acquire().await?, id).await.map(Json)
 }
 
 async fn create_rule(
@@ -699,7 +707,7 @@ async fn replace_rule(
         json!({ "name": rule.name, "group": rule.group }),
     )
     .await?;
-    let saved = find(&mut *tx, id).await?;
+    let saved = find(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Json(saved))
 }

@@ -28,7 +28,7 @@ use crate::notify::{
 };
 use crate::oncall::{policies, schedules};
 use crate::teams;
-use crate::users::contact_methods;
+use crate::users::{self, contact_methods};
 
 /// The actor of what the server does by itself.
 pub const VIGIL: &str = "vigil";
@@ -462,13 +462,7 @@ async fn notify_targets(
                 users.insert(target.id);
             }
             TargetKind::Team => {
-                let members = sqlx::query_scalar!(
-                    "SELECT user_id FROM team_members WHERE team_id = $1",
-                    target.id
-                )
-                .fetch_all(&mut *conn)
-                .await?;
-                users.extend(members);
+                users.extend(teams::member_ids(&mut *conn, target.id).await?);
             }
             TargetKind::Schedule => {
                 if let Some(user) = schedules::on_call_at(&mut *conn, target.id, now).await? {
@@ -483,21 +477,20 @@ async fn notify_targets(
     // The message contact methods get, built once for the step when someone has a method.
     let mut page: Option<Message> = None;
     for user in users {
-        let email = sqlx::query_scalar!(
+        // Disabled users are not paged.
+        let Some(email) = users::active_email(&mut *conn, user).await? else {
+            continue;
+        };
+        sqlx::query!(
             "INSERT INTO user_notifications (user_id, incident_id, message, created_at)
-             SELECT id, $2, $3, $4 FROM users WHERE id = $1 AND NOT disabled
-             RETURNING (SELECT email FROM users WHERE id = $1)",
+             VALUES ($1, $2, $3, $4)",
             user,
             incident,
             text,
             now
         )
-        .fetch_optional(&mut *conn)
-        .await?
-        .flatten();
-        let Some(email) = email else {
-            continue;
-        };
+        .execute(&mut *conn)
+        .await?;
         let methods = contact_methods::active(&mut *conn, user).await?;
         if methods.is_empty() {
             paged.push(email);
@@ -520,13 +513,7 @@ async fn notify_targets(
         paged.push(format!("{email} ({})", how.join(", ")));
     }
     for channel in channels {
-        let Some(name) = sqlx::query_scalar!(
-            "SELECT name FROM notification_channels WHERE id = $1",
-            channel
-        )
-        .fetch_optional(&mut *conn)
-        .await?
-        else {
+        let Some(name) = notify::channel_name(&mut *conn, channel).await? else {
             continue;
         };
         let message = incident_message(conn, incident, title, severity, &name, now).await?;

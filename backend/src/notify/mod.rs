@@ -6,6 +6,7 @@
 //! the two loses nothing, and any replica's worker picks due rows with `FOR UPDATE SKIP
 //! LOCKED`, so each is sent by one replica.
 
+mod contact;
 pub mod message;
 pub mod policies;
 pub mod routing;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .route("/notification-channels/{id}/test", post(test_channel))
         .route("/notification-channels/{id}/deliveries", get(deliveries))
         .merge(policies::routes())
+        .merge(contact::routes())
 }
 
 /// What is stored for a channel.
@@ -537,6 +539,16 @@ async fn delivery_log(
     .fetch_all(db)
     .await?;
     rows.into_iter().map(Delivery::try_from).collect()
+}
+
+/// The name of channel `id`, if there is one.
+pub async fn channel_name<'e>(
+    db: impl PgExecutor<'e>,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT name FROM notification_channels WHERE id = $1", id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Queues `message` for `channel`, due at `now`; returns the delivery's id.

@@ -87,6 +87,16 @@ async fn find<'e>(db: impl PgExecutor<'e>, id: i64) -> AppResult<Team> {
 }
 
 /// Replaces a team's members; unknown user ids are a validation error on `member_ids`.
+/// The ids of team `id`'s members.
+pub async fn member_ids<'e>(db: impl PgExecutor<'e>, id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT user_id FROM team_members WHERE team_id = $1 ORDER BY user_id",
+        id
+    )
+    .fetch_all(db)
+    .await
+}
+
 fn no_member() -> AppError {
     AppError::invalid("member_ids", "names a user that does not exist")
 }

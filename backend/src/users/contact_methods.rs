@@ -1,27 +1,20 @@
 //! Users' contact methods: the email addresses and webhooks an escalation pages a user at,
 //! besides the in-app notification. Every user manages their own (`/auth/me/contact-methods`),
 //! admins anyone's (`/users/{id}/contact-methods`). Deleting a method only marks it deleted,
-//! so the deliveries made to it stay in its user's delivery log.
+//! so the deliveries made to it stay in its user's delivery log (`notify::contact`, which
+//! sends to methods and keeps that log).
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use chrono::Utc;
+use axum::routing::{delete, get};
 use serde_json::json;
-use sqlx::types::Json as SqlJson;
 use sqlx::{PgExecutor, PgPool};
-use vigil_shared::contact::{
-    ContactDelivery, ContactDeliveryLog, ContactKind, ContactMethod, ContactMethodList,
-    ContactMethodRequest,
-};
+use vigil_shared::contact::{ContactKind, ContactMethod, ContactMethodList, ContactMethodRequest};
 
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{Admin, AuthUser};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
-use crate::notify::message::Message;
-use crate::notify::send::Outbox;
-use crate::notify::{self, DeliveryRow};
 use crate::outbound::Outbound;
 use crate::state::AppState;
 
@@ -34,16 +27,10 @@ const MAX_URL: usize = 2000;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/me/contact-methods", get(list_mine).post(create_mine))
-        .route("/auth/me/contact-methods/deliveries", get(my_deliveries))
         .route("/auth/me/contact-methods/{id}", delete(delete_mine))
-        .route("/auth/me/contact-methods/{id}/test", post(test_mine))
         .route(
             "/users/{id}/contact-methods",
             get(list_for_user).post(create_for_user),
-        )
-        .route(
-            "/users/{id}/contact-methods/deliveries",
-            get(deliveries_for_user),
         )
         .route(
             "/users/{id}/contact-methods/{method_id}",
@@ -118,12 +105,12 @@ fn kind_of(text: &str) -> ContactKind {
     ContactKind::parse(text).unwrap_or(ContactKind::Webhook)
 }
 
-fn no_such_method() -> AppError {
+pub fn no_such_method() -> AppError {
     AppError::not_found("There is no contact method with this id.")
 }
 
 /// A user's methods (not deleted), or one of them.
-async fn select<'e>(
+pub async fn select<'e>(
     db: impl PgExecutor<'e>,
     user: i64,
     id: Option<i64>,
@@ -191,7 +178,41 @@ pub async fn active<'e>(
     Ok(rows.into_iter().map(|r| (r.id, kind_of(&r.kind))).collect())
 }
 
-async fn require_user<'e>(db: impl PgExecutor<'e>, user: i64) -> AppResult<()> {
+/// A method as its user's delivery log names it, deleted or not.
+pub struct LoggedMethod {
+    pub id: i64,
+    pub kind: ContactKind,
+    pub address: String,
+    pub label: String,
+    pub deleted: bool,
+}
+
+/// Every method user `user` ever had, deleted ones included.
+pub async fn ever_had<'e>(
+    db: impl PgExecutor<'e>,
+    user: i64,
+) -> Result<Vec<LoggedMethod>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT id, kind, address, label, deleted_at IS NOT NULL AS "deleted!"
+           FROM user_contact_methods WHERE user_id = $1 ORDER BY id"#,
+        user
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LoggedMethod {
+            id: r.id,
+            kind: kind_of(&r.kind),
+            address: r.address,
+            label: r.label,
+            deleted: r.deleted,
+        })
+        .collect())
+}
+
+/// Answers 404 unless user `user` exists.
+pub async fn require_user<'e>(db: impl PgExecutor<'e>, user: i64) -> AppResult<()> {
     sqlx::query_scalar!("SELECT id FROM users WHERE id = $1", user)
         .fetch_optional(db)
         .await?
@@ -278,51 +299,6 @@ async fn remove(db: &PgPool, actor: AuditActor<'_>, user: i64, id: i64) -> AppRe
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A user's delivery log across their methods, deleted ones included; or one delivery.
-async fn delivery_log(
-    db: &PgPool,
-    user: i64,
-    only: Option<i64>,
-) -> Result<Vec<ContactDelivery>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT d.id, d.reason, d.status, d.payload AS "payload!: SqlJson<Message>",
-                  d.attempts, d.next_attempt_at, d.last_error, d.created_at, d.sent_at,
-                  m.id AS method_id, m.kind, m.address, m.label,
-                  m.deleted_at IS NOT NULL AS "method_deleted!"
-           FROM user_contact_methods m
-           JOIN notification_deliveries d ON d.contact_method_id = m.id
-           WHERE m.user_id = $1 AND ($2::bigint IS NULL OR d.id = $2)
-           ORDER BY d.created_at DESC, d.id DESC LIMIT 200"#,
-        user,
-        only
-    )
-    .fetch_all(db)
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(ContactDelivery {
-                contact_method_id: r.method_id,
-                kind: kind_of(&r.kind),
-                address: r.address,
-                label: r.label,
-                method_deleted: r.method_deleted,
-                delivery: DeliveryRow {
-                    id: r.id,
-                    reason: r.reason,
-                    status: r.status,
-                    payload: r.payload,
-                    attempts: r.attempts,
-                    next_attempt_at: r.next_attempt_at,
-                    last_error: r.last_error,
-                    created_at: r.created_at,
-                    sent_at: r.sent_at,
-                }
-                .try_into()?,
-            })
-        })
-        .collect()
-}
-
 async fn list_mine(
     user: AuthUser,
     State(state): State<AppState>,
@@ -354,54 +330,6 @@ async fn delete_mine(
     Path(id): Path<i64>,
 ) -> AppResult<StatusCode> {
     remove(&state.db, user.audit_actor(), user.id, id).await
-}
-
-async fn my_deliveries(
-    user: AuthUser,
-    State(state): State<AppState>,
-) -> AppResult<Json<ContactDeliveryLog>> {
-    Ok(Json(ContactDeliveryLog {
-        deliveries: delivery_log(&state.db, user.id, None).await?,
-    }))
-}
-
-/// Sends a test message to one of the caller's methods now and answers how it went (it is
-/// also in their delivery log).
-async fn test_mine(
-    user: AuthUser,
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-) -> AppResult<Json<ContactDelivery>> {
-    let method = select(&state.db, user.id, Some(id))
-        .await?
-        .pop()
-        .ok_or_else(no_such_method)?;
-    let name = if method.label.is_empty() {
-        format!("your {} contact method", method.kind.as_str())
-    } else {
-        method.label.clone()
-    };
-    let message = notify::test_message(&name, &user.email);
-    let now = Utc::now();
-    let mut tx = state.db.begin().await?;
-    let delivery =
-        notify::enqueue_to_contact_method(&mut *tx, method.id, "test", &message, now).await?;
-    audit::record(
-        &mut *tx,
-        user.audit_actor(),
-        "contact_method.test",
-        Target::of("contact_method", method.id),
-        json!({ "user_id": user.id, "kind": method.kind }),
-    )
-    .await?;
-    tx.commit().await?;
-    let outbox = Outbox::new(state.config.smtp.clone(), state.config.outbound.clone());
-    notify::deliver(&state.db, &outbox, delivery, now).await?;
-    delivery_log(&state.db, user.id, Some(delivery))
-        .await?
-        .pop()
-        .map(Json)
-        .ok_or_else(|| AppError::not_found("The test delivery vanished."))
 }
 
 async fn list_for_user(
@@ -438,17 +366,6 @@ async fn delete_for_user(
     Path((user, id)): Path<(i64, i64)>,
 ) -> AppResult<StatusCode> {
     remove(&state.db, admin.audit_actor(), user, id).await
-}
-
-async fn deliveries_for_user(
-    Admin(_admin): Admin,
-    State(state): State<AppState>,
-    Path(user): Path<i64>,
-) -> AppResult<Json<ContactDeliveryLog>> {
-    require_user(&state.db, user).await?;
-    Ok(Json(ContactDeliveryLog {
-        deliveries: delivery_log(&state.db, user, None).await?,
-    }))
 }
 
 #[cfg(test)]

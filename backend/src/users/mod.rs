@@ -179,6 +179,16 @@ pub async fn emails<'e>(
     Ok(rows.into_iter().map(|r| (r.id, r.email)).collect())
 }
 
+/// The email of user `id` if they may be paged (they exist and are not disabled).
+pub async fn active_email<'e>(
+    db: impl PgExecutor<'e>,
+    id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT email FROM users WHERE id = $1 AND NOT disabled", id)
+        .fetch_optional(db)
+        .await
+}
+
 /// One user as the API shows it, with their teams.
 pub async fn find<'e>(db: impl PgExecutor<'e>, id: i64) -> Result<Option<User>, sqlx::Error> {
     Ok(select(db, Some(id)).await?.pop())
