@@ -4,11 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::limiter::Limit;
-use crate::ingest::IngestLimits;
-use crate::metrics::StoreConfig;
+use crate::metrics::store::StoreConfig;
 use crate::notify::send::SmtpRelay;
 use crate::outbound::Outbound;
-use crate::promql::QueryLimits;
+use crate::promql::limits::QueryLimits;
 
 #[derive(Clone, Debug)]
 pub struct AppConfig {
@@ -79,6 +78,24 @@ impl Default for AppConfig {
             rule_import_max: 1000,
             outbound: Outbound::default(),
             smtp: None,
+        }
+    }
+}
+
+/// Limits on ingestion request bodies.
+#[derive(Clone, Debug)]
+pub struct IngestLimits {
+    /// Largest body as sent (compressed).
+    pub max_body_bytes: usize,
+    /// Largest body after decompression.
+    pub max_decompressed_bytes: usize,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        IngestLimits {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_decompressed_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -27,6 +27,7 @@ pub mod serve;
 pub mod state;
 pub mod teams;
 pub mod telemetry;
+pub mod ticker;
 pub mod users;
 pub mod web;
 pub mod workers;

@@ -16,7 +16,6 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::AppError;
-use crate::ops::metrics;
 use crate::state::AppState;
 use crate::web;
 use crate::{
@@ -38,9 +37,9 @@ pub fn router(state: AppState) -> Router {
         oncall::REFERRERS,
     ]);
     let api = Router::new()
-        .merge(auth::routes())
+        .merge(auth::api::routes())
         .merge(alerting::routes())
-        .merge(events::routes())
+        .merge(events::stream::routes())
         .merge(notify::routes())
         .merge(incidents::routes())
         .merge(oncall::routes())
@@ -48,7 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(users::routes())
         .merge(teams::routes())
         .merge(api_keys::routes())
-        .merge(audit::routes())
+        .merge(audit::api::routes())
         .merge(ops::api_routes())
         .fallback(|uri: axum::http::Uri| async move {
             AppError::not_found(format!("No API endpoint at {}.", uri.path()))
@@ -119,7 +118,7 @@ pub fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(answer_panic))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            metrics::track_requests,
+            ops::track_requests,
         ))
         .layer(security_headers)
         .layer(CompressionLayer::new())

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use vigil_shared::Role;
 use vigil_shared::admin::CreateUserRequest;
 
-use crate::cli::{DatabaseArgs, ServeArgs};
+use crate::cli::args::{DatabaseArgs, ServeArgs};
 use crate::config::AppConfig;
 use crate::db::{self, Database};
 use crate::metrics::StoreConfig;

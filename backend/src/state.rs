@@ -12,7 +12,7 @@ use crate::config::AppConfig;
 use crate::events::EventBus;
 use crate::metrics::MetricStore;
 use crate::ops::metrics::Metrics;
-use crate::web::WebAssets;
+use crate::web::assets::WebAssets;
 
 /// Facts about this running server.
 #[derive(Clone, Debug)]

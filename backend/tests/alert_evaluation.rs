@@ -314,7 +314,7 @@ async fn alert_changes_from_another_replica_stream_live_to_logged_in_users() {
     let mut body = response.into_body();
     next_event(&mut body, "hello").await;
     let shutdown = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(vigil::events::listen_worker(
+    tokio::spawn(vigil::events::stream::listen_worker(
         app.state.clone(),
         shutdown.clone(),
     ));

@@ -385,7 +385,7 @@ async fn store_changes(
 /// Background worker: evaluates due rules every second until shutdown, and resolves alerts
 /// from the Alertmanager API that were not sent again in time.
 pub async fn evaluator_worker(evaluator: Evaluator, shutdown: CancellationToken) {
-    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    let mut ticker = crate::ticker::Ticker::every(Duration::from_secs(1), shutdown);
     while ticker.tick().await {
         let evaluating = evaluator.evaluate_due(Utc::now());
         ticker.run("evaluating alert rules", evaluating).await;

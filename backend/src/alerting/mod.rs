@@ -4,6 +4,7 @@
 pub mod alertmanager;
 pub mod alerts;
 pub mod evaluator;
+pub mod fingerprint;
 pub mod import;
 pub mod inbox;
 pub mod inhibition;
@@ -12,11 +13,13 @@ pub mod silences;
 pub mod template;
 
 use axum::Router;
+use axum::routing::post;
 
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     rules::routes()
+        .route("/alert-rules/import", post(import::import_rules))
         .merge(alerts::routes())
         .merge(silences::routes())
         .merge(inhibition::routes())

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::get;
 use promql_parser::parser::Expr;
 use promql_parser::parser::value::ValueType;
 use promql_parser::util::duration::{display_duration, parse_duration};
@@ -45,7 +45,6 @@ pub fn routes() -> Router<AppState> {
             "/alert-rules/{id}",
             get(get_rule).put(replace_rule).delete(delete_rule),
         )
-        .route("/alert-rules/import", post(super::import::import_rules))
 }
 
 /// A rule that passed validation, in the form it is stored.

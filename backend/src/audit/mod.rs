@@ -1,17 +1,10 @@
 //! The audit log: an append-only record of every state-changing action (who, what, when, from
 //! where), written in the same transaction as the change it records, and readable by admins.
 
-use axum::Router;
-use axum::extract::State;
-use axum::routing::get;
-use serde::Deserialize;
+pub mod api;
+
 use serde_json::Value;
 use sqlx::PgExecutor;
-use vigil_shared::admin::{AuditEntry, AuditLogPage};
-
-use crate::auth::Admin;
-use crate::error::{AppError, AppResult, Json, Query};
-use crate::state::AppState;
 
 /// Who did something, as recorded.
 #[derive(Clone, Copy, Debug)]
@@ -89,66 +82,6 @@ pub async fn record<'e>(
     .execute(db)
     .await?;
     Ok(())
-}
-
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/audit-log", get(list_audit_log))
-}
-
-#[derive(Debug, Deserialize)]
-struct AuditLogQuery {
-    /// Entries whose action starts with this, e.g. `user.` or `auth.login`.
-    action: Option<String>,
-    /// Entries whose actor contains this (case-insensitive).
-    actor: Option<String>,
-    /// Entries older than this id (the `next_before` of the previous page).
-    before: Option<i64>,
-    limit: Option<i64>,
-}
-
-const DEFAULT_PAGE: i64 = 100;
-const MAX_PAGE: i64 = 500;
-
-async fn list_audit_log(
-    Admin(_admin): Admin,
-    State(state): State<AppState>,
-    Query(query): Query<AuditLogQuery>,
-) -> AppResult<Json<AuditLogPage>> {
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::bad_request(format!(
-            "`limit` must be between 1 and {MAX_PAGE}."
-        )));
-    }
-    let action_prefix = query.action.map(|a| format!("{}%", escape_like(&a)));
-    let actor_pattern = query.actor.map(|a| format!("%{}%", escape_like(&a)));
-    // One extra row tells whether another page follows.
-    let mut entries = sqlx::query_as!(
-        AuditEntry,
-        r#"SELECT id, at, actor, actor_user_id, action, target_type, target_id, details, ip
-           FROM audit_log
-           WHERE ($1::text IS NULL OR action LIKE $1)
-             AND ($2::text IS NULL OR actor ILIKE $2)
-             AND ($3::bigint IS NULL OR id < $3)
-           ORDER BY id DESC
-           LIMIT $4"#,
-        action_prefix,
-        actor_pattern,
-        query.before,
-        limit + 1
-    )
-    .fetch_all(&state.db)
-    .await?;
-    let next_before = if entries.len() as i64 > limit {
-        entries.truncate(limit as usize);
-        entries.last().map(|e| e.id)
-    } else {
-        None
-    };
-    Ok(Json(AuditLogPage {
-        entries,
-        next_before,
-    }))
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside a LIKE pattern.

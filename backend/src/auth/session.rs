@@ -160,7 +160,7 @@ pub async fn prune_worker(pool: sqlx::PgPool, shutdown: tokio_util::sync::Cancel
             Ok(n) => tracing::info!(deleted = n, "pruned expired sessions"),
             Err(error) => tracing::warn!(%error, "pruning expired sessions failed"),
         }
-        if let Err(error) = super::prune_failed_logins(&pool).await {
+        if let Err(error) = super::attempts::prune_failed_logins(&pool).await {
             tracing::warn!(%error, "pruning old failed logins failed");
         }
     }

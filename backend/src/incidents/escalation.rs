@@ -695,7 +695,7 @@ pub async fn pick_up_all(db: &PgPool, now: DateTime<Utc>) -> Result<(), sqlx::Er
 /// Background worker: every second until shutdown, auto-resolves finished incidents and acts
 /// on the due ones.
 pub async fn escalation_worker(db: PgPool, shutdown: CancellationToken) {
-    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    let mut ticker = crate::ticker::Ticker::every(Duration::from_secs(1), shutdown);
     while ticker.tick().await {
         let picking_up = pick_up_all(&db, Utc::now());
         ticker

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
 use crate::auth::IngestAccess;
+use crate::config::IngestLimits;
 use crate::error::{AppError, AppResult, media_type};
 use crate::metrics::{Rejections, WriteError};
 use crate::state::AppState;
@@ -37,24 +38,6 @@ impl From<DecodeError> for AppError {
             },
             DecodeError::TooLarge(message) => AppError::PayloadTooLarge(message),
             DecodeError::UnsupportedMediaType(message) => AppError::UnsupportedMediaType(message),
-        }
-    }
-}
-
-/// Limits on ingestion request bodies.
-#[derive(Clone, Debug)]
-pub struct IngestLimits {
-    /// Largest body as sent (compressed).
-    pub max_body_bytes: usize,
-    /// Largest body after decompression.
-    pub max_decompressed_bytes: usize,
-}
-
-impl Default for IngestLimits {
-    fn default() -> Self {
-        IngestLimits {
-            max_body_bytes: 16 * 1024 * 1024,
-            max_decompressed_bytes: 64 * 1024 * 1024,
         }
     }
 }

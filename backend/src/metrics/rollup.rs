@@ -194,7 +194,7 @@ pub async fn rollup_worker(store: std::sync::Arc<MetricStore>, shutdown: Cancell
     if store.backend() == StorageBackend::Timescale {
         return;
     }
-    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(60), shutdown);
+    let mut ticker = crate::ticker::Ticker::every(Duration::from_secs(60), shutdown);
     while ticker.tick().await {
         ticker
             .run("rolling up samples", roll_up(&store, Utc::now()))

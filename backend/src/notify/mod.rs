@@ -733,7 +733,7 @@ pub async fn delivery_worker(
     shutdown: CancellationToken,
 ) {
     let outbox = Outbox::new(smtp, outbound);
-    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    let mut ticker = crate::ticker::Ticker::every(Duration::from_secs(1), shutdown);
     while ticker.tick().await {
         let routing = routing::run(&db, Utc::now());
         ticker.run("routing notifications", routing).await;

@@ -2,11 +2,12 @@
 
 pub mod metrics;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
@@ -83,4 +84,28 @@ async fn build_info(
             timescaledb,
         },
     }))
+}
+
+/// Middleware counting and timing every request by its route template (never the raw path,
+/// which would give one series per user id).
+pub async fn track_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = match request.extensions().get::<MatchedPath>() {
+        Some(path) => path.as_str().to_owned(),
+        None if request.uri().path().starts_with("/assets/") => "/assets".to_owned(),
+        None => "other".to_owned(),
+    };
+    let response = next.run(request).await;
+    state.telemetry.observe_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
 }

@@ -340,7 +340,7 @@ async fn fetch(
 
 /// Background worker: scrapes due targets every second until shutdown.
 pub async fn scrape_worker(scraper: Scraper, shutdown: CancellationToken) {
-    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(1), shutdown);
+    let mut ticker = crate::ticker::Ticker::every(Duration::from_secs(1), shutdown);
     while ticker.tick().await {
         ticker.run("scraping", scraper.scrape_due(Utc::now())).await;
     }
@@ -378,7 +378,7 @@ pub async fn self_scrape_worker(
     instance: String,
     shutdown: CancellationToken,
 ) {
-    let mut ticker = crate::workers::Ticker::every(Duration::from_secs(15), shutdown);
+    let mut ticker = crate::ticker::Ticker::every(Duration::from_secs(15), shutdown);
     while ticker.tick().await {
         let scraping = scrape_self(&store, &telemetry, &pool, &instance, Utc::now());
         ticker.run("scraping Vigil's own metrics", scraping).await;

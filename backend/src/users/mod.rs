@@ -142,7 +142,7 @@ pub async fn upsert_with_password(pool: &PgPool, user: &NewUser) -> anyhow::Resu
     )
     .fetch_one(&mut *tx)
     .await?;
-    auth::forget_failed_logins(&mut tx, user.email.as_str()).await?;
+    auth::attempts::forget_failed_logins(&mut tx, user.email.as_str()).await?;
     audit::record(
         &mut *tx,
         AuditActor::SYSTEM,
@@ -419,7 +419,7 @@ async fn reset_password(
     .await?
     .ok_or_else(|| AppError::not_found("There is no user with this id."))?;
     // A new password is a fresh start from every address.
-    auth::forget_failed_logins(&mut tx, &email).await?;
+    auth::attempts::forget_failed_logins(&mut tx, &email).await?;
     // Whoever knew the old password may hold a session; end them all.
     session::revoke_all_for_user(&mut *tx, id, None).await?;
     audit::record(

@@ -2,6 +2,8 @@
 //! `index.html` for every other page path, so that the single-page app's own router handles
 //! deep links such as `/incidents/42`.
 
+pub mod assets;
+
 use std::path::Path;
 
 use axum::Router;
@@ -17,28 +19,6 @@ use crate::state::AppState;
 
 /// Path prefixes that belong to machine APIs: unknown paths there are JSON 404s, never the app.
 const API_PREFIXES: [&str; 5] = ["/api/", "/prometheus/", "/alertmanager/", "/v1/", "/otlp/"];
-
-/// The app's entry page, read once at start-up.
-#[derive(Clone, Debug)]
-pub struct WebAssets {
-    index_html: Option<String>,
-}
-
-impl WebAssets {
-    pub fn load(web_dir: Option<&Path>) -> Self {
-        let index_html = web_dir.and_then(|dir| {
-            let path = dir.join("index.html");
-            match std::fs::read_to_string(&path) {
-                Ok(html) => Some(html),
-                Err(error) => {
-                    tracing::warn!(path = %path.display(), %error, "the web frontend is not built; serving a notice instead");
-                    None
-                }
-            }
-        });
-        WebAssets { index_html }
-    }
-}
 
 pub fn routes(web_dir: Option<&Path>) -> Router<AppState> {
     let mut router = Router::new().fallback(app_page);

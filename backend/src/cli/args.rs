@@ -1,22 +1,17 @@
-//! The command line: `vigil serve`, `vigil user create`, `vigil migrate`.
+//! The command line's arguments, as clap parses them.
 
-use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use vigil_shared::Role;
-use vigil_shared::admin::CreateUserRequest;
 
-use crate::db::{self, Database, DatabaseSource, PoolSettings};
+use crate::db::{DatabaseSource, PoolSettings};
 use crate::notify::send::{SmtpRelay, SmtpServer};
 use crate::outbound::Outbound;
 use crate::promql::QueryLimits;
-use crate::serve;
-use crate::telemetry::{self, LogFormat};
-use crate::users;
+use crate::telemetry::LogFormat;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -250,69 +245,4 @@ fn parse_timeout(value: &str) -> Result<Duration, String> {
 
 fn parse_role(value: &str) -> Result<Role, String> {
     value.parse::<Role>().map_err(|e| e.to_string())
-}
-
-/// Runs a parsed command line to completion.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        match cli.command {
-            Command::Serve(args) => {
-                telemetry::init(args.log_format, "info,sqlx=warn");
-                serve::run(&cli.database, args).await
-            }
-            Command::User(UserCommand::Create(args)) => {
-                telemetry::init(LogFormat::Auto, "warn");
-                create_user(&cli.database, args).await
-            }
-            Command::Migrate => {
-                telemetry::init(LogFormat::Auto, "info,sqlx=warn");
-                let database =
-                    Database::open(&cli.database.source(), &cli.database.pool_settings()).await?;
-                let result = db::migrate(&database.pool).await;
-                database.close().await?;
-                result?;
-                println!("The database schema is up to date.");
-                Ok(())
-            }
-        }
-    })
-}
-
-async fn create_user(database: &DatabaseArgs, args: CreateUserArgs) -> anyhow::Result<()> {
-    let password = if args.password == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read the password from standard input")?;
-        text.trim_end_matches(['\r', '\n']).to_owned()
-    } else {
-        args.password
-    };
-    let request = CreateUserRequest {
-        email: args.email,
-        display_name: args.display_name,
-        password,
-        role: args.role,
-    };
-    let new_user = users::NewUser::parse(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
-
-    let database = Database::open(&database.source(), &database.pool_settings()).await?;
-    let result = async {
-        db::migrate(&database.pool).await?;
-        users::create(&database.pool, crate::audit::AuditActor::CLI, &new_user)
-            .await
-            .map_err(|e| match e {
-                crate::error::AppError::Conflict { message, .. } => anyhow::anyhow!(message),
-                other => anyhow::anyhow!(other),
-            })
-    }
-    .await;
-    database.close().await?;
-    let user = result?;
-    println!("Created {} {} (id {}).", user.role, user.email, user.id);
-    Ok(())
 }

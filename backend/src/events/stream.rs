@@ -1,11 +1,5 @@
-//! Live updates: `GET /api/v1/events`, a Server-Sent Events stream of changes (alerts and
-//! incidents, each a [`LiveEvent`]) for the logged-in UI.
-//!
-//! Changes are announced with `NOTIFY vigil_events` ([`publish`]) inside the transaction that
-//! makes them, so PostgreSQL delivers them only once committed, and to every replica: each
-//! replica listens and fans the events out to its own subscribers. When the listening
-//! connection breaks, events may have been missed, so subscribers get a `resync` event telling
-//! them to reload.
+//! `GET /api/v1/events` and the worker that relays committed changes from PostgreSQL to this
+//! replica's subscribers.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -15,67 +9,13 @@ use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures::{Stream, StreamExt as _};
-use sqlx::PgExecutor;
 use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use vigil_shared::live::LiveEvent;
-
+use super::{CHANNEL, Change};
 use crate::auth::AuthUser;
 use crate::state::AppState;
-
-pub const CHANNEL: &str = "vigil_events";
-
-/// Announces `event` to every replica's live views once the transaction `conn` is in commits
-/// (at once outside a transaction).
-pub async fn publish(conn: impl PgExecutor<'_>, event: &LiveEvent) -> Result<(), sqlx::Error> {
-    let payload = serde_json::to_string(event).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    sqlx::query!("SELECT pg_notify($1, $2)", CHANNEL, payload)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// One change, as announced: `kind` names the SSE event, `data` is its JSON.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Change {
-    pub kind: String,
-    pub data: String,
-}
-
-/// Fans events out to this replica's subscribers.
-pub struct EventBus {
-    sender: broadcast::Sender<Change>,
-}
-
-impl Default for EventBus {
-    fn default() -> Self {
-        // Enough for a burst of changes while a slow browser catches up; one that falls further
-        // behind is told to reload.
-        EventBus {
-            sender: broadcast::channel(1024).0,
-        }
-    }
-}
-
-impl EventBus {
-    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.sender.subscribe()
-    }
-
-    pub fn publish(&self, change: Change) {
-        // No subscribers is fine.
-        let _ = self.sender.send(change);
-    }
-
-    fn resync(&self) {
-        self.publish(Change {
-            kind: "resync".to_owned(),
-            data: "{}".to_owned(),
-        });
-    }
-}
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/events", get(stream_events))
