@@ -1045,3 +1045,138 @@ async fn the_list_pages_newest_first_through_incidents_triggered_at_the_same_tim
     }
     assert_eq!(seen, expected);
 }
+
+#[tokio::test]
+async fn the_list_and_analytics_name_each_incident_s_team_assignee_and_policy() {
+    let app = TestApp::spawn().await;
+    let team = |name: &'static str| {
+        sqlx::query_scalar::<_, i64>("INSERT INTO teams (name) VALUES ($1) RETURNING id")
+            .bind(name)
+            .fetch_one(&app.db)
+    };
+    let (storage, api) = (team("Storage").await.unwrap(), team("api").await.unwrap());
+    let someone = app
+        .create_user("someone@example.com", Role::Responder)
+        .await;
+    let policy = escalation_policy(
+        &app,
+        json!({
+            "name": "storage on-call",
+            "levels": [{ "delay_minutes": 0, "targets": [{ "kind": "user", "id": someone }] }],
+        }),
+    )
+    .await;
+    let mut responder = app.login_as(Role::Responder).await;
+    for body in [
+        json!({ "title": "Disk full", "team_id": storage, "assignee_id": someone,
+                "escalation_policy_id": policy.id }),
+        json!({ "title": "Slow pages", "team_id": api }),
+        json!({ "title": "Nobody's" }),
+    ] {
+        open_by_hand(&mut responder, body).await;
+    }
+
+    let list: IncidentList = responder.get("/api/v1/incidents?sort=oldest").await.json();
+    let shown: Vec<_> = list
+        .incidents
+        .into_iter()
+        .map(|i| (i.title, i.team, i.assignee, i.escalation_policy))
+        .collect();
+    let named = |title: &str, team: Option<&str>, assignee: Option<&str>, policy: Option<&str>| {
+        let owned = |s: Option<&str>| s.map(str::to_owned);
+        (
+            title.to_owned(),
+            owned(team),
+            owned(assignee),
+            owned(policy),
+        )
+    };
+    assert_eq!(
+        shown,
+        [
+            named(
+                "Disk full",
+                Some("Storage"),
+                Some("someone@example.com"),
+                Some("storage on-call")
+            ),
+            named("Slow pages", Some("api"), None, None),
+            named("Nobody's", None, None, None),
+        ]
+    );
+    let analytics: Analytics = responder.get("/api/v1/incidents/analytics").await.json();
+    let by_team: Vec<(String, i64)> = analytics
+        .by_team
+        .into_iter()
+        .map(|r| (r.key, r.incidents))
+        .collect();
+    assert_eq!(
+        by_team,
+        [
+            (String::new(), 1),
+            ("Storage".to_owned(), 1),
+            ("api".to_owned(), 1)
+        ],
+        "ordered by name"
+    );
+}
+
+#[tokio::test]
+async fn an_incident_whose_policy_keeps_it_open_outlives_its_alerts() {
+    let app = TestApp::spawn().await;
+    let oncall = app.create_user("oncall@example.com", Role::Responder).await;
+    let policy = escalation_policy(
+        &app,
+        json!({
+            "name": "keep open",
+            "levels": [{ "delay_minutes": 0, "targets": [{ "kind": "user", "id": oncall }] }],
+            "auto_resolve": false,
+        }),
+    )
+    .await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let created = editor
+        .post(
+            "/api/v1/alert-rules",
+            &json!({
+                "name": "DiskFull",
+                "query": "vector(5)",
+                "comparison": ">",
+                "warning_threshold": 1,
+                "escalation_policy_id": policy.id,
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let evaluator = Evaluator::new(&app.state);
+    let t0 = Utc::now();
+    evaluator.evaluate_due(t0).await.unwrap();
+    escalation::pick_up_all(&app.db, t0).await.unwrap();
+    let mut responder = app.login_as(Role::Responder).await;
+    let counts = |list: IncidentList| {
+        let i = &list.incidents[0];
+        (i.status, i.alert_count, i.firing_count)
+    };
+    let list: IncidentList = responder.get("/api/v1/incidents").await.json();
+    assert_eq!(counts(list), (IncidentStatus::Triggered, 1, 1));
+
+    sqlx::query(
+        "UPDATE alert_rules SET query = 'vector(0)', next_eval_at = now() - interval '1 minute'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    evaluator
+        .evaluate_due(t0 + TimeDelta::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        escalation::resolve_finished(&app.db, t0 + TimeDelta::minutes(2))
+            .await
+            .unwrap(),
+        0,
+        "its policy does not resolve incidents by themselves"
+    );
+    let list: IncidentList = responder.get("/api/v1/incidents").await.json();
+    assert_eq!(counts(list), (IncidentStatus::Triggered, 1, 0));
+}

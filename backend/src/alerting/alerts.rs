@@ -7,7 +7,7 @@
 //! is evaluated once per interval however many replicas run. A replica that dies mid-way
 //! leaves the transaction to roll back, and the next one to look takes the rule over.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -286,6 +286,74 @@ pub async fn firing_for_incident(
         labels: row.labels.0,
         annotations: row.annotations.0,
     }))
+}
+
+/// A stored alert as other areas show it: in notify's group messages, on an incident's page
+/// and in the messages that page people about it.
+pub struct AlertRecord {
+    pub id: i64,
+    /// Its rule's name (none for alerts from the Alertmanager API).
+    pub rule_name: Option<String>,
+    pub state: AlertState,
+    pub severity: Severity,
+    pub value: Option<f64>,
+    pub active_at: DateTime<Utc>,
+    pub fired_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub generator_url: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The alerts `ids`, in the order of `ids` (ids of no alert left out).
+pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<AlertRecord>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT a.id, r.name AS "rule_name?", a.state, a.severity, a.value, a.active_at,
+                  a.fired_at, a.resolved_at, a.generator_url,
+                  a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
+                  a.annotations AS "annotations!: SqlJson<BTreeMap<String, String>>"
+           FROM unnest($1::bigint[]) WITH ORDINALITY AS wanted(id, position)
+           JOIN alerts a ON a.id = wanted.id
+           LEFT JOIN alert_rules r ON r.id = a.rule_id
+           ORDER BY wanted.position"#,
+        ids
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(AlertRecord {
+                id: r.id,
+                rule_name: r.rule_name,
+                state: db::stored("alerts.state", &r.state)?,
+                severity: stored_severity(r.id, &r.severity)?,
+                value: r.value,
+                active_at: r.active_at,
+                fired_at: r.fired_at,
+                resolved_at: r.resolved_at,
+                generator_url: r.generator_url,
+                labels: r.labels.0,
+                annotations: r.annotations.0,
+            })
+        })
+        .collect()
+}
+
+/// Those of the alerts `ids` that are in one of `states`.
+pub async fn in_states(
+    conn: &mut PgConnection,
+    ids: &[i64],
+    states: &[AlertState],
+) -> Result<HashSet<i64>, sqlx::Error> {
+    let states: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
+    let ids = sqlx::query_scalar!(
+        "SELECT id FROM alerts WHERE id = ANY($1) AND state = ANY($2)",
+        ids,
+        &states as &[&str]
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().collect())
 }
 
 /// A severity read back from `alerts`; the table's CHECK allows no other.

@@ -22,7 +22,9 @@ use crate::auth::Responder;
 use crate::db;
 use crate::error::{AppError, AppResult, FieldErrors, Json, OptionalJson, Path};
 use crate::oncall::policies;
+use crate::references::{self, Table};
 use crate::state::AppState;
+use crate::users;
 
 /// What an action does to an incident in `status`.
 #[derive(Debug, PartialEq, Eq)]
@@ -64,12 +66,6 @@ fn transition(status: IncidentStatus, action: IncidentActionKind) -> Verdict {
     }
 }
 
-async fn user_exists(conn: &mut PgConnection, id: i64) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT email FROM users WHERE id = $1 AND NOT disabled", id)
-        .fetch_optional(conn)
-        .await
-}
-
 /// Opens an incident by hand; it escalates by its policy like any other.
 pub(super) async fn open(
     Responder(user): Responder,
@@ -85,15 +81,14 @@ pub(super) async fn open(
         errors.add("title", "is required (at most 300 characters)");
     }
     if let Some(assignee) = request.assignee_id
-        && user_exists(&mut tx, assignee).await?.is_none()
+        && users::active_email(&mut *tx, assignee).await?.is_none()
     {
         errors.add("assignee_id", format!("there is no active user {assignee}"));
     }
     if let Some(team) = request.team_id
-        && sqlx::query_scalar!("SELECT id FROM teams WHERE id = $1", team)
-            .fetch_optional(&mut *tx)
+        && !references::missing(&mut tx, Table::Teams, &[team])
             .await?
-            .is_none()
+            .is_empty()
     {
         errors.add("team_id", format!("there is no team {team}"));
     }
@@ -168,11 +163,14 @@ pub(super) async fn act(
     // round trip (the liveness check) and, under load, a wait.
     let mut conn = state.db.acquire().await?;
     let mut tx = conn.begin().await?;
-    let status = sqlx::query_scalar!("SELECT status FROM incidents WHERE id = $1 FOR UPDATE", id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| AppError::not_found("There is no incident with this id."))?;
-    match transition(db::stored("incidents.status", &status)?, action) {
+    let incident = sqlx::query!(
+        "SELECT status, escalation_policy_id FROM incidents WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::not_found("There is no incident with this id."))?;
+    match transition(db::stored("incidents.status", &incident.status)?, action) {
         Verdict::Refuse(why) => return Err(AppError::conflict(why)),
         Verdict::AlreadyDone => {
             tx.rollback().await?;
@@ -182,7 +180,15 @@ pub(super) async fn act(
     }
     let now = Utc::now();
     let actor = user.email.as_str();
-    let (kind, message) = apply(&mut tx, id, action, &request, now).await?;
+    let (kind, message) = apply(
+        &mut tx,
+        id,
+        incident.escalation_policy_id,
+        action,
+        &request,
+        now,
+    )
+    .await?;
     timeline(&mut tx, id, now, actor, kind, &message).await?;
     // The next level is paged after the escalation is recorded, so the timeline reads in the
     // order things happened.
@@ -215,10 +221,12 @@ fn unknown_action(action: &str) -> AppError {
     ))
 }
 
-/// Carries out an allowed action on the locked incident; answers its timeline entry.
+/// Carries out an allowed action on the locked incident (which pages `policy`); answers its
+/// timeline entry.
 async fn apply(
     tx: &mut PgConnection,
     id: i64,
+    policy: Option<i64>,
     action: IncidentActionKind,
     request: &IncidentAction,
     now: DateTime<Utc>,
@@ -226,16 +234,22 @@ async fn apply(
     let note = request.message.trim();
     Ok(match action {
         IncidentActionKind::Acknowledge => {
+            // Triggered again once the policy's acknowledgment timeout passes, if it has one.
+            let timeout = match policy {
+                Some(policy) => policies::summaries(&mut *tx, &[policy])
+                    .await?
+                    .get(&policy)
+                    .and_then(|p| p.ack_timeout_minutes),
+                None => None,
+            };
             sqlx::query!(
-                "UPDATE incidents i
+                "UPDATE incidents
                  SET status = 'acknowledged', updated_at = $2,
-                     acknowledged_at = COALESCE(acknowledged_at, $2),
-                     next_escalation_at = $2 + make_interval(mins => (
-                         SELECT p.ack_timeout_minutes FROM escalation_policies p
-                         WHERE p.id = i.escalation_policy_id))
+                     acknowledged_at = COALESCE(acknowledged_at, $2), next_escalation_at = $3
                  WHERE id = $1",
                 id,
-                now
+                now,
+                timeout.map(|m| now + TimeDelta::minutes(i64::from(m)))
             )
             .execute(&mut *tx)
             .await?;
@@ -296,9 +310,11 @@ async fn apply(
         }
         IncidentActionKind::Reassign => {
             let email = match request.assignee_id {
-                Some(user) => Some(user_exists(tx, user).await?.ok_or_else(|| {
-                    AppError::invalid("assignee_id", format!("there is no active user {user}"))
-                })?),
+                Some(user) => {
+                    Some(users::active_email(&mut *tx, user).await?.ok_or_else(|| {
+                        AppError::invalid("assignee_id", format!("there is no active user {user}"))
+                    })?)
+                }
                 None => None,
             };
             sqlx::query!(

@@ -8,6 +8,7 @@ use vigil_shared::incident::{Analytics, AnalyticsRow};
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Json, Query};
 use crate::state::AppState;
+use crate::teams;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct AnalyticsQuery {
@@ -35,29 +36,38 @@ pub(super) async fn analytics(
     } else {
         "day"
     };
+    // One snapshot for the incidents and their teams' names: a team deleted in between would
+    // otherwise leave its incidents under a team with no name, beside those without a team.
+    let mut tx = state
+        .db
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?;
     let rows = sqlx::query!(
-        r#"SELECT g.dimension AS "dimension!", g.key AS "key!", count(*) AS "incidents!",
+        r#"SELECT g.dimension AS "dimension!", g.key AS "key!", g.team_id,
+                  count(*) AS "incidents!",
                   count(i.acknowledged_at) AS "acknowledged!", count(i.resolved_at) AS "resolved!",
                   avg(extract(epoch FROM i.acknowledged_at - i.triggered_at))::float8 AS mtta,
                   avg(extract(epoch FROM i.resolved_at - i.triggered_at))::float8 AS mttr
            FROM incidents i
-           LEFT JOIN teams t ON t.id = i.team_id
            CROSS JOIN LATERAL (VALUES
-               ('overall', ''),
-               ('service', i.service),
-               ('team', COALESCE(t.name, '')),
+               ('overall', '', NULL::bigint),
+               ('service', i.service, NULL),
+               ('team', '', i.team_id),
                ('period', to_char(date_trunc($3, i.triggered_at AT TIME ZONE 'UTC'),
-                                  'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
-           ) AS g(dimension, key)
+                                  'YYYY-MM-DD"T"HH24:MI:SS"Z"'), NULL)
+           ) AS g(dimension, key, team_id)
            WHERE i.triggered_at >= $1 AND i.triggered_at < $2
-           GROUP BY g.dimension, g.key
+           GROUP BY g.dimension, g.key, g.team_id
            ORDER BY g.dimension, g.key"#,
         from,
         to,
         bucket
     )
-    .fetch_all(&state.db)
+    .fetch_all(&mut *tx)
     .await?;
+    let team_ids: Vec<i64> = rows.iter().filter_map(|r| r.team_id).collect();
+    let team_names = teams::names(&mut *tx, &team_ids).await?;
+    tx.commit().await?;
     let mut result = Analytics {
         from,
         to,
@@ -74,8 +84,12 @@ pub(super) async fn analytics(
         by_period: Vec::new(),
     };
     for r in rows {
+        let key = match r.team_id {
+            Some(team) => team_names.get(&team).cloned().unwrap_or_default(),
+            None => r.key,
+        };
         let row = AnalyticsRow {
-            key: r.key,
+            key,
             incidents: r.incidents,
             acknowledged: r.acknowledged,
             resolved: r.resolved,
@@ -89,5 +103,7 @@ pub(super) async fn analytics(
             _ => result.by_period.push(row),
         }
     }
+    // Teams were grouped by id: in the order of their names.
+    result.by_team.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(Json(result))
 }

@@ -1,14 +1,14 @@
 //! `GET /api/v1/incidents/{id}`: one incident with its alerts and timeline.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use axum::extract::State;
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use sqlx::types::Json as SqlJson;
-use vigil_shared::alerting::Severity;
 use vigil_shared::incident::{Incident, IncidentAlert, IncidentDetail, TimelineEntry};
 
 use super::list::by_ids;
+use crate::alerting::alerts;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Json, Path};
 use crate::state::AppState;
@@ -33,30 +33,32 @@ async fn find(db: &mut PgConnection, id: i64) -> AppResult<Incident> {
 /// The incident with its alerts and timeline, as its page shows it.
 pub(super) async fn load_detail(db: &mut PgConnection, id: i64) -> AppResult<IncidentDetail> {
     let incident = find(&mut *db, id).await?;
-    let alerts = sqlx::query!(
-        r#"SELECT a.id, a.state, a.severity, a.value, ia.added_at, r.name AS "rule?",
-                  a.labels AS "labels!: SqlJson<BTreeMap<String, String>>"
-           FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
-           LEFT JOIN alert_rules r ON r.id = a.rule_id
-           WHERE ia.incident_id = $1 ORDER BY ia.added_at, a.id"#,
+    let added = sqlx::query!(
+        "SELECT alert_id, added_at FROM incident_alerts
+         WHERE incident_id = $1 ORDER BY added_at, alert_id",
         id
     )
     .fetch_all(&mut *db)
-    .await?
-    .into_iter()
-    .map(|r| IncidentAlert {
-        id: r.id,
-        name: r
-            .rule
-            .or_else(|| r.labels.0.get("alertname").cloned())
-            .unwrap_or_default(),
-        state: r.state,
-        severity: Severity::parse(&r.severity).unwrap_or(Severity::Warning),
-        labels: r.labels.0,
-        value: r.value,
-        added_at: r.added_at,
-    })
-    .collect();
+    .await?;
+    let ids: Vec<i64> = added.iter().map(|a| a.alert_id).collect();
+    let added_at: HashMap<i64, DateTime<Utc>> =
+        added.iter().map(|a| (a.alert_id, a.added_at)).collect();
+    let alerts = alerts::by_ids(&mut *db, &ids)
+        .await?
+        .into_iter()
+        .map(|a| IncidentAlert {
+            id: a.id,
+            name: a
+                .rule_name
+                .or_else(|| a.labels.get("alertname").cloned())
+                .unwrap_or_default(),
+            state: a.state.as_str().to_owned(),
+            severity: a.severity,
+            added_at: added_at[&a.id],
+            labels: a.labels,
+            value: a.value,
+        })
+        .collect();
     let timeline = sqlx::query_as!(
         TimelineEntry,
         "SELECT id, at, actor, kind, message FROM incident_timeline

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::json;
-use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
+use vigil_shared::alerting::AlertState;
 use vigil_shared::incident::{EscalationPolicyRequest, IncidentStatus, TargetKind};
 use vigil_shared::live::LiveEvent;
 
@@ -533,28 +533,17 @@ async fn incident_message(
     receiver: &str,
     now: DateTime<Utc>,
 ) -> Result<Message, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT a.active_at, a.fired_at, a.generator_url,
-                  a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
-                  a.annotations AS "annotations!: SqlJson<BTreeMap<String, String>>"
-           FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
-           WHERE ia.incident_id = $1 AND a.state = 'firing' ORDER BY a.id"#,
+    let ids = sqlx::query_scalar!(
+        "SELECT alert_id FROM incident_alerts WHERE incident_id = $1 ORDER BY alert_id",
         incident
     )
     .fetch_all(&mut *conn)
     .await?;
-    let mut alerts: Vec<MessageAlert> = rows
-        .into_iter()
-        .map(|r| {
-            MessageAlert::new(
-                false,
-                r.labels.0,
-                r.annotations.0,
-                r.fired_at.unwrap_or(r.active_at),
-                None,
-                r.generator_url,
-            )
-        })
+    let mut alerts: Vec<MessageAlert> = alerts::by_ids(conn, &ids)
+        .await?
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+        .map(|a| MessageAlert::of(a, None))
         .collect();
     if alerts.is_empty() {
         alerts.push(MessageAlert::new(
@@ -647,17 +636,64 @@ pub async fn retrigger(
 /// one, the default) says so. Returns how many.
 pub async fn resolve_finished(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
     let mut tx = db.begin().await?;
+    let open = sqlx::query!(
+        r#"SELECT i.id, i.escalation_policy_id,
+                  ARRAY(SELECT ia.alert_id FROM incident_alerts ia
+                        WHERE ia.incident_id = i.id) AS "alert_ids!"
+           FROM incidents i
+           WHERE status <> 'resolved' AND group_key IS NOT NULL
+             AND EXISTS (SELECT 1 FROM incident_alerts ia WHERE ia.incident_id = i.id)"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let alert_ids: Vec<i64> = open
+        .iter()
+        .flat_map(|i| i.alert_ids.iter().copied())
+        .collect();
+    let live = alerts::in_states(
+        &mut tx,
+        &alert_ids,
+        &[AlertState::Pending, AlertState::Firing],
+    )
+    .await?;
+    let finished: Vec<_> = open
+        .into_iter()
+        .filter(|i| !i.alert_ids.iter().any(|a| live.contains(a)))
+        .collect();
+    if finished.is_empty() {
+        return Ok(0);
+    }
+    let finished_alerts: Vec<i64> = finished
+        .iter()
+        .flat_map(|i| i.alert_ids.iter().copied())
+        .collect();
+    let policy_ids: Vec<i64> = finished
+        .iter()
+        .filter_map(|i| i.escalation_policy_id)
+        .collect();
+    let policies = policies::summaries(&mut *tx, &policy_ids).await?;
+    // Without a policy (or with one deleted since) an incident resolves by itself.
+    let auto_resolving: Vec<i64> = finished
+        .iter()
+        .filter(|i| {
+            i.escalation_policy_id
+                .and_then(|p| policies.get(&p))
+                .is_none_or(|p| p.auto_resolve)
+        })
+        .map(|i| i.id)
+        .collect();
+    // Alerts never return from resolved (a new firing is a new alert), so those found finished
+    // stay so; an incident resolved by hand or joined by another alert since is left alone.
     let resolved = sqlx::query_scalar!(
         "UPDATE incidents i
-         SET status = 'resolved', resolved_at = $1, next_escalation_at = NULL,
-             snoozed_until = NULL, resolution = 'All its alerts resolved.', updated_at = $1
-         WHERE status <> 'resolved' AND group_key IS NOT NULL
-           AND COALESCE((SELECT p.auto_resolve FROM escalation_policies p
-                         WHERE p.id = i.escalation_policy_id), true)
-           AND EXISTS (SELECT 1 FROM incident_alerts ia WHERE ia.incident_id = i.id)
-           AND NOT EXISTS (SELECT 1 FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
-                           WHERE ia.incident_id = i.id AND a.state IN ('pending', 'firing'))
-         RETURNING id",
+         SET status = 'resolved', resolved_at = $3, next_escalation_at = NULL,
+             snoozed_until = NULL, resolution = 'All its alerts resolved.', updated_at = $3
+         WHERE i.id = ANY($1) AND i.status <> 'resolved'
+           AND NOT EXISTS (SELECT 1 FROM incident_alerts ia
+                           WHERE ia.incident_id = i.id AND ia.alert_id <> ALL($2))
+         RETURNING i.id",
+        &auto_resolving,
+        &finished_alerts,
         now
     )
     .fetch_all(&mut *tx)

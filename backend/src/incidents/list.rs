@@ -7,13 +7,15 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
-use vigil_shared::alerting::Severity;
+use vigil_shared::alerting::{AlertState, Severity};
 use vigil_shared::incident::{Incident, IncidentList, IncidentStatus};
 
+use crate::alerting::alerts;
 use crate::auth::AuthUser;
 use crate::error::{AppResult, FieldErrors, Json, Query};
+use crate::oncall::policies;
 use crate::state::AppState;
-use crate::{csv, db};
+use crate::{csv, db, teams, users};
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct ListQuery {
@@ -169,34 +171,49 @@ async fn page_ids(db: &mut PgConnection, f: &Filter) -> Result<Vec<i64>, sqlx::E
     .await
 }
 
-/// The incidents with these ids, in the order of `ids` (missing ones left out).
+/// The incidents with these ids, in the order of `ids` (missing ones left out): one query
+/// for the incidents, then one per other area for the names and alert states they show.
 pub(super) async fn by_ids(
     db: &mut PgConnection,
     ids: &[i64],
 ) -> Result<Vec<Incident>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT i.id, i.title, i.description, i.status, i.severity, i.service, i.team_id,
-                  t.name AS "team?", i.assignee_id, u.email AS "assignee?",
-                  i.escalation_policy_id, p.name AS "policy?", i.next_escalation_at,
+                  i.assignee_id, i.escalation_policy_id, i.next_escalation_at,
                   i.snoozed_until, i.triggered_at, i.acknowledged_at, i.resolved_at,
                   i.resolution, i.updated_at,
                   COALESCE((SELECT s.level + 1 FROM escalation_steps s WHERE s.incident_id = i.id
                             ORDER BY s.step DESC LIMIT 1), 0) AS "level!",
-                  alerts.total AS "alerts!", alerts.firing AS "firing!"
+                  ARRAY(SELECT ia.alert_id FROM incident_alerts ia
+                        WHERE ia.incident_id = i.id) AS "alert_ids!"
            FROM unnest($1::bigint[]) WITH ORDINALITY AS page(id, position)
            JOIN incidents i ON i.id = page.id
-           LEFT JOIN teams t ON t.id = i.team_id
-           LEFT JOIN users u ON u.id = i.assignee_id
-           LEFT JOIN escalation_policies p ON p.id = i.escalation_policy_id
-           CROSS JOIN LATERAL (
-               SELECT count(*) AS total, count(*) FILTER (WHERE a.state = 'firing') AS firing
-               FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
-               WHERE ia.incident_id = i.id
-           ) AS alerts
            ORDER BY page.position"#,
         ids
     )
-    .fetch_all(db)
+    .fetch_all(&mut *db)
+    .await?;
+    let ids_of = |id: fn(&_) -> Option<i64>| -> Vec<i64> {
+        let mut ids: Vec<i64> = rows.iter().filter_map(id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let team_ids = ids_of(|r| r.team_id);
+    let team_names = unless_none(&team_ids, teams::names(&mut *db, &team_ids)).await?;
+    let user_ids = ids_of(|r| r.assignee_id);
+    let assignees = unless_none(&user_ids, users::emails(&mut *db, &user_ids)).await?;
+    let policy_ids = ids_of(|r| r.escalation_policy_id);
+    let escalation_policies =
+        unless_none(&policy_ids, policies::summaries(&mut *db, &policy_ids)).await?;
+    let alert_ids: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| r.alert_ids.iter().copied())
+        .collect();
+    let firing = unless_none(
+        &alert_ids,
+        alerts::in_states(&mut *db, &alert_ids, &[AlertState::Firing]),
+    )
     .await?;
     rows.into_iter()
         .map(|r| {
@@ -208,11 +225,14 @@ pub(super) async fn by_ids(
                 severity: Severity::parse(&r.severity).unwrap_or(Severity::Warning),
                 service: r.service,
                 team_id: r.team_id,
-                team: r.team,
+                team: r.team_id.and_then(|t| team_names.get(&t).cloned()),
                 assignee_id: r.assignee_id,
-                assignee: r.assignee,
+                assignee: r.assignee_id.and_then(|u| assignees.get(&u).cloned()),
                 escalation_policy_id: r.escalation_policy_id,
-                escalation_policy: r.policy,
+                escalation_policy: r
+                    .escalation_policy_id
+                    .and_then(|p| escalation_policies.get(&p))
+                    .map(|p| p.name.clone()),
                 level: r.level,
                 next_escalation_at: r.next_escalation_at,
                 snoozed_until: r.snoozed_until,
@@ -220,12 +240,24 @@ pub(super) async fn by_ids(
                 acknowledged_at: r.acknowledged_at,
                 resolved_at: r.resolved_at,
                 resolution: r.resolution,
-                alert_count: r.alerts,
-                firing_count: r.firing,
+                alert_count: r.alert_ids.len() as i64,
+                firing_count: r.alert_ids.iter().filter(|a| firing.contains(a)).count() as i64,
                 updated_at: r.updated_at,
             })
         })
         .collect()
+}
+
+/// What `ask` answers about `ids`, without a round trip when there are none.
+async fn unless_none<T: Default>(
+    ids: &[i64],
+    ask: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    if ids.is_empty() {
+        Ok(T::default())
+    } else {
+        ask.await
+    }
 }
 
 /// A transaction whose statements are planned for their actual parameters. The list's

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::alerting::alerts::AlertRecord;
 use crate::alerting::fingerprint::alertmanager_fingerprint;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,6 +66,18 @@ impl MessageAlert {
             },
             generator_url,
         }
+    }
+
+    /// A stored alert as a message carries it: firing, or resolved at `resolved_at`.
+    pub fn of(alert: &AlertRecord, resolved_at: Option<DateTime<Utc>>) -> Self {
+        MessageAlert::new(
+            resolved_at.is_some(),
+            alert.labels.clone(),
+            alert.annotations.clone(),
+            alert.fired_at.unwrap_or(alert.active_at),
+            resolved_at,
+            alert.generator_url.clone(),
+        )
     }
 }
 

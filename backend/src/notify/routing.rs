@@ -13,12 +13,12 @@
 //! Silenced and inhibited alerts are left out when the message is composed. A group whose
 //! alerts have all resolved and been reported is removed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgPool};
-use vigil_shared::alerting::Matcher;
+use vigil_shared::alerting::{AlertState, Matcher};
 
 use super::message::{Message, MessageAlert};
 use crate::alerting::inbox::{self, Reader};
@@ -362,27 +362,29 @@ pub async fn flush_due(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::E
         else {
             break;
         };
-        let rows = sqlx::query!(
-            r#"SELECT a.id, a.state, a.severity, a.active_at, a.fired_at, a.resolved_at,
-                      a.generator_url, m.left_at,
-                      a.labels AS "labels!: SqlJson<BTreeMap<String, String>>",
-                      a.annotations AS "annotations!: SqlJson<BTreeMap<String, String>>"
-               FROM notification_group_alerts m JOIN alerts a ON a.id = m.alert_id
-               WHERE m.group_id = $1 ORDER BY a.id"#,
+        let memberships = sqlx::query!(
+            r#"SELECT alert_id, left_at IS NOT NULL AS "left!"
+               FROM notification_group_alerts WHERE group_id = $1 ORDER BY alert_id"#,
             group.id
         )
         .fetch_all(&mut *tx)
         .await?;
-        let members: Vec<Member> = rows
+        let ids: Vec<i64> = memberships.iter().map(|m| m.alert_id).collect();
+        let left: HashSet<i64> = memberships
             .iter()
-            .map(|r| {
-                let resolved = r.left_at.is_some() || r.state != "firing";
-                let muted = !silences::silenced_by(&active, &r.labels.0).is_empty()
-                    || !inhibition::inhibited_by(&inhibitors, &sources, r.id, &r.labels.0)
-                        .is_empty();
+            .filter(|m| m.left)
+            .map(|m| m.alert_id)
+            .collect();
+        let group_alerts = alerts::by_ids(&mut tx, &ids).await?;
+        let members: Vec<Member> = group_alerts
+            .iter()
+            .map(|a| {
+                let resolved = left.contains(&a.id) || a.state != AlertState::Firing;
+                let muted = !silences::silenced_by(&active, &a.labels).is_empty()
+                    || !inhibition::inhibited_by(&inhibitors, &sources, a.id, &a.labels).is_empty();
                 Member {
-                    id: r.id,
-                    severity: r.severity.clone(),
+                    id: a.id,
+                    severity: a.severity.as_str().to_owned(),
                     firing: !resolved && !muted,
                     resolved,
                 }
@@ -398,21 +400,10 @@ pub async fn flush_due(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::E
                 .firing
                 .iter()
                 .chain(&flush.resolved)
-                .filter_map(|id| rows.iter().find(|r| r.id == *id))
-                .map(|r| {
-                    let resolved = flush.resolved.contains(&r.id);
-                    MessageAlert::new(
-                        resolved,
-                        r.labels.0.clone(),
-                        r.annotations.0.clone(),
-                        r.fired_at.unwrap_or(r.active_at),
-                        if resolved {
-                            Some(r.resolved_at.unwrap_or(now))
-                        } else {
-                            None
-                        },
-                        r.generator_url.clone(),
-                    )
+                .filter_map(|id| group_alerts.iter().find(|a| a.id == *id))
+                .map(|a| {
+                    let resolved = flush.resolved.contains(&a.id);
+                    MessageAlert::of(a, resolved.then(|| a.resolved_at.unwrap_or(now)))
                 })
                 .collect();
             let message = Message::new(
@@ -424,11 +415,16 @@ pub async fn flush_due(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::E
             super::enqueue(&mut *tx, group.channel_id, "alert", &message, now).await?;
             queued += 1;
         }
+        // Resolved members have been reported (or need not be): they leave the group.
+        let gone: Vec<i64> = members
+            .iter()
+            .filter(|m| m.resolved)
+            .map(|m| m.id)
+            .collect();
         sqlx::query!(
-            "DELETE FROM notification_group_alerts m USING alerts a
-             WHERE m.group_id = $1 AND a.id = m.alert_id
-               AND (m.left_at IS NOT NULL OR a.state <> 'firing')",
-            group.id
+            "DELETE FROM notification_group_alerts WHERE group_id = $1 AND alert_id = ANY($2)",
+            group.id,
+            &gone
         )
         .execute(&mut *tx)
         .await?;

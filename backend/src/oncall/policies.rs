@@ -1,6 +1,8 @@
 //! `/api/v1/escalation-policies` (editors write, everyone reads): who is paged about an
 //! incident, in which order, how long after each other, and how often.
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -160,6 +162,40 @@ pub async fn load<'e>(
     id: i64,
 ) -> Result<Option<EscalationPolicyRequest>, sqlx::Error> {
     Ok(select(db, Some(id)).await?.pop().map(|p| p.policy))
+}
+
+/// What an incident shows and obeys of its policy, apart from the levels.
+pub struct PolicySummary {
+    pub name: String,
+    /// How long an acknowledgment holds before the incident is triggered again.
+    pub ack_timeout_minutes: Option<u32>,
+    /// Whether its incidents resolve by themselves once all their alerts have.
+    pub auto_resolve: bool,
+}
+
+/// The policies `ids`, by id, without their levels (ids of no policy are left out).
+pub async fn summaries<'e>(
+    db: impl PgExecutor<'e>,
+    ids: &[i64],
+) -> Result<HashMap<i64, PolicySummary>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT id, name, ack_timeout_minutes, auto_resolve
+         FROM escalation_policies WHERE id = ANY($1)",
+        ids
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let summary = PolicySummary {
+                name: r.name,
+                ack_timeout_minutes: r.ack_timeout_minutes.map(|m| m.max(1) as u32),
+                auto_resolve: r.auto_resolve,
+            };
+            (r.id, summary)
+        })
+        .collect())
 }
 
 async fn find<'e>(db: impl PgExecutor<'e>, id: i64) -> AppResult<EscalationPolicy> {

@@ -1,6 +1,8 @@
 //! Teams: named groups of users that dashboards and escalation policies can target (admin;
 //! their names are listed for anyone logged in).
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -299,4 +301,15 @@ async fn delete_team(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The names of the teams `ids`, by id (ids of no team are left out).
+pub async fn names<'e>(
+    db: impl PgExecutor<'e>,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>, sqlx::Error> {
+    let rows = sqlx::query!("SELECT id, name FROM teams WHERE id = ANY($1)", ids)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
