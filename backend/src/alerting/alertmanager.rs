@@ -220,7 +220,7 @@ async fn resolve(
     )
     .fetch_one(&mut *conn)
     .await?;
-    let severity = Severity::parse(&severity).unwrap_or(Severity::Warning);
+    let severity = crate::db::stored("alerts.severity", &severity)?;
     record(
         conn,
         id,

@@ -20,8 +20,7 @@ use sqlx::types::Json as SqlJson;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use vigil_shared::alerting::{
-    Alert, AlertHistory, AlertHistoryEntry, AlertList, AlertState, Comparison, RuleAnnotations,
-    Severity,
+    Alert, AlertHistory, AlertHistoryEntry, AlertList, AlertState, RuleAnnotations, Severity,
 };
 use vigil_shared::live::LiveEvent;
 
@@ -118,7 +117,7 @@ impl Evaluator {
         let started = Instant::now();
         let spec = RuleSpec {
             name: row.name,
-            comparison: Comparison::parse(&row.comparison).unwrap_or(Comparison::Above),
+            comparison: db::stored("alert_rules.comparison", &row.comparison)?,
             warning: row.warning_threshold,
             critical: row.critical_threshold,
             for_ms: row.for_ms,
@@ -197,7 +196,7 @@ async fn live_alerts(conn: &mut PgConnection, rule_id: i64) -> Result<Vec<LiveAl
                 labels: row.labels.0,
                 annotations: row.annotations.0,
                 state: db::stored("alerts.state", &row.state)?,
-                severity: Severity::parse(&row.severity).unwrap_or(Severity::Warning),
+                severity: db::stored("alerts.severity", &row.severity)?,
                 value: row.value.unwrap_or(f64::NAN),
                 active_at: row.active_at.timestamp_millis(),
                 fired_at: row.fired_at.map(|t| t.timestamp_millis()),
@@ -280,7 +279,7 @@ pub async fn firing_for_incident(
         id: row.id,
         rule_id: row.rule_id,
         rule_name: row.rule_name,
-        severity: stored_severity(row.id, &row.severity)?,
+        severity: db::stored("alerts.severity", &row.severity)?,
         escalation_policy_id: row.escalation_policy_id,
         group_by: row.group_by.unwrap_or_default(),
         labels: row.labels.0,
@@ -326,7 +325,7 @@ pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<AlertRec
                 id: r.id,
                 rule_name: r.rule_name,
                 state: db::stored("alerts.state", &r.state)?,
-                severity: stored_severity(r.id, &r.severity)?,
+                severity: db::stored("alerts.severity", &r.severity)?,
                 value: r.value,
                 active_at: r.active_at,
                 fired_at: r.fired_at,
@@ -354,13 +353,6 @@ pub async fn in_states(
     .fetch_all(conn)
     .await?;
     Ok(ids.into_iter().collect())
-}
-
-/// A severity read back from `alerts`; the table's CHECK allows no other.
-fn stored_severity(id: i64, text: &str) -> Result<Severity, sqlx::Error> {
-    Severity::parse(text).ok_or_else(|| {
-        sqlx::Error::Decode(format!("alert {id} has an unknown severity {text:?}").into())
-    })
 }
 
 async fn store_changes(
@@ -513,7 +505,7 @@ async fn select_alerts(
                 labels: row.labels.0,
                 annotations: row.annotations.0,
                 state: db::stored("alerts.state", &row.state)?,
-                severity: Severity::parse(&row.severity).unwrap_or(Severity::Warning),
+                severity: db::stored("alerts.severity", &row.severity)?,
                 value: row.value,
                 active_at: row.active_at,
                 fired_at: row.fired_at,
@@ -621,8 +613,12 @@ async fn alert_history(
                 at: row.at,
                 from_state: db::stored("alert_history.from_state", &row.from_state)?,
                 to_state: db::stored("alert_history.to_state", &row.to_state)?,
-                from_severity: row.from_severity.as_deref().and_then(Severity::parse),
-                severity: Severity::parse(&row.severity).unwrap_or(Severity::Warning),
+                from_severity: row
+                    .from_severity
+                    .as_deref()
+                    .map(|s| db::stored("alert_history.from_severity", s))
+                    .transpose()?,
+                severity: db::stored("alert_history.severity", &row.severity)?,
                 value: row.value,
             })
         })

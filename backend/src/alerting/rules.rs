@@ -393,7 +393,7 @@ pub async fn select(
                     group: row.rule_group,
                     description: row.description,
                     query: row.query,
-                    comparison: Comparison::parse(&row.comparison).unwrap_or(Comparison::Above),
+                    comparison: db::stored("alert_rules.comparison", &row.comparison)?,
                     warning_threshold: row.warning_threshold,
                     critical_threshold: row.critical_threshold,
                     for_duration: millis_text(row.for_ms),

@@ -222,7 +222,7 @@ pub(super) async fn by_ids(
                 title: r.title,
                 description: r.description,
                 status: db::stored("incidents.status", &r.status)?,
-                severity: Severity::parse(&r.severity).unwrap_or(Severity::Warning),
+                severity: db::stored("incidents.severity", &r.severity)?,
                 service: r.service,
                 team_id: r.team_id,
                 team: r.team_id.and_then(|t| team_names.get(&t).cloned()),
