@@ -8,13 +8,12 @@ use vigil_shared::Role;
 use vigil_shared::alerting::{InhibitionRule, InhibitionRuleRequest, Matcher};
 use vigil_shared::notify::{Policy, PolicyRequest};
 
-use super::rule_form::ChannelPicker;
 use super::silences::{parse_matcher, show_matcher};
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, ApiResult};
 use crate::components::{
-    CheckboxField, ErrorBanner, FormState, Loading, Notice, SelectField, TextField,
+    ChannelPicker, CheckboxField, ErrorBanner, FormState, Loaded, Notice, SelectField, TextField,
+    confirm,
 };
-use crate::pages::admin::confirm;
 use crate::session::use_session;
 
 #[component]
@@ -61,9 +60,9 @@ fn matcher_cell(matchers: &[Matcher]) -> impl IntoView + use<> {
         .collect_view()
 }
 
-/// Deletes what `path` names after a confirmation, and reports how it went.
-fn delete_action(
-    path: String,
+/// Deletes `what` with `delete` after a confirmation, and reports how it went.
+fn delete_action<F: Future<Output = ApiResult<()>> + 'static>(
+    delete: impl Fn() -> F + Clone + 'static,
     what: String,
     on_change: Callback<Result<String, ApiError>>,
 ) -> impl Fn(leptos::ev::MouseEvent) + Clone {
@@ -71,28 +70,17 @@ fn delete_action(
         if !confirm(&format!("Delete {what}?")) {
             return;
         }
-        let (path, what) = (path.clone(), what.clone());
+        let (deleted, what) = (delete(), what.clone());
         leptos::task::spawn_local(async move {
-            on_change.run(
-                api::delete_at(&path)
-                    .await
-                    .map(|()| format!("Deleted {what}.")),
-            );
+            on_change.run(deleted.await.map(|()| format!("Deleted {what}.")));
         });
     }
 }
 
 #[component]
 fn Routing() -> impl IntoView {
-    let reload = RwSignal::new(0_u32);
-    let policies = LocalResource::new(move || {
-        reload.track();
-        api::list_policies()
-    });
-    let inhibitions = LocalResource::new(move || {
-        reload.track();
-        api::list_inhibition_rules()
-    });
+    let policies = LocalResource::new(api::list_policies);
+    let inhibitions = LocalResource::new(api::list_inhibition_rules);
     let channels = LocalResource::new(api::list_channels);
     let escalation_policies = LocalResource::new(api::escalation_policy_names);
     // "pages On-call; split by cluster": what a policy says about incidents.
@@ -139,7 +127,8 @@ fn Routing() -> impl IntoView {
         notice.set(Some(message));
         policy.set(None);
         inhibition.set(None);
-        reload.update(|n| *n += 1);
+        policies.refetch();
+        inhibitions.refetch();
     });
     let cancel = Callback::new(move |()| {
         policy.set(None);
@@ -156,59 +145,53 @@ fn Routing() -> impl IntoView {
                 "The default policy takes what no other policy took, and its timings also apply to channels chosen on a rule. "
                 "The escalation policy and incident grouping apply to alerts whose rule does not set them; what a policy leaves unset comes from the default policy."
             </p>
-            <Suspense fallback=|| view! { <Loading what="policies"/> }>
-                {move || policies.get().map(|result| match result {
-                    Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                    Ok(list) => view! {
-                        <table class="table" aria-label="Notification policies">
-                            <thead><tr>
-                                <th>"#"</th><th>"Name"</th><th>"Matchers"</th><th>"Sends to"</th><th>"Group by"</th>
-                                <th>"Wait · interval · repeat"</th><th>"Incidents"</th><th></th>
-                            </tr></thead>
-                            <tbody>
-                                {list.policies.into_iter().map(|p| {
-                                    let path = format!("{}/{}", api::POLICIES, p.id);
-                                    let delete = delete_action(path, format!("the policy {}", p.policy.name), changed);
-                                    let edit = p.clone();
-                                    let r = &p.policy;
-                                    view! {
-                                        <tr>
-                                            <td>{r.position.map_or("last".to_owned(), |n| n.to_string())}</td>
-                                            <td><strong>{r.name.clone()}</strong>{r.continue_matching.then_some(" (continue)")}</td>
-                                            <td class="labels">
-                                                {if p.is_default { view! { <span class="muted">"every other alert"</span> }.into_any() } else { matcher_cell(&r.matchers).into_any() }}
-                                            </td>
-                                            <td>{channel_names(&r.channel_ids)}</td>
-                                            <td>{r.group_by.join(", ")}</td>
-                                            <td>{format!("{} · {} · {}", r.group_wait, r.group_interval, r.repeat_interval)}</td>
-                                            <td>{incident_settings(r)}</td>
-                                            <td class="row-actions">
-                                                <button class="button small" type="button" on:click=move |_| policy.set(Some(edit.clone()))>"Edit"</button>
-                                                {(!p.is_default).then(|| view! { <button class="button small danger" type="button" on:click=delete>"Delete"</button> })}
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                })}
-            </Suspense>
+            <Loaded resource=policies what="policies" let:list>
+                <table class="table" aria-label="Notification policies">
+                    <thead><tr>
+                        <th>"#"</th><th>"Name"</th><th>"Matchers"</th><th>"Sends to"</th><th>"Group by"</th>
+                        <th>"Wait · interval · repeat"</th><th>"Incidents"</th><th></th>
+                    </tr></thead>
+                    <tbody>
+                        {list.policies.into_iter().map(|p| {
+                            let id = p.id;
+                            let delete = delete_action(move || api::delete_policy(id), format!("the policy {}", p.policy.name), changed);
+                            let edit = p.clone();
+                            let r = &p.policy;
+                            view! {
+                                <tr>
+                                    <td>{r.position.map_or("last".to_owned(), |n| n.to_string())}</td>
+                                    <td><strong>{r.name.clone()}</strong>{r.continue_matching.then_some(" (continue)")}</td>
+                                    <td class="labels">
+                                        {if p.is_default { view! { <span class="muted">"every other alert"</span> }.into_any() } else { matcher_cell(&r.matchers).into_any() }}
+                                    </td>
+                                    <td>{channel_names(&r.channel_ids)}</td>
+                                    <td>{r.group_by.join(", ")}</td>
+                                    <td>{format!("{} · {} · {}", r.group_wait, r.group_interval, r.repeat_interval)}</td>
+                                    <td>{incident_settings(r)}</td>
+                                    <td class="row-actions">
+                                        <button class="button small" type="button" on:click=move |_| policy.set(Some(edit.clone()))>"Edit"</button>
+                                        {(!p.is_default).then(|| view! { <button class="button small danger" type="button" on:click=delete>"Delete"</button> })}
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </Loaded>
         </div>
         {move || view! { <InhibitionForm rule=inhibition.get() on_saved=changed on_cancel=cancel/> }}
         <div class="card">
             <h2>"Inhibition rules"</h2>
-            <Suspense fallback=|| view! { <Loading what="inhibition rules"/> }>
-                {move || inhibitions.get().map(|result| match result {
-                    Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                    Ok(list) if list.rules.is_empty() => view! { <p class="muted">"No inhibition rules."</p> }.into_any(),
-                    Ok(list) => view! {
+            <Loaded resource=inhibitions what="inhibition rules" let:list>
+                {match list {
+                    list if list.rules.is_empty() => view! { <p class="muted">"No inhibition rules."</p> }.into_any(),
+                    list => view! {
                         <table class="table" aria-label="Inhibition rules">
                             <thead><tr><th>"Name"</th><th>"While this fires"</th><th>"Mute"</th><th>"With equal"</th><th></th></tr></thead>
                             <tbody>
                                 {list.rules.into_iter().map(|rule| {
-                                    let path = format!("{}/{}", api::INHIBITION_RULES, rule.id);
-                                    let delete = delete_action(path, format!("the inhibition rule {}", rule.rule.name), changed);
+                                    let id = rule.id;
+                                    let delete = delete_action(move || api::delete_inhibition_rule(id), format!("the inhibition rule {}", rule.rule.name), changed);
                                     let edit = rule.clone();
                                     let r = &rule.rule;
                                     view! {
@@ -227,8 +210,8 @@ fn Routing() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                })}
-            </Suspense>
+                }}
+            </Loaded>
         </div>
     }
 }
@@ -325,7 +308,7 @@ fn PolicyForm(
             incident_group_by: parse_names(&incident_group_by.get_untracked()),
         };
         form.submit(
-            async move { api::save::<_, Policy>(api::POLICIES, id, &request).await },
+            async move { api::save_policy(id, &request).await },
             move |saved| on_saved.run(Ok(format!("Saved policy {}.", saved.policy.name))),
         );
     };
@@ -405,9 +388,7 @@ fn InhibitionForm(
             equal: parse_names(&equal.get_untracked()),
         };
         form.submit(
-            async move {
-                api::save::<_, InhibitionRule>(api::INHIBITION_RULES, id, &request).await
-            },
+            async move { api::save_inhibition_rule(id, &request).await },
             move |saved| on_saved.run(Ok(format!("Saved inhibition rule {}.", saved.rule.name))),
         );
     };

@@ -8,7 +8,7 @@ use vigil_shared::Role;
 use vigil_shared::alerting::{MatchOp, Matcher, Silence, SilenceRequest, SilenceState};
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, FormState, Loading, Notice, TextField};
+use crate::components::{ErrorBanner, FormState, Loaded, Notice, TextField};
 use crate::format;
 use crate::session::use_session;
 
@@ -73,15 +73,11 @@ pub fn silence_link<'a>(labels: impl IntoIterator<Item = (&'a String, &'a String
 #[component]
 pub fn SilencesPage() -> impl IntoView {
     let session = use_session();
-    let reload = RwSignal::new(0_u32);
-    let silences = LocalResource::new(move || {
-        reload.track();
-        api::list_silences()
-    });
+    let silences = LocalResource::new(api::list_silences);
     let notice = RwSignal::new(None::<Result<String, ApiError>>);
     let changed = Callback::new(move |message: Result<String, ApiError>| {
         notice.set(Some(message));
-        reload.update(|n| *n += 1);
+        silences.refetch();
     });
 
     view! {
@@ -91,10 +87,10 @@ pub fn SilencesPage() -> impl IntoView {
         <div class="card">
             <h2>"Silences"</h2>
             <Notice notice=notice/>
-            <Suspense fallback=|| view! { <Loading what="silences"/> }>
-                {move || silences.get().map(|result| match result {
-                    Ok(list) if list.silences.is_empty() => view! { <p class="muted">"No silences."</p> }.into_any(),
-                    Ok(list) => view! {
+            <Loaded resource=silences what="silences" let:list>
+                {match list {
+                    list if list.silences.is_empty() => view! { <p class="muted">"No silences."</p> }.into_any(),
+                    list => view! {
                         <table class="table" aria-label="Silences">
                             <thead><tr>
                                 <th>"State"</th><th>"Matchers"</th><th>"Until"</th><th>"By"</th><th>"Why"</th><th></th>
@@ -104,9 +100,8 @@ pub fn SilencesPage() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                })}
-            </Suspense>
+                }}
+            </Loaded>
         </div>
     }
 }

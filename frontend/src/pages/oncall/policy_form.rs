@@ -11,10 +11,11 @@ use vigil_shared::incident::{
     EscalationLevel, EscalationPolicy, EscalationPolicyRequest, EscalationTarget, TargetKind,
 };
 
-use super::{answered, fetch, is_editor, use_directory};
+use super::{is_editor, use_directory};
 use crate::api;
-use crate::components::{CheckboxField, ErrorBanner, FormState, TextField};
-use crate::pages::admin::confirm;
+use crate::components::{
+    CheckboxField, ErrorBanner, FormState, Loaded, TextField, confirm, replace_address,
+};
 
 /// `/oncall/policies/{id}`, and `/oncall/policies/new` (any id that is not a number).
 #[component]
@@ -23,10 +24,12 @@ pub fn PolicyPage() -> impl IntoView {
     move || match params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok())) {
         None => view! { <PolicyForm policy=None/> }.into_any(),
         Some(id) => {
-            let policy = fetch(move || api::get_escalation_policy(id));
-            answered(policy, "the policy", |policy| {
-                view! { <PolicyForm policy=Some(policy)/> }
-            })
+            let policy = LocalResource::new(move || api::get_escalation_policy(id));
+            view! {
+                <Loaded resource=policy what="the policy" let:policy>
+                    <PolicyForm policy=Some(policy)/>
+                </Loaded>
+            }
             .into_any()
         }
     }
@@ -150,12 +153,12 @@ fn PolicyForm(policy: Option<EscalationPolicy>) -> impl IntoView {
         };
         let id = policy_id.get_untracked();
         form.submit(
-            async move { api::save::<_, api::Named>(api::ESCALATION_POLICIES, id, &request).await },
+            async move { api::save_escalation_policy(id, &request).await },
             move |saved| {
                 notice.set(Some(format!("Saved escalation policy {}.", saved.name)));
                 if policy_id.get_untracked().is_none() {
                     policy_id.set(Some(saved.id));
-                    crate::app::replace_address(&format!("/oncall/policies/{}", saved.id));
+                    replace_address(&format!("/oncall/policies/{}", saved.id));
                 }
             },
         );
@@ -171,7 +174,7 @@ fn PolicyForm(policy: Option<EscalationPolicy>) -> impl IntoView {
             return;
         }
         form.submit(
-            async move { api::delete_at(&format!("{}/{id}", api::ESCALATION_POLICIES)).await },
+            async move { api::delete_escalation_policy(id).await },
             move |()| navigate.with_value(|n| n("/oncall/policies", Default::default())),
         );
     };
