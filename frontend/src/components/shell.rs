@@ -1,15 +1,16 @@
 //! The frame around every page once logged in: navigation for the user's role, the user menu
-//! (theme, account, log out), and the page itself. Logged-out visitors are sent to the login
-//! page, which brings them back here afterwards.
+//! (theme, account, log out), and the page itself, whose errors stop at the frame (the
+//! navigation keeps working). Logged-out visitors are sent to the login page, which brings them
+//! back here afterwards.
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::{use_location, use_navigate};
 use vigil_shared::Role;
-
 use vigil_shared::incident::NotificationList;
 
 use crate::api;
+use crate::components::load_failed;
 use crate::format;
 use crate::live::live_events;
 use crate::session::use_session;
@@ -82,7 +83,11 @@ fn Frame() -> impl IntoView {
                 <UserMenu/>
             </header>
             <main class="content">
-                <Outlet/>
+                // A page's own loads show their errors in place (`Loaded`); anything else a page
+                // fails at stops here.
+                <ErrorBoundary fallback=|errors| view! { <section class="page narrow">{load_failed(errors)}</section> }>
+                    <Outlet/>
+                </ErrorBoundary>
             </main>
         </div>
     }
@@ -93,17 +98,16 @@ fn Frame() -> impl IntoView {
 /// incident changes live, which is when pages are sent.
 #[component]
 fn NotificationBell() -> impl IntoView {
-    let list = RwSignal::new(None::<NotificationList>);
+    let notifications = LocalResource::new(api::my_notifications);
+    // The last list read (one that cannot be read leaves the bell as it was).
+    let list = Memo::new(move |last: Option<&Option<NotificationList>>| {
+        notifications
+            .get()
+            .and_then(Result::ok)
+            .or_else(|| last.cloned().flatten())
+    });
     let open = RwSignal::new(false);
-    let load = move || {
-        leptos::task::spawn_local(async move {
-            if let Ok(latest) = api::my_notifications().await {
-                list.set(Some(latest));
-            }
-        });
-    };
-    load();
-    live_events(&["incident"], move |_| load());
+    live_events(&["incident"], move |_| notifications.refetch());
     let unread = move || list.with(|l| l.as_ref().map_or(0, |l| l.unread));
     let toggle = move |_| {
         let opening = !open.get_untracked();
@@ -116,7 +120,7 @@ fn NotificationBell() -> impl IntoView {
         if let (true, Some(newest)) = (opening, newest) {
             leptos::task::spawn_local(async move {
                 if api::mark_notifications_read(newest).await.is_ok() {
-                    load();
+                    notifications.refetch();
                 }
             });
         }
