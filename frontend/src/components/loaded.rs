@@ -25,13 +25,28 @@ where
     F: Fn(T) -> V + Send + Sync + 'static,
     V: IntoView + 'static,
 {
+    let draw = move || {
+        resource
+            .get()
+            .map(|answer| answer.map(|value| children(value).into_any()))
+    };
+    loaded(Box::new(draw), what)
+}
+
+/// Draws the answer, `None` while there is none yet.
+type Draw = Box<dyn Fn() -> Option<ApiResult<AnyView>> + Send + Sync>;
+
+/// [`Loaded`] with the answer's type erased: one instance of the loading and error machinery
+/// for every page (one per type of answer would cost the WebAssembly several KB each).
+fn loaded(draw: Draw, what: &'static str) -> AnyView {
     view! {
         <Transition fallback=move || view! { <Loading what=what/> }>
             <ErrorBoundary fallback=load_failed>
-                {move || resource.get().map(|answer| answer.map(&children))}
+                {move || draw()}
             </ErrorBoundary>
         </Transition>
     }
+    .into_any()
 }
 
 /// Why something could not be shown, where it would have been: the server's message (or the
