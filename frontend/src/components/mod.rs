@@ -26,6 +26,6 @@ pub use leave_warning::warn_before_leaving;
 pub use loaded::{Loaded, load_failed};
 pub use promql_editor::PromqlEditor;
 pub use query_builder::QueryBuilder;
-pub use severity::SeverityBadge;
+pub use severity::{SEVERITY_FILTER, SeverityBadge};
 pub use shell::Shell;
 pub use time_range::{TimeRange, TimeRangePicker, now};

@@ -1,7 +1,15 @@
-//! An alert's or incident's severity as a coloured badge.
+//! Severities of alerts and incidents: a coloured badge, and the choices of a filter.
 
 use leptos::prelude::*;
 use vigil_shared::alerting::Severity;
+
+/// The choices of a severity filter: value, label (empty: any).
+pub const SEVERITY_FILTER: [(&str, &str); 4] = [
+    ("", "Any severity"),
+    ("critical", "Critical"),
+    ("warning", "Warning"),
+    ("info", "Info"),
+];
 
 /// A severity as a coloured badge.
 #[component]

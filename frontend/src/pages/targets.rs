@@ -125,11 +125,6 @@ fn NewTargetForm(on_created: Callback<Result<String, ApiError>>) -> impl IntoVie
     let timeout = RwSignal::new("10s".to_owned());
     let labels = RwSignal::new(String::new());
     let form = FormState::new();
-    let labels_problem = RwSignal::new(None::<String>);
-    let labels_error = {
-        let server = form.field("labels");
-        Signal::derive(move || labels_problem.get().or_else(|| server.get()))
-    };
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -145,12 +140,13 @@ fn NewTargetForm(on_created: Callback<Result<String, ApiError>>) -> impl IntoVie
                     parsed.insert(k.trim().to_owned(), v.trim().trim_matches('"').to_owned());
                 }
                 None => {
-                    labels_problem.set(Some(format!("write name=value pairs ({pair:?} has no =)")));
-                    return;
+                    return form.refuse(
+                        "labels",
+                        format!("write name=value pairs ({pair:?} has no =)"),
+                    );
                 }
             }
         }
-        labels_problem.set(None);
         let request = ScrapeTargetRequest {
             job: job.get_untracked().trim().to_owned(),
             url: url.get_untracked().trim().to_owned(),
@@ -180,7 +176,7 @@ fn NewTargetForm(on_created: Callback<Result<String, ApiError>>) -> impl IntoVie
                 <TextField label="Metrics URL" name="url" value=url error=form.field("url") placeholder="http://host:9100/metrics"/>
                 <TextField label="Interval" name="interval" value=interval error=form.field("interval")/>
                 <TextField label="Timeout" name="timeout" value=timeout error=form.field("timeout")/>
-                <TextField label="Extra labels" name="labels" value=labels error=labels_error placeholder="env=prod, team=web"/>
+                <TextField label="Extra labels" name="labels" value=labels error=form.field("labels") placeholder="env=prod, team=web"/>
             </div>
             <div class="form-actions">
                 <button class="button primary" type="submit" disabled=move || form.pending.get()>"Add target"</button>

@@ -6,7 +6,7 @@ use vigil_shared::alerting::{Alert, AlertState};
 
 use super::silences::silence_link;
 use crate::api;
-use crate::components::{Loaded, SeverityBadge};
+use crate::components::{Loaded, SEVERITY_FILTER, SeverityBadge};
 use crate::format;
 use crate::live::live_events;
 use crate::session::use_session;
@@ -19,13 +19,6 @@ const STATES: [(&str, &str); 6] = [
     ("resolved", "Resolved"),
     ("inactive", "Inactive"),
     ("all", "All"),
-];
-
-const SEVERITIES: [(&str, &str); 4] = [
-    ("", "Any severity"),
-    ("critical", "Critical"),
-    ("warning", "Warning"),
-    ("info", "Info"),
 ];
 
 #[component]
@@ -49,7 +42,7 @@ pub fn AlertsPage() -> impl IntoView {
             <div class="field">
                 <label for="field-alert-severity">"Severity"</label>
                 <select id="field-alert-severity" on:change=move |ev| severity.set(event_target_value(&ev)) prop:value=move || severity.get()>
-                    {SEVERITIES.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    {SEVERITY_FILTER.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
                 </select>
             </div>
             <p class="muted live-note" aria-live="polite">

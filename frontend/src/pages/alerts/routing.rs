@@ -8,7 +8,7 @@ use vigil_shared::Role;
 use vigil_shared::alerting::{InhibitionRule, InhibitionRuleRequest, Matcher};
 use vigil_shared::notify::{Policy, PolicyRequest};
 
-use super::silences::{parse_matcher, show_matcher};
+use super::silences::{parse_matchers, show_matcher};
 use crate::api::{self, ApiError, ApiResult};
 use crate::components::{
     ChannelPicker, CheckboxField, ErrorBanner, FormState, Loaded, Notice, SelectField, TextField,
@@ -35,13 +35,6 @@ fn matcher_text(matchers: &[Matcher]) -> String {
         .map(show_matcher)
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn parse_matchers(text: &str) -> Result<Vec<Matcher>, String> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(parse_matcher)
-        .collect()
 }
 
 /// Label names separated by commas or spaces.
@@ -234,22 +227,6 @@ fn MatchersField(
     }
 }
 
-/// A problem found before sending (a matcher that does not parse), else the server's.
-fn problem(
-    form: FormState,
-    local: RwSignal<Option<(&'static str, String)>>,
-    field: &'static str,
-) -> Signal<Option<String>> {
-    let server = form.field(field);
-    Signal::derive(move || {
-        local
-            .get()
-            .filter(|(f, _)| *f == field)
-            .map(|(_, p)| p)
-            .or_else(|| server.get())
-    })
-}
-
 #[component]
 fn PolicyForm(
     policy: Option<Policy>,
@@ -277,23 +254,21 @@ fn PolicyForm(
     );
     let incident_group_by = RwSignal::new(start.incident_group_by.join(", "));
     let form = FormState::new();
-    let local = RwSignal::new(None::<(&'static str, String)>);
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let parsed = match parse_matchers(&matchers.get_untracked()) {
             Ok(parsed) => parsed,
-            Err(why) => return local.set(Some(("matchers", why))),
+            Err(why) => return form.refuse("matchers", why),
         };
         let position = position.get_untracked();
         let position = match position.trim() {
             "" => None,
             text => match text.parse::<i32>() {
                 Ok(n) if n >= 1 => Some(n),
-                _ => return local.set(Some(("position", "must be 1 or more".to_owned()))),
+                _ => return form.refuse("position", "must be 1 or more"),
             },
         };
-        local.set(None);
         let request = PolicyRequest {
             name: name.get_untracked().trim().to_owned(),
             matchers: parsed,
@@ -320,8 +295,8 @@ fn PolicyForm(
             <div class="form-grid">
                 <TextField label="Name" name="policy-name" value=name error=form.field("name")/>
                 {(!is_default).then(|| view! {
-                    <MatchersField label="Matchers (one per line, all must hold)" name="policy-matchers" value=matchers error=problem(form, local, "matchers")/>
-                    <TextField label="Position" name="position" value=position error=problem(form, local, "position") hint="1 is tried first; empty puts it last."/>
+                    <MatchersField label="Matchers (one per line, all must hold)" name="policy-matchers" value=matchers error=form.field("matchers")/>
+                    <TextField label="Position" name="position" value=position error=form.field("position") hint="1 is tried first; empty puts it last."/>
                 })}
                 <TextField label="Group by" name="group_by" value=group_by error=form.field("group_by") hint="Label names, comma-separated; ... groups by every label."/>
                 <TextField label="Group wait" name="group_wait" value=group_wait error=form.field("group_wait") hint="Before a new group's first message."/>
@@ -368,7 +343,6 @@ fn InhibitionForm(
     );
     let equal = RwSignal::new(start.map(|r| r.equal.join(", ")).unwrap_or_default());
     let form = FormState::new();
-    let local = RwSignal::new(None::<(&'static str, String)>);
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -376,10 +350,9 @@ fn InhibitionForm(
         for (field, text) in [("source_matchers", source), ("target_matchers", target)] {
             match parse_matchers(&text.get_untracked()) {
                 Ok(matchers) => parsed.push(matchers),
-                Err(why) => return local.set(Some((field, why))),
+                Err(why) => return form.refuse(field, why),
             }
         }
-        local.set(None);
         let target_matchers = parsed.pop().unwrap_or_default();
         let request = InhibitionRuleRequest {
             name: name.get_untracked().trim().to_owned(),
@@ -400,8 +373,8 @@ fn InhibitionForm(
             <div class="form-grid">
                 <TextField label="Name" name="inhibition-name" value=name error=form.field("name")/>
                 <TextField label="With equal labels" name="equal" value=equal error=form.field("equal") hint="Only alerts sharing these labels' values with the firing one, e.g. cluster."/>
-                <MatchersField label="While an alert matching these fires" name="source_matchers" value=source error=problem(form, local, "source_matchers")/>
-                <MatchersField label="Mute alerts matching these" name="target_matchers" value=target error=problem(form, local, "target_matchers")/>
+                <MatchersField label="While an alert matching these fires" name="source_matchers" value=source error=form.field("source_matchers")/>
+                <MatchersField label="Mute alerts matching these" name="target_matchers" value=target error=form.field("target_matchers")/>
             </div>
             <div class="form-actions">
                 <button class="button primary" type="submit" disabled=move || form.pending.get()>"Save inhibition rule"</button>

@@ -291,16 +291,8 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
     );
 
     let form = FormState::new();
-    let local_problems = RwSignal::new(BTreeMap::<String, String>::new());
     let notice = RwSignal::new(None::<String>);
-    let field = move |name: &'static str| {
-        let server = form.field(name);
-        Signal::derive(move || {
-            local_problems
-                .with(|p| p.get(name).cloned())
-                .or_else(|| server.get())
-        })
-    };
+    let field = move |name: &'static str| form.field(name);
 
     // The preview: series over the chosen window, re-fetched when the query, window or
     // interval change (after a pause in typing); thresholds only redraw.
@@ -456,14 +448,8 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
         ev.prevent_default();
         notice.set(None);
         let request = match fields.request() {
-            Ok(request) => {
-                local_problems.set(BTreeMap::new());
-                request
-            }
-            Err(problems) => {
-                local_problems.set(problems);
-                return;
-            }
+            Ok(request) => request,
+            Err(problems) => return form.problems.set(problems),
         };
         let id = rule_id.get_untracked();
         form.submit(

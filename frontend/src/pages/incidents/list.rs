@@ -9,17 +9,10 @@ use vigil_shared::incident::{Incident, IncidentAction, IncidentList, IncidentSta
 
 use super::StatusBadge;
 use crate::api::{self, ApiError, IncidentFilter};
-use crate::components::{Loaded, Notice, SeverityBadge, replace_address};
+use crate::components::{Loaded, Notice, SEVERITY_FILTER, SeverityBadge, replace_address};
 use crate::format;
 use crate::live::live_events;
 use crate::session::use_session;
-
-const SEVERITIES: [(&str, &str); 4] = [
-    ("", "Any severity"),
-    ("critical", "Critical"),
-    ("warning", "Warning"),
-    ("info", "Info"),
-];
 
 const PERIODS: [(&str, &str); 4] = [
     ("", "Any time"),
@@ -166,7 +159,7 @@ pub fn IncidentsPage() -> impl IntoView {
                     <label for="field-incident-severity">"Severity"</label>
                     <select id="field-incident-severity" prop:value=move || severity.get()
                         on:change=move |ev| set(severity, event_target_value(&ev))>
-                        {SEVERITIES.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                        {SEVERITY_FILTER.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field">

@@ -101,24 +101,14 @@ fn ScheduleForm(schedule: Option<Schedule>) -> impl IntoView {
     let version = RwSignal::new(0_u32);
 
     let form = FormState::new();
-    let local = RwSignal::new(None::<(&'static str, String)>);
     let notice = RwSignal::new(None::<Result<String, ApiError>>);
-    let field = move |name: &'static str| {
-        let server = form.field(name);
-        Signal::derive(move || {
-            local
-                .get()
-                .filter(|(f, _)| *f == name)
-                .map(|(_, p)| p)
-                .or_else(|| server.get())
-        })
-    };
+    let field = move |name: &'static str| form.field(name);
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         notice.set(None);
         let Ok(date) = start_date.get_untracked().trim().parse::<NaiveDate>() else {
-            return local.set(Some(("start_date", "pick a date".to_owned())));
+            return form.refuse("start_date", "pick a date");
         };
         let rotation = match rotation.get_untracked().as_str() {
             "daily" => Rotation::Daily,
@@ -128,16 +118,10 @@ fn ScheduleForm(schedule: Option<Schedule>) -> impl IntoView {
         let hours = match rotation {
             Rotation::Custom => match shift_hours.get_untracked().trim().parse::<u32>() {
                 Ok(hours) => Some(hours),
-                Err(_) => {
-                    return local.set(Some((
-                        "shift_hours",
-                        "write a whole number of hours".to_owned(),
-                    )));
-                }
+                Err(_) => return form.refuse("shift_hours", "write a whole number of hours"),
             },
             _ => None,
         };
-        local.set(None);
         let request = ScheduleRequest {
             name: name.get_untracked().trim().to_owned(),
             description: description.get_untracked(),
@@ -473,29 +457,18 @@ fn Overrides(schedule_id: i64, version: RwSignal<u32>, editor: bool) -> impl Int
     let from = RwSignal::new(local_input(&now));
     let to = RwSignal::new(local_input(&(now + TimeDelta::hours(8))));
     let form = FormState::new();
-    let local = RwSignal::new(None::<(&'static str, String)>);
-    let field = move |name: &'static str| {
-        let server = form.field(name);
-        Signal::derive(move || {
-            local
-                .get()
-                .filter(|(f, _)| *f == name)
-                .map(|(_, p)| p)
-                .or_else(|| server.get())
-        })
-    };
+    let field = move |name: &'static str| form.field(name);
     let add = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Ok(user_id) = who.get_untracked().parse::<i64>() else {
-            return local.set(Some(("user_id", "choose who is on call".to_owned())));
+            return form.refuse("user_id", "choose who is on call");
         };
         let Some(starts_at) = from_local_input(&from.get_untracked()) else {
-            return local.set(Some(("starts_at", "pick a date and time".to_owned())));
+            return form.refuse("starts_at", "pick a date and time");
         };
         let Some(ends_at) = from_local_input(&to.get_untracked()) else {
-            return local.set(Some(("ends_at", "pick a date and time".to_owned())));
+            return form.refuse("ends_at", "pick a date and time");
         };
-        local.set(None);
         let request = OverrideRequest {
             user_id,
             starts_at,
