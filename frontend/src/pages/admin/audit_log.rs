@@ -21,9 +21,8 @@ pub fn AuditLogPage() -> impl IntoView {
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
+        // Asks again even when the filter is the same (a signal set always notifies).
         filter.set((action.get_untracked(), actor.get_untracked()));
-        // The same filter again asks again.
-        newest.refetch();
     };
 
     view! {

@@ -89,23 +89,24 @@ fn ChannelRow(
 ) -> impl IntoView {
     let id = channel.id;
     let name = channel.name.clone();
+    let testing = RwSignal::new(false);
+    let test_failed = RwSignal::new(None::<ApiError>);
     // The delivery log, once asked for; read again after each test.
     let log_shown = RwSignal::new(false);
     let log_version = RwSignal::new(0_u32);
     let show_log = move || {
+        test_failed.set(None);
         log_shown.set(true);
         log_version.update(|v| *v += 1);
     };
-    let testing = RwSignal::new(false);
-    let test_failed = RwSignal::new(None::<ApiError>);
     let send_test = move |_| {
         testing.set(true);
         leptos::task::spawn_local(async move {
             let result = api::test_channel(id).await;
             testing.set(false);
-            test_failed.set(result.err());
-            if test_failed.with_untracked(Option::is_none) {
-                show_log();
+            match result {
+                Ok(_) => show_log(),
+                Err(error) => test_failed.set(Some(error)),
             }
         });
     };
