@@ -25,9 +25,12 @@ where
     F: Fn(T) -> V + Send + Sync + 'static,
     V: IntoView + 'static,
 {
+    // `try_get`: an answer may arrive as its page goes away (a lost session sends the user to
+    // the login page), when the resource is gone.
     let draw = move || {
         resource
-            .get()
+            .try_get()
+            .flatten()
             .map(|answer| answer.map(|value| children(value).into_any()))
     };
     loaded(Box::new(draw), what)
