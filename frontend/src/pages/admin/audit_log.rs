@@ -2,7 +2,7 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use vigil_shared::admin::{AuditEntry, AuditLogPage};
+use vigil_shared::admin::AuditLogPage;
 
 use crate::api;
 use crate::components::{ErrorBanner, FormState, Loaded, Loading, TextField};
@@ -63,7 +63,17 @@ fn AuditEntries(first: AuditLogPage, filter: (String, String)) -> impl IntoView 
             <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"Target"</th><th>"Details"</th><th>"From"</th></tr></thead>
             <tbody>
                 <For each=move || entries.get() key=|e| e.id let:entry>
-                    <AuditRow entry=entry/>
+                    <tr>
+                        <td title=format::time(&entry.at)>{format::time(&entry.at)}</td>
+                        <td>{entry.actor.clone()}</td>
+                        <td><code>{entry.action.clone()}</code></td>
+                        <td>{match (&entry.target_type, &entry.target_id) {
+                            (Some(kind), Some(id)) => format!("{kind} {id}"),
+                            _ => "—".to_owned(),
+                        }}</td>
+                        <td class="details">{if entry.details.as_object().is_some_and(|o| o.is_empty()) { String::new() } else { entry.details.to_string() }}</td>
+                        <td>{entry.ip.clone().unwrap_or_default()}</td>
+                    </tr>
                 </For>
             </tbody>
         </table>
@@ -76,22 +86,5 @@ fn AuditEntries(first: AuditLogPage, filter: (String, String)) -> impl IntoView 
         <Show when=move || next_before.get().is_some()>
             <button class="button" on:click=load_older.clone()>"Load older entries"</button>
         </Show>
-    }
-}
-
-#[component]
-fn AuditRow(entry: AuditEntry) -> impl IntoView {
-    view! {
-        <tr>
-            <td title=format::time(&entry.at)>{format::time(&entry.at)}</td>
-            <td>{entry.actor.clone()}</td>
-            <td><code>{entry.action.clone()}</code></td>
-            <td>{match (&entry.target_type, &entry.target_id) {
-                (Some(kind), Some(id)) => format!("{kind} {id}"),
-                _ => "—".to_owned(),
-            }}</td>
-            <td class="details">{if entry.details.as_object().is_some_and(|o| o.is_empty()) { String::new() } else { entry.details.to_string() }}</td>
-            <td>{entry.ip.clone().unwrap_or_default()}</td>
-        </tr>
     }
 }
