@@ -1,7 +1,8 @@
-//! The state every form shares: the server's last error (per field and general) and whether
-//! a submission is in flight. What was typed lives in the fields' own signals and is kept when
-//! the server refuses it.
+//! The state every form shares: the server's last error (per field and general), the problems
+//! found before sending, and whether a submission is in flight. What was typed lives in the
+//! fields' own signals and is kept when the server (or the form) refuses it.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use leptos::prelude::*;
@@ -11,6 +12,9 @@ use crate::api::{ApiError, ApiResult};
 #[derive(Clone, Copy)]
 pub struct FormState {
     pub error: RwSignal<Option<ApiError>>,
+    /// Problems found before sending (a value that does not parse), by field name; the next
+    /// submission clears them.
+    pub problems: RwSignal<BTreeMap<String, String>>,
     pub pending: RwSignal<bool>,
 }
 
@@ -18,14 +22,26 @@ impl FormState {
     pub fn new() -> Self {
         FormState {
             error: RwSignal::new(None),
+            problems: RwSignal::new(BTreeMap::new()),
             pending: RwSignal::new(false),
         }
     }
 
-    /// The server's complaint about one field, for showing beside it.
-    pub fn field(&self, name: &'static str) -> Signal<Option<String>> {
-        let error = self.error;
-        Signal::derive(move || error.with(|e| e.as_ref().and_then(|e| e.field(name))))
+    /// What is wrong with one field, for showing beside it: the problem found before sending,
+    /// else the server's complaint.
+    pub fn field(&self, name: impl Into<String>) -> Signal<Option<String>> {
+        let (error, problems, name) = (self.error, self.problems, name.into());
+        Signal::derive(move || {
+            problems
+                .with(|p| p.get(&name).cloned())
+                .or_else(|| error.with(|e| e.as_ref().and_then(|e| e.field(&name))))
+        })
+    }
+
+    /// Refuses to send what was typed: `why` is shown beside `field` until the next submission.
+    pub fn refuse(&self, field: &str, why: impl Into<String>) {
+        self.problems
+            .set(BTreeMap::from([(field.to_owned(), why.into())]));
     }
 
     /// An error not about any one field (a conflict, the network), for a banner.
@@ -47,6 +63,7 @@ impl FormState {
         let state = *self;
         state.pending.set(true);
         state.error.set(None);
+        state.problems.set(BTreeMap::new());
         leptos::task::spawn_local(async move {
             match request.await {
                 Ok(value) => done(value),

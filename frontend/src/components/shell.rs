@@ -1,15 +1,15 @@
 //! The frame around every page once logged in: navigation for the user's role, the user menu
-//! (theme, account, log out), and the page itself. Logged-out visitors are sent to the login
-//! page, which brings them back here afterwards.
+//! (theme, account, log out), and the page itself, whose errors stop at the frame (the
+//! navigation keeps working). Logged-out visitors are sent to the login page, which brings them
+//! back here afterwards.
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::{use_location, use_navigate};
 use vigil_shared::Role;
 
-use vigil_shared::incident::NotificationList;
-
 use crate::api;
+use crate::components::load_failed;
 use crate::format;
 use crate::live::live_events;
 use crate::session::use_session;
@@ -82,7 +82,11 @@ fn Frame() -> impl IntoView {
                 <UserMenu/>
             </header>
             <main class="content">
-                <Outlet/>
+                // A page's own loads show their errors in place (`Loaded`); anything else a page
+                // fails at stops here.
+                <ErrorBoundary fallback=|errors| view! { <section class="page narrow">{load_failed(errors)}</section> }>
+                    <Outlet/>
+                </ErrorBoundary>
             </main>
         </div>
     }
@@ -93,30 +97,22 @@ fn Frame() -> impl IntoView {
 /// incident changes live, which is when pages are sent.
 #[component]
 fn NotificationBell() -> impl IntoView {
-    let list = RwSignal::new(None::<NotificationList>);
+    let notifications = LocalResource::new(api::my_notifications);
+    // What the bell shows: nothing until the list is read (or if it cannot be).
+    let list = move || notifications.get().and_then(Result::ok);
     let open = RwSignal::new(false);
-    let load = move || {
-        leptos::task::spawn_local(async move {
-            if let Ok(latest) = api::my_notifications().await {
-                list.set(Some(latest));
-            }
-        });
-    };
-    load();
-    live_events(&["incident"], move |_| load());
-    let unread = move || list.with(|l| l.as_ref().map_or(0, |l| l.unread));
+    live_events(&["incident"], move |_| notifications.refetch());
+    let unread = move || list().map_or(0, |l| l.unread);
     let toggle = move |_| {
         let opening = !open.get_untracked();
         open.set(opening);
-        let newest = list.with_untracked(|l| {
-            l.as_ref()
-                .filter(|l| l.unread > 0)
-                .and_then(|l| l.notifications.first().map(|n| n.id))
-        });
+        let newest = untrack(list)
+            .filter(|l| l.unread > 0)
+            .and_then(|l| l.notifications.first().map(|n| n.id));
         if let (true, Some(newest)) = (opening, newest) {
             leptos::task::spawn_local(async move {
                 if api::mark_notifications_read(newest).await.is_ok() {
-                    load();
+                    notifications.refetch();
                 }
             });
         }
@@ -140,18 +136,21 @@ fn NotificationBell() -> impl IntoView {
             </button>
             <Show when=move || open.get()>
                 <div class="bell-panel" role="region" aria-label="Notifications" on:click=move |_| open.set(false)>
-                    {move || list.with(|l| match l.as_ref().map(|l| l.notifications.as_slice()) {
-                        None | Some([]) => view! { <p class="muted">"Nothing has paged you."</p> }.into_any(),
-                        Some(items) => items.iter().take(10).map(|n| {
-                            let href = n.incident_id.map(|id| format!("/incidents/{id}")).unwrap_or_else(|| "/incidents".to_owned());
-                            view! {
-                                <a class="bell-item" class:unread=!n.read href=href>
-                                    <span>{n.message.clone()}</span>
-                                    <span class="muted small">{format::ago(&n.created_at)}</span>
-                                </a>
-                            }
-                        }).collect_view().into_any(),
-                    })}
+                    {move || {
+                        let items = list().map(|l| l.notifications).unwrap_or_default();
+                        match items.as_slice() {
+                            [] => view! { <p class="muted">"Nothing has paged you."</p> }.into_any(),
+                            items => items.iter().take(10).map(|n| {
+                                let href = n.incident_id.map(|id| format!("/incidents/{id}")).unwrap_or_else(|| "/incidents".to_owned());
+                                view! {
+                                    <a class="bell-item" class:unread=!n.read href=href>
+                                        <span>{n.message.clone()}</span>
+                                        <span class="muted small">{format::ago(&n.created_at)}</span>
+                                    </a>
+                                }
+                            }).collect_view().into_any(),
+                        }
+                    }}
                 </div>
             </Show>
         </div>

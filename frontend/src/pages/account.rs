@@ -8,7 +8,7 @@ use vigil_shared::contact::{ContactMethod, ContactMethodRequest};
 use vigil_shared::notify::DeliveryStatus;
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, FormState, Notice, SelectField, TextField};
+use crate::components::{ErrorBanner, FormState, Loaded, Notice, SelectField, TextField};
 use crate::session::use_session;
 
 #[component]
@@ -71,11 +71,7 @@ pub fn AccountPage() -> impl IntoView {
 /// a test message to check it works.
 #[component]
 fn ContactMethods() -> impl IntoView {
-    let reload = RwSignal::new(0_u32);
-    let methods = LocalResource::new(move || {
-        reload.track();
-        api::my_contact_methods()
-    });
+    let methods = LocalResource::new(api::my_contact_methods);
     let notice = RwSignal::new(None::<Result<String, ApiError>>);
     let kind = RwSignal::new("email".to_owned());
     let address = RwSignal::new(String::new());
@@ -95,13 +91,13 @@ fn ContactMethods() -> impl IntoView {
                 address.set(String::new());
                 label.set(String::new());
                 notice.set(Some(Ok(format!("Added {}.", method.address))));
-                reload.update(|n| *n += 1);
+                methods.refetch();
             },
         );
     };
     let changed = Callback::new(move |outcome: Result<String, ApiError>| {
         notice.set(Some(outcome));
-        reload.update(|n| *n += 1);
+        methods.refetch();
     });
 
     view! {
@@ -109,10 +105,10 @@ fn ContactMethods() -> impl IntoView {
             <h2>"Contact methods"</h2>
             <p class="muted">"When an escalation policy pages you, Vigil notifies you in the app and at each of these."</p>
             <Notice notice=notice/>
-            <Suspense fallback=|| view! { <p class="muted">"Loading contact methods…"</p> }>
-                {move || methods.get().map(|result| match result {
-                    Ok(list) if list.methods.is_empty() => view! { <p class="muted">"None yet: only in-app notifications."</p> }.into_any(),
-                    Ok(list) => view! {
+            <Loaded resource=methods what="contact methods" let:list>
+                {match list {
+                    list if list.methods.is_empty() => view! { <p class="muted">"None yet: only in-app notifications."</p> }.into_any(),
+                    list => view! {
                         <table class="table" aria-label="Contact methods">
                             <thead><tr><th>"Kind"</th><th>"Address"</th><th>"Label"</th><th></th></tr></thead>
                             <tbody>
@@ -120,9 +116,8 @@ fn ContactMethods() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                })}
-            </Suspense>
+                }}
+            </Loaded>
             <form class="inline-form" aria-label="New contact method" on:submit=add novalidate=true>
                 <SelectField label="Kind" name="kind" value=kind error=form.field("kind")
                     options=vec![("email".to_owned(), "Email".to_owned()), ("webhook".to_owned(), "Webhook".to_owned())]/>

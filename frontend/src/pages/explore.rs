@@ -9,7 +9,7 @@ use vigil_shared::prometheus::{QueryData, RangeSeries};
 use crate::api;
 use crate::components::{
     ChartData, ChartSeries, MAX_SERIES, PromqlEditor, Spinner, TimeRange, TimeRangePicker,
-    TimeSeriesChart,
+    TimeSeriesChart, replace_address,
 };
 use crate::format;
 
@@ -62,7 +62,7 @@ fn remember_in_address(query: &str, range: &TimeRange) {
         api::encode_component(query),
         api::encode_component(&range.to_param())
     );
-    crate::app::replace_address(&url);
+    replace_address(&url);
 }
 
 #[component]

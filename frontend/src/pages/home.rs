@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use vigil_shared::Role;
 
 use crate::api;
-use crate::components::Loading;
+use crate::components::Loaded;
 use crate::format;
 use crate::session::use_session;
 
@@ -56,24 +56,16 @@ pub fn HomePage() -> impl IntoView {
                 </div>
                 <div class="card">
                     <h2>"This Vigil"</h2>
-                    <Suspense fallback=|| view! { <Loading what="status"/> }>
-                        {move || {
-                            info.get().map(|result| match result {
-                                Ok(info) => view! {
-                                    <dl class="facts">
-                                        <dt>"Version"</dt><dd>{info.version}</dd>
-                                        <dt>"Running since"</dt><dd>{format::time(&info.started_at)}</dd>
-                                        <dt>"Database"</dt>
-                                        <dd>{format!("PostgreSQL {} ({})", info.database.server_version, info.database.mode)}</dd>
-                                        <dt>"TimescaleDB"</dt>
-                                        <dd>{info.database.timescaledb.unwrap_or_else(|| "not installed".to_owned())}</dd>
-                                    </dl>
-                                }
-                                .into_any(),
-                                Err(error) => view! { <p class="banner banner-error">{error.message}</p> }.into_any(),
-                            })
-                        }}
-                    </Suspense>
+                    <Loaded resource=info what="status" let:info>
+                        <dl class="facts">
+                            <dt>"Version"</dt><dd>{info.version}</dd>
+                            <dt>"Running since"</dt><dd>{format::time(&info.started_at)}</dd>
+                            <dt>"Database"</dt>
+                            <dd>{format!("PostgreSQL {} ({})", info.database.server_version, info.database.mode)}</dd>
+                            <dt>"TimescaleDB"</dt>
+                            <dd>{info.database.timescaledb.unwrap_or_else(|| "not installed".to_owned())}</dd>
+                        </dl>
+                    </Loaded>
                 </div>
             </div>
         </section>

@@ -7,23 +7,18 @@ use vigil_shared::Role;
 use vigil_shared::scrape::{ScrapeTarget, ScrapeTargetRequest, TargetHealth};
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, FormState, Loading, Notice, TextField};
+use crate::components::{ErrorBanner, FormState, Loaded, Notice, TextField, confirm};
 use crate::format;
-use crate::pages::admin::confirm;
 use crate::session::use_session;
 
 #[component]
 pub fn TargetsPage() -> impl IntoView {
     let session = use_session();
-    let reload = RwSignal::new(0_u32);
-    let targets = LocalResource::new(move || {
-        reload.track();
-        api::list_scrape_targets()
-    });
+    let targets = LocalResource::new(api::list_scrape_targets);
     let notice = RwSignal::new(None::<Result<String, ApiError>>);
     let changed = Callback::new(move |message: Result<String, ApiError>| {
         notice.set(Some(message));
-        reload.update(|n| *n += 1);
+        targets.refetch();
     });
 
     view! {
@@ -38,10 +33,10 @@ pub fn TargetsPage() -> impl IntoView {
             </Show>
             <div class="card">
                 <Notice notice=notice/>
-                <Suspense fallback=|| view! { <Loading what="targets"/> }>
-                    {move || targets.get().map(|result| match result {
-                        Ok(list) if list.targets.is_empty() => view! { <p class="muted">"No scrape targets."</p> }.into_any(),
-                        Ok(list) => view! {
+                <Loaded resource=targets what="targets" let:list>
+                    {match list {
+                        list if list.targets.is_empty() => view! { <p class="muted">"No scrape targets."</p> }.into_any(),
+                        list => view! {
                             <table class="table" aria-label="Scrape targets">
                                 <thead><tr>
                                     <th>"Job"</th><th>"Endpoint"</th><th>"Health"</th><th>"Last scrape"</th>
@@ -52,9 +47,8 @@ pub fn TargetsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                    })}
-                </Suspense>
+                    }}
+                </Loaded>
             </div>
         </section>
     }
@@ -131,11 +125,6 @@ fn NewTargetForm(on_created: Callback<Result<String, ApiError>>) -> impl IntoVie
     let timeout = RwSignal::new("10s".to_owned());
     let labels = RwSignal::new(String::new());
     let form = FormState::new();
-    let labels_problem = RwSignal::new(None::<String>);
-    let labels_error = {
-        let server = form.field("labels");
-        Signal::derive(move || labels_problem.get().or_else(|| server.get()))
-    };
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -151,12 +140,13 @@ fn NewTargetForm(on_created: Callback<Result<String, ApiError>>) -> impl IntoVie
                     parsed.insert(k.trim().to_owned(), v.trim().trim_matches('"').to_owned());
                 }
                 None => {
-                    labels_problem.set(Some(format!("write name=value pairs ({pair:?} has no =)")));
-                    return;
+                    return form.refuse(
+                        "labels",
+                        format!("write name=value pairs ({pair:?} has no =)"),
+                    );
                 }
             }
         }
-        labels_problem.set(None);
         let request = ScrapeTargetRequest {
             job: job.get_untracked().trim().to_owned(),
             url: url.get_untracked().trim().to_owned(),
@@ -186,7 +176,7 @@ fn NewTargetForm(on_created: Callback<Result<String, ApiError>>) -> impl IntoVie
                 <TextField label="Metrics URL" name="url" value=url error=form.field("url") placeholder="http://host:9100/metrics"/>
                 <TextField label="Interval" name="interval" value=interval error=form.field("interval")/>
                 <TextField label="Timeout" name="timeout" value=timeout error=form.field("timeout")/>
-                <TextField label="Extra labels" name="labels" value=labels error=labels_error placeholder="env=prod, team=web"/>
+                <TextField label="Extra labels" name="labels" value=labels error=form.field("labels") placeholder="env=prod, team=web"/>
             </div>
             <div class="form-actions">
                 <button class="button primary" type="submit" disabled=move || form.pending.get()>"Add target"</button>

@@ -5,24 +5,19 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use vigil_shared::admin::{ApiKey, ApiKeyScope, CreateApiKeyRequest, CreatedApiKey};
 
-use super::confirm;
 use crate::api::{self, ApiError};
-use crate::components::{CheckboxField, ErrorBanner, FormState, Loading, TextField};
+use crate::components::{CheckboxField, ErrorBanner, FormState, Loaded, TextField, confirm};
 use crate::format;
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
-    let reload = RwSignal::new(0u32);
-    let keys = LocalResource::new(move || {
-        reload.track();
-        api::list_api_keys()
-    });
+    let keys = LocalResource::new(api::list_api_keys);
     let created = RwSignal::new(None::<CreatedApiKey>);
     let row_error = RwSignal::new(None::<ApiError>);
 
     let on_created = Callback::new(move |key: CreatedApiKey| {
         created.set(Some(key));
-        reload.update(|n| *n += 1);
+        keys.refetch();
     });
     let revoke = Callback::new(move |key: ApiKey| {
         if !confirm(&format!(
@@ -36,7 +31,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                 Ok(()) => row_error.set(None),
                 Err(e) => row_error.set(Some(e)),
             }
-            reload.update(|n| *n += 1);
+            keys.refetch();
         });
     });
 
@@ -60,12 +55,12 @@ pub fn ApiKeysPage() -> impl IntoView {
         <div class="card">
             <h2>"API keys"</h2>
             <ErrorBanner error=row_error/>
-            <Suspense fallback=|| view! { <Loading what="API keys"/> }>
-                {move || keys.get().map(|result| match result {
-                    Ok(list) if list.api_keys.is_empty() => view! {
+            <Loaded resource=keys what="API keys" let:list>
+                {match list {
+                    list if list.api_keys.is_empty() => view! {
                         <p class="muted">"No API keys yet. Create one for Prometheus, an OpenTelemetry collector or Grafana."</p>
                     }.into_any(),
-                    Ok(list) => view! {
+                    list => view! {
                         <table class="table" aria-label="API keys">
                             <thead><tr>
                                 <th>"Name"</th><th>"Key"</th><th>"Scopes"</th><th>"Created"</th>
@@ -101,9 +96,8 @@ pub fn ApiKeysPage() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(error) => view! { <p class="banner banner-error">{error.message}</p> }.into_any(),
-                })}
-            </Suspense>
+                }}
+            </Loaded>
         </div>
     }
 }

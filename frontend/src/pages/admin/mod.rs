@@ -42,10 +42,3 @@ pub fn AdminLayout() -> impl IntoView {
         }
     }
 }
-
-/// Asks the browser to confirm a destructive action.
-pub fn confirm(message: &str) -> bool {
-    web_sys::window()
-        .and_then(|w| w.confirm_with_message(message).ok())
-        .unwrap_or(false)
-}

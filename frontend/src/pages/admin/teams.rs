@@ -7,22 +7,17 @@ use leptos::prelude::*;
 use vigil_shared::admin::{CreateTeamRequest, Team, UpdateTeamRequest};
 use vigil_shared::auth::User;
 
-use super::confirm;
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, FormState, Loading, TextField};
+use crate::components::{ErrorBanner, FormState, Loaded, TextField, confirm};
 
 #[component]
 pub fn TeamsPage() -> impl IntoView {
-    let reload = RwSignal::new(0u32);
-    let teams = LocalResource::new(move || {
-        reload.track();
-        api::list_teams()
-    });
+    let teams = LocalResource::new(api::list_teams);
     let users = LocalResource::new(api::list_users);
     let error = RwSignal::new(None::<ApiError>);
     let changed = Callback::new(move |result: Result<(), ApiError>| {
         error.set(result.err());
-        reload.update(|n| *n += 1);
+        teams.refetch();
     });
     let all_users = Signal::derive(move || {
         users
@@ -37,17 +32,16 @@ pub fn TeamsPage() -> impl IntoView {
         <div class="card">
             <h2>"Teams"</h2>
             <ErrorBanner error=error/>
-            <Suspense fallback=|| view! { <Loading what="teams"/> }>
-                {move || teams.get().map(|result| match result {
-                    Ok(list) if list.teams.is_empty() => view! {
+            <Loaded resource=teams what="teams" let:list>
+                {match list {
+                    list if list.teams.is_empty() => view! {
                         <p class="muted">"No teams yet. Teams group people for dashboards and escalation policies."</p>
                     }.into_any(),
-                    Ok(list) => list.teams.into_iter().map(|team| view! {
+                    list => list.teams.into_iter().map(|team| view! {
                         <TeamCard team=team users=all_users on_change=changed/>
                     }).collect_view().into_any(),
-                    Err(e) => view! { <p class="banner banner-error">{e.message}</p> }.into_any(),
-                })}
-            </Suspense>
+                }}
+            </Loaded>
         </div>
     }
 }

@@ -7,7 +7,7 @@ use vigil_shared::admin::{CreateUserRequest, ResetPasswordRequest, UpdateUserReq
 use vigil_shared::auth::User;
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, FormState, Loading, Notice, SelectField, TextField};
+use crate::components::{ErrorBanner, FormState, Loaded, Notice, SelectField, TextField};
 use crate::format;
 
 fn role_options() -> Vec<(String, String)> {
@@ -19,16 +19,12 @@ fn role_options() -> Vec<(String, String)> {
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
-    let reload = RwSignal::new(0u32);
-    let users = LocalResource::new(move || {
-        reload.track();
-        api::list_users()
-    });
+    let users = LocalResource::new(api::list_users);
     // Outcome of the last row action, shown above the table.
     let notice = RwSignal::new(None::<Result<String, ApiError>>);
     let on_change = Callback::new(move |message: Result<String, ApiError>| {
         notice.set(Some(message));
-        reload.update(|n| *n += 1);
+        users.refetch();
     });
 
     view! {
@@ -36,22 +32,17 @@ pub fn UsersPage() -> impl IntoView {
         <div class="card">
             <h2>"Users"</h2>
             <Notice notice=notice/>
-            <Suspense fallback=|| view! { <Loading what="users"/> }>
-                {move || users.get().map(|result| match result {
-                    Ok(list) => view! {
-                        <table class="table" aria-label="Users">
-                            <thead><tr>
-                                <th>"Email"</th><th>"Name"</th><th>"Role"</th><th>"Teams"</th>
-                                <th>"Status"</th><th>"Last login"</th><th></th>
-                            </tr></thead>
-                            <tbody>
-                                {list.users.into_iter().map(|user| view! { <UserRow user=user on_change=on_change/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(error) => view! { <p class="banner banner-error">{error.message}</p> }.into_any(),
-                })}
-            </Suspense>
+            <Loaded resource=users what="users" let:list>
+                <table class="table" aria-label="Users">
+                    <thead><tr>
+                        <th>"Email"</th><th>"Name"</th><th>"Role"</th><th>"Teams"</th>
+                        <th>"Status"</th><th>"Last login"</th><th></th>
+                    </tr></thead>
+                    <tbody>
+                        {list.users.into_iter().map(|user| view! { <UserRow user=user on_change=on_change/> }).collect_view()}
+                    </tbody>
+                </table>
+            </Loaded>
         </div>
     }
 }

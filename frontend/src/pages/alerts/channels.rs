@@ -11,10 +11,9 @@ use vigil_shared::notify::{
 
 use crate::api::{self, ApiError};
 use crate::components::{
-    CheckboxField, ErrorBanner, FormState, Loading, Notice, SelectField, TextField,
+    CheckboxField, ErrorBanner, FormState, Loaded, Notice, SelectField, TextField, confirm,
 };
 use crate::format;
-use crate::pages::admin::confirm;
 use crate::session::use_session;
 
 #[component]
@@ -31,17 +30,13 @@ pub fn ChannelsPage() -> impl IntoView {
 
 #[component]
 fn Channels() -> impl IntoView {
-    let reload = RwSignal::new(0_u32);
-    let channels = LocalResource::new(move || {
-        reload.track();
-        api::list_channels()
-    });
+    let channels = LocalResource::new(api::list_channels);
     let editing = RwSignal::new(None::<Channel>);
     let notice = RwSignal::new(None::<Result<String, ApiError>>);
     let changed = Callback::new(move |message: Result<String, ApiError>| {
         notice.set(Some(message));
         editing.set(None);
-        reload.update(|n| *n += 1);
+        channels.refetch();
     });
 
     view! {
@@ -52,10 +47,10 @@ fn Channels() -> impl IntoView {
         <div class="card">
             <h2>"Notification channels"</h2>
             <Notice notice=notice/>
-            <Suspense fallback=|| view! { <Loading what="channels"/> }>
-                {move || channels.get().map(|result| match result {
-                    Ok(list) if list.channels.is_empty() => view! { <p class="muted">"No channels yet."</p> }.into_any(),
-                    Ok(list) => view! {
+            <Loaded resource=channels what="channels" let:list>
+                {match list {
+                    list if list.channels.is_empty() => view! { <p class="muted">"No channels yet."</p> }.into_any(),
+                    list => view! {
                         <table class="table" aria-label="Notification channels">
                             <thead><tr><th>"Name"</th><th>"Kind"</th><th>"Sends to"</th><th>"Resolved"</th><th></th></tr></thead>
                             <tbody>
@@ -65,9 +60,8 @@ fn Channels() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                })}
-            </Suspense>
+                }}
+            </Loaded>
         </div>
     }
 }
@@ -95,14 +89,15 @@ fn ChannelRow(
 ) -> impl IntoView {
     let id = channel.id;
     let name = channel.name.clone();
-    let log = RwSignal::new(None::<Result<Vec<Delivery>, ApiError>>);
     let testing = RwSignal::new(false);
-    let load_log = move || {
-        leptos::task::spawn_local(async move {
-            log.set(Some(
-                api::channel_deliveries(id).await.map(|l| l.deliveries),
-            ));
-        });
+    let test_failed = RwSignal::new(None::<ApiError>);
+    // The delivery log, once asked for; read again after each test.
+    let log_shown = RwSignal::new(false);
+    let log_version = RwSignal::new(0_u32);
+    let show_log = move || {
+        test_failed.set(None);
+        log_shown.set(true);
+        log_version.update(|v| *v += 1);
     };
     let send_test = move |_| {
         testing.set(true);
@@ -110,11 +105,8 @@ fn ChannelRow(
             let result = api::test_channel(id).await;
             testing.set(false);
             match result {
-                Ok(delivery) => {
-                    load_log();
-                    let _ = delivery;
-                }
-                Err(error) => log.set(Some(Err(error))),
+                Ok(_) => show_log(),
+                Err(error) => test_failed.set(Some(error)),
             }
         });
     };
@@ -146,35 +138,52 @@ fn ChannelRow(
                 <button class="button small" type="button" disabled=move || testing.get() on:click=send_test>
                     {move || if testing.get() { "Sending…" } else { "Send test" }}
                 </button>
-                <button class="button small" type="button" on:click=move |_| load_log()>"Delivery log"</button>
+                <button class="button small" type="button" on:click=move |_| show_log()>"Delivery log"</button>
                 <button class="button small danger" type="button" on:click=delete>"Delete"</button>
             </td>
         </tr>
-        {move || log.get().map(|result| view! {
-            <tr class="delivery-log">
-                <td colspan="5">
-                    {match result {
-                        Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                        Ok(deliveries) if deliveries.is_empty() => view! { <p class="muted">"Nothing sent yet."</p> }.into_any(),
-                        Ok(deliveries) => view! {
-                            <table class="table" aria-label=format!("Deliveries of {name}")>
-                                <thead><tr><th>"When"</th><th>"Why"</th><th>"What"</th><th>"Outcome"</th></tr></thead>
-                                <tbody>
-                                    {deliveries.into_iter().map(|d| view! {
-                                        <tr>
-                                            <td>{format::time(&d.created_at)}</td>
-                                            <td>{d.reason.clone()}</td>
-                                            <td>{d.title.clone()}</td>
-                                            <td class=match d.status { DeliveryStatus::Sent => "ok-text", DeliveryStatus::Failed => "danger-text", DeliveryStatus::Pending => "" }>{status_text(&d)}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any(),
-                    }}
-                </td>
-            </tr>
+        {move || (log_shown.get() || test_failed.with(Option::is_some)).then(|| {
+            let name = name.clone();
+            view! {
+                <tr class="delivery-log">
+                    <td colspan="5">
+                        <ErrorBanner error=test_failed/>
+                        {move || log_shown.get().then(|| view! { <DeliveryLog channel=id name=name.clone() version=log_version/> })}
+                    </td>
+                </tr>
+            }
         })}
+    }
+}
+
+/// What a channel sent, newest first; read again when `version` changes.
+#[component]
+fn DeliveryLog(channel: i64, name: String, version: RwSignal<u32>) -> impl IntoView {
+    let log = LocalResource::new(move || {
+        version.track();
+        api::channel_deliveries(channel)
+    });
+    view! {
+        <Loaded resource=log what="deliveries" let:log>
+            {match log.deliveries {
+                deliveries if deliveries.is_empty() => view! { <p class="muted">"Nothing sent yet."</p> }.into_any(),
+                deliveries => view! {
+                    <table class="table" aria-label=format!("Deliveries of {name}")>
+                        <thead><tr><th>"When"</th><th>"Why"</th><th>"What"</th><th>"Outcome"</th></tr></thead>
+                        <tbody>
+                            {deliveries.into_iter().map(|d| view! {
+                                <tr>
+                                    <td>{format::time(&d.created_at)}</td>
+                                    <td>{d.reason.clone()}</td>
+                                    <td>{d.title.clone()}</td>
+                                    <td class=match d.status { DeliveryStatus::Sent => "ok-text", DeliveryStatus::Failed => "danger-text", DeliveryStatus::Pending => "" }>{status_text(&d)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+        </Loaded>
     }
 }
 

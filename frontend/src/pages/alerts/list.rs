@@ -4,10 +4,9 @@
 use leptos::prelude::*;
 use vigil_shared::alerting::{Alert, AlertState};
 
-use super::SeverityBadge;
 use super::silences::silence_link;
-use crate::api::{self, ApiError};
-use crate::components::Loading;
+use crate::api;
+use crate::components::{Loaded, SEVERITY_FILTER, SeverityBadge};
 use crate::format;
 use crate::live::live_events;
 use crate::session::use_session;
@@ -22,40 +21,15 @@ const STATES: [(&str, &str); 6] = [
     ("all", "All"),
 ];
 
-const SEVERITIES: [(&str, &str); 4] = [
-    ("", "Any severity"),
-    ("critical", "Critical"),
-    ("warning", "Warning"),
-    ("info", "Info"),
-];
-
 #[component]
 pub fn AlertsPage() -> impl IntoView {
     let state = RwSignal::new("live".to_owned());
     let severity = RwSignal::new(String::new());
-    let alerts = RwSignal::new(None::<Result<Vec<Alert>, ApiError>>);
-    let updated = RwSignal::new(None::<f64>);
-    // Answers to an older load that arrive late are dropped.
-    let generation = StoredValue::new(0_u64);
-
-    let load = move || {
-        generation.update_value(|g| *g += 1);
-        let this_load = generation.get_value();
-        let (state, severity) = (state.get_untracked(), severity.get_untracked());
-        leptos::task::spawn_local(async move {
-            let result = api::list_alerts(&state, &severity).await.map(|l| l.alerts);
-            if generation.get_value() == this_load {
-                alerts.set(Some(result));
-                updated.set(Some(js_sys::Date::now()));
-            }
-        });
-    };
-    Effect::new(move |_| {
-        state.track();
-        severity.track();
-        load();
+    let alerts = LocalResource::new(move || {
+        let (state, severity) = (state.get(), severity.get());
+        async move { api::list_alerts(&state, &severity).await }
     });
-    live_events(&["alert"], move |_| load());
+    live_events(&["alert"], move |_| alerts.refetch());
 
     view! {
         <div class="card filters" role="search" aria-label="Filter alerts">
@@ -68,23 +42,23 @@ pub fn AlertsPage() -> impl IntoView {
             <div class="field">
                 <label for="field-alert-severity">"Severity"</label>
                 <select id="field-alert-severity" on:change=move |ev| severity.set(event_target_value(&ev)) prop:value=move || severity.get()>
-                    {SEVERITIES.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                    {SEVERITY_FILTER.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
                 </select>
             </div>
             <p class="muted live-note" aria-live="polite">
                 <span class="live-dot" aria-hidden="true"></span>
-                {move || updated.get().map(|_| "Live: updates as alerts change.")}
+                {move || alerts.with(Option::is_some).then_some("Live: updates as alerts change.")}
             </p>
         </div>
         <div class="card">
-            {move || match alerts.get() {
-                None => view! { <Loading what="alerts"/> }.into_any(),
-                Some(Err(error)) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
-                    <p class="muted empty-state">"No alerts in this view. Rules that fire will show here at once."</p>
-                }.into_any(),
-                Some(Ok(list)) => view! { <AlertTable alerts=list/> }.into_any(),
-            }}
+            <Loaded resource=alerts what="alerts" let:list>
+                {match list.alerts {
+                    alerts if alerts.is_empty() => view! {
+                        <p class="muted empty-state">"No alerts in this view. Rules that fire will show here at once."</p>
+                    }.into_any(),
+                    alerts => view! { <AlertTable alerts=alerts/> }.into_any(),
+                }}
+            </Loaded>
         </div>
     }
 }

@@ -11,7 +11,6 @@ pub mod silences;
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
 use vigil_shared::Role;
-use vigil_shared::alerting::Severity;
 
 use crate::session::use_session;
 
@@ -35,10 +34,4 @@ pub fn AlertsLayout() -> impl IntoView {
             <Outlet/>
         </section>
     }
-}
-
-/// A severity as a coloured badge.
-#[component]
-pub fn SeverityBadge(severity: Severity) -> impl IntoView {
-    view! { <span class=format!("badge severity-{}", severity.as_str())>{severity.as_str()}</span> }
 }

@@ -8,13 +8,12 @@ use vigil_shared::Role;
 use vigil_shared::alerting::{InhibitionRule, InhibitionRuleRequest, Matcher};
 use vigil_shared::notify::{Policy, PolicyRequest};
 
-use super::rule_form::ChannelPicker;
-use super::silences::{parse_matcher, show_matcher};
-use crate::api::{self, ApiError};
+use super::silences::{parse_matchers, show_matcher};
+use crate::api::{self, ApiError, ApiResult};
 use crate::components::{
-    CheckboxField, ErrorBanner, FormState, Loading, Notice, SelectField, TextField,
+    ChannelPicker, CheckboxField, ErrorBanner, FormState, Loaded, Notice, SelectField, TextField,
+    confirm,
 };
-use crate::pages::admin::confirm;
 use crate::session::use_session;
 
 #[component]
@@ -38,13 +37,6 @@ fn matcher_text(matchers: &[Matcher]) -> String {
         .join("\n")
 }
 
-fn parse_matchers(text: &str) -> Result<Vec<Matcher>, String> {
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(parse_matcher)
-        .collect()
-}
-
 /// Label names separated by commas or spaces.
 fn parse_names(text: &str) -> Vec<String> {
     text.split([',', ' ', '\n'])
@@ -61,9 +53,9 @@ fn matcher_cell(matchers: &[Matcher]) -> impl IntoView + use<> {
         .collect_view()
 }
 
-/// Deletes what `path` names after a confirmation, and reports how it went.
-fn delete_action(
-    path: String,
+/// Deletes `what` with `delete` after a confirmation, and reports how it went.
+fn delete_action<F: Future<Output = ApiResult<()>> + 'static>(
+    delete: impl Fn() -> F + Clone + 'static,
     what: String,
     on_change: Callback<Result<String, ApiError>>,
 ) -> impl Fn(leptos::ev::MouseEvent) + Clone {
@@ -71,28 +63,17 @@ fn delete_action(
         if !confirm(&format!("Delete {what}?")) {
             return;
         }
-        let (path, what) = (path.clone(), what.clone());
+        let (deleted, what) = (delete(), what.clone());
         leptos::task::spawn_local(async move {
-            on_change.run(
-                api::delete_at(&path)
-                    .await
-                    .map(|()| format!("Deleted {what}.")),
-            );
+            on_change.run(deleted.await.map(|()| format!("Deleted {what}.")));
         });
     }
 }
 
 #[component]
 fn Routing() -> impl IntoView {
-    let reload = RwSignal::new(0_u32);
-    let policies = LocalResource::new(move || {
-        reload.track();
-        api::list_policies()
-    });
-    let inhibitions = LocalResource::new(move || {
-        reload.track();
-        api::list_inhibition_rules()
-    });
+    let policies = LocalResource::new(api::list_policies);
+    let inhibitions = LocalResource::new(api::list_inhibition_rules);
     let channels = LocalResource::new(api::list_channels);
     let escalation_policies = LocalResource::new(api::escalation_policy_names);
     // "pages On-call; split by cluster": what a policy says about incidents.
@@ -139,7 +120,8 @@ fn Routing() -> impl IntoView {
         notice.set(Some(message));
         policy.set(None);
         inhibition.set(None);
-        reload.update(|n| *n += 1);
+        policies.refetch();
+        inhibitions.refetch();
     });
     let cancel = Callback::new(move |()| {
         policy.set(None);
@@ -156,59 +138,53 @@ fn Routing() -> impl IntoView {
                 "The default policy takes what no other policy took, and its timings also apply to channels chosen on a rule. "
                 "The escalation policy and incident grouping apply to alerts whose rule does not set them; what a policy leaves unset comes from the default policy."
             </p>
-            <Suspense fallback=|| view! { <Loading what="policies"/> }>
-                {move || policies.get().map(|result| match result {
-                    Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                    Ok(list) => view! {
-                        <table class="table" aria-label="Notification policies">
-                            <thead><tr>
-                                <th>"#"</th><th>"Name"</th><th>"Matchers"</th><th>"Sends to"</th><th>"Group by"</th>
-                                <th>"Wait · interval · repeat"</th><th>"Incidents"</th><th></th>
-                            </tr></thead>
-                            <tbody>
-                                {list.policies.into_iter().map(|p| {
-                                    let path = format!("{}/{}", api::POLICIES, p.id);
-                                    let delete = delete_action(path, format!("the policy {}", p.policy.name), changed);
-                                    let edit = p.clone();
-                                    let r = &p.policy;
-                                    view! {
-                                        <tr>
-                                            <td>{r.position.map_or("last".to_owned(), |n| n.to_string())}</td>
-                                            <td><strong>{r.name.clone()}</strong>{r.continue_matching.then_some(" (continue)")}</td>
-                                            <td class="labels">
-                                                {if p.is_default { view! { <span class="muted">"every other alert"</span> }.into_any() } else { matcher_cell(&r.matchers).into_any() }}
-                                            </td>
-                                            <td>{channel_names(&r.channel_ids)}</td>
-                                            <td>{r.group_by.join(", ")}</td>
-                                            <td>{format!("{} · {} · {}", r.group_wait, r.group_interval, r.repeat_interval)}</td>
-                                            <td>{incident_settings(r)}</td>
-                                            <td class="row-actions">
-                                                <button class="button small" type="button" on:click=move |_| policy.set(Some(edit.clone()))>"Edit"</button>
-                                                {(!p.is_default).then(|| view! { <button class="button small danger" type="button" on:click=delete>"Delete"</button> })}
-                                            </td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                })}
-            </Suspense>
+            <Loaded resource=policies what="policies" let:list>
+                <table class="table" aria-label="Notification policies">
+                    <thead><tr>
+                        <th>"#"</th><th>"Name"</th><th>"Matchers"</th><th>"Sends to"</th><th>"Group by"</th>
+                        <th>"Wait · interval · repeat"</th><th>"Incidents"</th><th></th>
+                    </tr></thead>
+                    <tbody>
+                        {list.policies.into_iter().map(|p| {
+                            let id = p.id;
+                            let delete = delete_action(move || api::delete_policy(id), format!("the policy {}", p.policy.name), changed);
+                            let edit = p.clone();
+                            let r = &p.policy;
+                            view! {
+                                <tr>
+                                    <td>{r.position.map_or("last".to_owned(), |n| n.to_string())}</td>
+                                    <td><strong>{r.name.clone()}</strong>{r.continue_matching.then_some(" (continue)")}</td>
+                                    <td class="labels">
+                                        {if p.is_default { view! { <span class="muted">"every other alert"</span> }.into_any() } else { matcher_cell(&r.matchers).into_any() }}
+                                    </td>
+                                    <td>{channel_names(&r.channel_ids)}</td>
+                                    <td>{r.group_by.join(", ")}</td>
+                                    <td>{format!("{} · {} · {}", r.group_wait, r.group_interval, r.repeat_interval)}</td>
+                                    <td>{incident_settings(r)}</td>
+                                    <td class="row-actions">
+                                        <button class="button small" type="button" on:click=move |_| policy.set(Some(edit.clone()))>"Edit"</button>
+                                        {(!p.is_default).then(|| view! { <button class="button small danger" type="button" on:click=delete>"Delete"</button> })}
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </Loaded>
         </div>
         {move || view! { <InhibitionForm rule=inhibition.get() on_saved=changed on_cancel=cancel/> }}
         <div class="card">
             <h2>"Inhibition rules"</h2>
-            <Suspense fallback=|| view! { <Loading what="inhibition rules"/> }>
-                {move || inhibitions.get().map(|result| match result {
-                    Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                    Ok(list) if list.rules.is_empty() => view! { <p class="muted">"No inhibition rules."</p> }.into_any(),
-                    Ok(list) => view! {
+            <Loaded resource=inhibitions what="inhibition rules" let:list>
+                {match list {
+                    list if list.rules.is_empty() => view! { <p class="muted">"No inhibition rules."</p> }.into_any(),
+                    list => view! {
                         <table class="table" aria-label="Inhibition rules">
                             <thead><tr><th>"Name"</th><th>"While this fires"</th><th>"Mute"</th><th>"With equal"</th><th></th></tr></thead>
                             <tbody>
                                 {list.rules.into_iter().map(|rule| {
-                                    let path = format!("{}/{}", api::INHIBITION_RULES, rule.id);
-                                    let delete = delete_action(path, format!("the inhibition rule {}", rule.rule.name), changed);
+                                    let id = rule.id;
+                                    let delete = delete_action(move || api::delete_inhibition_rule(id), format!("the inhibition rule {}", rule.rule.name), changed);
                                     let edit = rule.clone();
                                     let r = &rule.rule;
                                     view! {
@@ -227,8 +203,8 @@ fn Routing() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                })}
-            </Suspense>
+                }}
+            </Loaded>
         </div>
     }
 }
@@ -249,22 +225,6 @@ fn MatchersField(
             <p class="field-error">{move || error.get()}</p>
         </div>
     }
-}
-
-/// A problem found before sending (a matcher that does not parse), else the server's.
-fn problem(
-    form: FormState,
-    local: RwSignal<Option<(&'static str, String)>>,
-    field: &'static str,
-) -> Signal<Option<String>> {
-    let server = form.field(field);
-    Signal::derive(move || {
-        local
-            .get()
-            .filter(|(f, _)| *f == field)
-            .map(|(_, p)| p)
-            .or_else(|| server.get())
-    })
 }
 
 #[component]
@@ -294,23 +254,21 @@ fn PolicyForm(
     );
     let incident_group_by = RwSignal::new(start.incident_group_by.join(", "));
     let form = FormState::new();
-    let local = RwSignal::new(None::<(&'static str, String)>);
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let parsed = match parse_matchers(&matchers.get_untracked()) {
             Ok(parsed) => parsed,
-            Err(why) => return local.set(Some(("matchers", why))),
+            Err(why) => return form.refuse("matchers", why),
         };
         let position = position.get_untracked();
         let position = match position.trim() {
             "" => None,
             text => match text.parse::<i32>() {
                 Ok(n) if n >= 1 => Some(n),
-                _ => return local.set(Some(("position", "must be 1 or more".to_owned()))),
+                _ => return form.refuse("position", "must be 1 or more"),
             },
         };
-        local.set(None);
         let request = PolicyRequest {
             name: name.get_untracked().trim().to_owned(),
             matchers: parsed,
@@ -325,7 +283,7 @@ fn PolicyForm(
             incident_group_by: parse_names(&incident_group_by.get_untracked()),
         };
         form.submit(
-            async move { api::save::<_, Policy>(api::POLICIES, id, &request).await },
+            async move { api::save_policy(id, &request).await },
             move |saved| on_saved.run(Ok(format!("Saved policy {}.", saved.policy.name))),
         );
     };
@@ -337,8 +295,8 @@ fn PolicyForm(
             <div class="form-grid">
                 <TextField label="Name" name="policy-name" value=name error=form.field("name")/>
                 {(!is_default).then(|| view! {
-                    <MatchersField label="Matchers (one per line, all must hold)" name="policy-matchers" value=matchers error=problem(form, local, "matchers")/>
-                    <TextField label="Position" name="position" value=position error=problem(form, local, "position") hint="1 is tried first; empty puts it last."/>
+                    <MatchersField label="Matchers (one per line, all must hold)" name="policy-matchers" value=matchers error=form.field("matchers")/>
+                    <TextField label="Position" name="position" value=position error=form.field("position") hint="1 is tried first; empty puts it last."/>
                 })}
                 <TextField label="Group by" name="group_by" value=group_by error=form.field("group_by") hint="Label names, comma-separated; ... groups by every label."/>
                 <TextField label="Group wait" name="group_wait" value=group_wait error=form.field("group_wait") hint="Before a new group's first message."/>
@@ -385,7 +343,6 @@ fn InhibitionForm(
     );
     let equal = RwSignal::new(start.map(|r| r.equal.join(", ")).unwrap_or_default());
     let form = FormState::new();
-    let local = RwSignal::new(None::<(&'static str, String)>);
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -393,10 +350,9 @@ fn InhibitionForm(
         for (field, text) in [("source_matchers", source), ("target_matchers", target)] {
             match parse_matchers(&text.get_untracked()) {
                 Ok(matchers) => parsed.push(matchers),
-                Err(why) => return local.set(Some((field, why))),
+                Err(why) => return form.refuse(field, why),
             }
         }
-        local.set(None);
         let target_matchers = parsed.pop().unwrap_or_default();
         let request = InhibitionRuleRequest {
             name: name.get_untracked().trim().to_owned(),
@@ -405,9 +361,7 @@ fn InhibitionForm(
             equal: parse_names(&equal.get_untracked()),
         };
         form.submit(
-            async move {
-                api::save::<_, InhibitionRule>(api::INHIBITION_RULES, id, &request).await
-            },
+            async move { api::save_inhibition_rule(id, &request).await },
             move |saved| on_saved.run(Ok(format!("Saved inhibition rule {}.", saved.rule.name))),
         );
     };
@@ -419,8 +373,8 @@ fn InhibitionForm(
             <div class="form-grid">
                 <TextField label="Name" name="inhibition-name" value=name error=form.field("name")/>
                 <TextField label="With equal labels" name="equal" value=equal error=form.field("equal") hint="Only alerts sharing these labels' values with the firing one, e.g. cluster."/>
-                <MatchersField label="While an alert matching these fires" name="source_matchers" value=source error=problem(form, local, "source_matchers")/>
-                <MatchersField label="Mute alerts matching these" name="target_matchers" value=target error=problem(form, local, "target_matchers")/>
+                <MatchersField label="While an alert matching these fires" name="source_matchers" value=source error=form.field("source_matchers")/>
+                <MatchersField label="Mute alerts matching these" name="target_matchers" value=target error=form.field("target_matchers")/>
             </div>
             <div class="form-actions">
                 <button class="button primary" type="submit" disabled=move || form.pending.get()>"Save inhibition rule"</button>

@@ -1,5 +1,5 @@
 //! The alert rule form (`/alerts/rules/new`, `/alerts/rules/{id}`): a query written by hand or
-//! with the builder, warning and critical thresholds, timing and annotations — and a preview
+//! with the builder (`components::QueryBuilder`), warning and critical thresholds, timing and annotations — and a preview
 //! chart of the query over the last hours with the threshold lines and the spans where the
 //! rule would have been pending or firing. The chart redraws as thresholds are typed; the
 //! query is re-run (after a pause in typing) when it changes.
@@ -18,11 +18,11 @@ use vigil_shared::prometheus::QueryData;
 
 use crate::api;
 use crate::components::{
-    ChartData, ChartSeries, ErrorBanner, FormState, Loading, MAX_SERIES, PromqlEditor, SelectField,
-    ShadedSpan, TextField, ThresholdLine, TimeSeriesChart, now,
+    ChannelPicker, ChartData, ChartSeries, ErrorBanner, FormState, Loaded, MAX_SERIES,
+    PromqlEditor, QueryBuilder, SelectField, ShadedSpan, TextField, ThresholdLine, TimeSeriesChart,
+    confirm, now, replace_address, warn_before_leaving,
 };
 use crate::format;
-use crate::pages::admin::confirm;
 use crate::session::use_session;
 
 const WARNING_COLOR: &str = "#e08a00";
@@ -255,61 +255,6 @@ impl Fields {
     }
 }
 
-/// Warns before leaving while `dirty` holds: the browser asks when the page is closed or
-/// reloaded, and a confirmation stops a click on an in-app link (caught before the router's
-/// own handler, which listens on the window as the click bubbles back up).
-fn warn_before_leaving(dirty: Memo<bool>) {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    let unload = Closure::<dyn Fn(web_sys::BeforeUnloadEvent)>::new(
-        move |ev: web_sys::BeforeUnloadEvent| {
-            if dirty.get_untracked() {
-                ev.prevent_default();
-                ev.set_return_value("There are unsaved changes.");
-            }
-        },
-    );
-    let click = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
-        let link = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|e| e.closest("a[href]").ok().flatten());
-        if link.is_some()
-            && dirty.get_untracked()
-            && !confirm("This rule has unsaved changes. Leave without saving?")
-        {
-            ev.prevent_default();
-            ev.stop_propagation();
-        }
-    });
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let _ =
-        window.add_event_listener_with_callback("beforeunload", unload.as_ref().unchecked_ref());
-    let _ = window.add_event_listener_with_callback_and_bool(
-        "click",
-        click.as_ref().unchecked_ref(),
-        true,
-    );
-    let kept = StoredValue::new_local(Some((unload, click)));
-    on_cleanup(move || {
-        if let Some(Some((unload, click))) = kept.try_update_value(Option::take)
-            && let Some(window) = web_sys::window()
-        {
-            let _ = window.remove_event_listener_with_callback(
-                "beforeunload",
-                unload.as_ref().unchecked_ref(),
-            );
-            let _ = window.remove_event_listener_with_callback_and_bool(
-                "click",
-                click.as_ref().unchecked_ref(),
-                true,
-            );
-        }
-    });
-}
-
 #[component]
 pub fn RuleFormPage() -> impl IntoView {
     let params = use_params_map();
@@ -319,12 +264,9 @@ pub fn RuleFormPage() -> impl IntoView {
         Some(id) => {
             let rule = LocalResource::new(move || api::get_alert_rule(id));
             view! {
-                <Suspense fallback=|| view! { <Loading what="the rule"/> }>
-                    {move || rule.get().map(|result| match result {
-                        Ok(rule) => view! { <RuleForm rule=Some(rule)/> }.into_any(),
-                        Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                    })}
-                </Suspense>
+                <Loaded resource=rule what="the rule" let:rule>
+                    <RuleForm rule=Some(rule)/>
+                </Loaded>
             }
             .into_any()
         }
@@ -343,19 +285,14 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
     }
     let saved = RwSignal::new(fields.snapshot());
     let dirty = Memo::new(move |_| fields.snapshot() != saved.get());
-    warn_before_leaving(dirty);
+    warn_before_leaving(
+        dirty,
+        "This rule has unsaved changes. Leave without saving?",
+    );
 
     let form = FormState::new();
-    let local_problems = RwSignal::new(BTreeMap::<String, String>::new());
     let notice = RwSignal::new(None::<String>);
-    let field = move |name: &'static str| {
-        let server = form.field(name);
-        Signal::derive(move || {
-            local_problems
-                .with(|p| p.get(name).cloned())
-                .or_else(|| server.get())
-        })
-    };
+    let field = move |name: &'static str| form.field(name);
 
     // The preview: series over the chosen window, re-fetched when the query, window or
     // interval change (after a pause in typing); thresholds only redraw.
@@ -511,14 +448,8 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
         ev.prevent_default();
         notice.set(None);
         let request = match fields.request() {
-            Ok(request) => {
-                local_problems.set(BTreeMap::new());
-                request
-            }
-            Err(problems) => {
-                local_problems.set(problems);
-                return;
-            }
+            Ok(request) => request,
+            Err(problems) => return form.problems.set(problems),
         };
         let id = rule_id.get_untracked();
         form.submit(
@@ -534,7 +465,7 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
                 if rule_id.get_untracked().is_none() {
                     rule_id.set(Some(rule.id));
                     // Stay on this page (and keep its notice); only the address changes.
-                    crate::app::replace_address(&format!("/alerts/rules/{}", rule.id));
+                    replace_address(&format!("/alerts/rules/{}", rule.id));
                 }
             },
         );
@@ -689,161 +620,5 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
                 </div>
             </Show>
         </form>
-    }
-}
-
-/// Which notification channels the rule's alerts go to.
-#[component]
-pub fn ChannelPicker(chosen: RwSignal<Vec<i64>>) -> impl IntoView {
-    let session = use_session();
-    let channels = LocalResource::new(move || async move {
-        // Listing channels needs the editor role; others see only the count.
-        if session.can(Role::Editor) {
-            api::list_channels().await.map(|l| l.channels).ok()
-        } else {
-            None
-        }
-    });
-    view! {
-        <fieldset class="card field">
-            <legend>"Notify"</legend>
-            {move || match channels.get() {
-                None => view! { <Loading what="channels"/> }.into_any(),
-                Some(None) => view! { <p class="muted">{format!("{} channels.", chosen.get().len())}</p> }.into_any(),
-                Some(Some(list)) if list.is_empty() => view! {
-                    <p class="muted">"No notification channels yet. " <a href="/alerts/channels">"Add one"</a> "."</p>
-                }.into_any(),
-                Some(Some(list)) => list.into_iter().map(|channel| {
-                    let id = channel.id;
-                    view! {
-                        <label class="checkbox">
-                            <input
-                                type="checkbox"
-                                prop:checked=move || chosen.with(|c| c.contains(&id))
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    chosen.update(|c| {
-                                        c.retain(|x| *x != id);
-                                        if on {
-                                            c.push(id);
-                                        }
-                                    });
-                                }
-                            />
-                            <span>{format!("{} ({})", channel.name, channel.kind.as_str())}</span>
-                        </label>
-                    }
-                }).collect_view().into_any(),
-            }}
-        </fieldset>
-    }
-}
-
-/// Writes PromQL from a metric, label filters, a function and an aggregation — the parts most
-/// threshold rules are made of. The query stays editable by hand.
-#[component]
-fn QueryBuilder(query: RwSignal<String>) -> impl IntoView {
-    let open = RwSignal::new(false);
-    let metrics = LocalResource::new(|| api::label_values("__name__", None));
-    let metric = RwSignal::new(String::new());
-    let filters = RwSignal::new(String::new());
-    let function = RwSignal::new("rate".to_owned());
-    let window = RwSignal::new("5m".to_owned());
-    let aggregation = RwSignal::new("sum".to_owned());
-    let by = RwSignal::new(String::new());
-
-    let build = move || {
-        let metric = metric.get();
-        if metric.is_empty() {
-            return;
-        }
-        let filters = filters.get().trim().to_owned();
-        let mut expr = if filters.is_empty() {
-            metric
-        } else {
-            format!("{metric}{{{filters}}}")
-        };
-        let function = function.get();
-        if !function.is_empty() {
-            expr = format!("{function}({expr}[{}])", window.get().trim());
-        }
-        let aggregation = aggregation.get();
-        if !aggregation.is_empty() {
-            let by = by.get();
-            let labels: Vec<&str> = by
-                .split(',')
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect();
-            expr = if labels.is_empty() {
-                format!("{aggregation}({expr})")
-            } else {
-                format!("{aggregation} by ({}) ({expr})", labels.join(", "))
-            };
-        }
-        query.set(expr);
-    };
-    let functions = [
-        ("", "none (raw value)"),
-        ("rate", "rate"),
-        ("irate", "irate"),
-        ("increase", "increase"),
-        ("avg_over_time", "avg_over_time"),
-        ("max_over_time", "max_over_time"),
-        ("min_over_time", "min_over_time"),
-    ];
-    let aggregations = [
-        ("", "none"),
-        ("sum", "sum"),
-        ("avg", "avg"),
-        ("max", "max"),
-        ("min", "min"),
-        ("count", "count"),
-    ];
-
-    view! {
-        <div class="query-builder">
-            <button class="button small" type="button" aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
-                {move || if open.get() { "Hide query builder" } else { "Build the query" }}
-            </button>
-            <Show when=move || open.get()>
-                <div class="form-grid builder-grid" role="group" aria-label="Query builder">
-                    <div class="field">
-                        <label for="builder-metric">"Metric"</label>
-                        <select id="builder-metric" on:change=move |ev| { metric.set(event_target_value(&ev)); build(); }>
-                            <option value="">"Choose a metric…"</option>
-                            {move || metrics.get().map(|names| names.unwrap_or_default().into_iter().map(|name| {
-                                let value = name.clone();
-                                view! { <option value=value>{name}</option> }
-                            }).collect_view())}
-                        </select>
-                    </div>
-                    <div class="field">
-                        <label for="builder-filters">"Label filters"</label>
-                        <input id="builder-filters" placeholder="job=\"checkout\", status=~\"5..\"" bind:value=filters on:change=move |_| build()/>
-                    </div>
-                    <div class="field">
-                        <label for="builder-function">"Function"</label>
-                        <select id="builder-function" on:change=move |ev| { function.set(event_target_value(&ev)); build(); } prop:value=move || function.get()>
-                            {functions.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
-                        </select>
-                    </div>
-                    <div class="field">
-                        <label for="builder-window">"Over"</label>
-                        <input id="builder-window" bind:value=window on:change=move |_| build()/>
-                    </div>
-                    <div class="field">
-                        <label for="builder-aggregation">"Aggregation"</label>
-                        <select id="builder-aggregation" on:change=move |ev| { aggregation.set(event_target_value(&ev)); build(); } prop:value=move || aggregation.get()>
-                            {aggregations.iter().map(|(v, l)| view! { <option value=*v>{*l}</option> }).collect_view()}
-                        </select>
-                    </div>
-                    <div class="field">
-                        <label for="builder-by">"Group by (labels, comma-separated)"</label>
-                        <input id="builder-by" placeholder="job, instance" bind:value=by on:change=move |_| build()/>
-                    </div>
-                </div>
-            </Show>
-        </div>
     }
 }

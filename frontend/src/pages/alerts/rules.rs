@@ -6,7 +6,7 @@ use vigil_shared::Role;
 use vigil_shared::alerting::AlertRule;
 
 use crate::api;
-use crate::components::Loading;
+use crate::components::Loaded;
 use crate::session::use_session;
 
 fn thresholds(rule: &AlertRule) -> String {
@@ -37,12 +37,12 @@ pub fn RulesPage() -> impl IntoView {
                     </div>
                 </Show>
             </div>
-            <Suspense fallback=|| view! { <Loading what="rules"/> }>
-                {move || rules.get().map(|result| match result {
-                    Ok(list) if list.rules.is_empty() => view! {
+            <Loaded resource=rules what="rules" let:list>
+                {match list {
+                    list if list.rules.is_empty() => view! {
                         <p class="muted empty-state">"No alert rules yet."</p>
                     }.into_any(),
-                    Ok(list) => view! {
+                    list => view! {
                         <table class="table" aria-label="Alert rules">
                             <thead><tr>
                                 <th>"Rule"</th><th>"Group"</th><th>"Query"</th><th>"Thresholds"</th>
@@ -66,9 +66,8 @@ pub fn RulesPage() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                })}
-            </Suspense>
+                }}
+            </Loaded>
         </div>
     }
 }

@@ -8,7 +8,7 @@ use vigil_shared::Role;
 use vigil_shared::alerting::{MatchOp, Matcher, Silence, SilenceRequest, SilenceState};
 
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, FormState, Loading, Notice, TextField};
+use crate::components::{ErrorBanner, FormState, Loaded, Notice, TextField};
 use crate::format;
 use crate::session::use_session;
 
@@ -49,6 +49,14 @@ pub fn parse_matcher(text: &str) -> Result<Matcher, String> {
     })
 }
 
+/// Matchers one per line, blank lines skipped, as the forms take them.
+pub fn parse_matchers(text: &str) -> Result<Vec<Matcher>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(parse_matcher)
+        .collect()
+}
+
 pub fn show_matcher(m: &Matcher) -> String {
     format!("{}{}{:?}", m.name, m.op.symbol(), m.value)
 }
@@ -73,15 +81,11 @@ pub fn silence_link<'a>(labels: impl IntoIterator<Item = (&'a String, &'a String
 #[component]
 pub fn SilencesPage() -> impl IntoView {
     let session = use_session();
-    let reload = RwSignal::new(0_u32);
-    let silences = LocalResource::new(move || {
-        reload.track();
-        api::list_silences()
-    });
+    let silences = LocalResource::new(api::list_silences);
     let notice = RwSignal::new(None::<Result<String, ApiError>>);
     let changed = Callback::new(move |message: Result<String, ApiError>| {
         notice.set(Some(message));
-        reload.update(|n| *n += 1);
+        silences.refetch();
     });
 
     view! {
@@ -91,10 +95,10 @@ pub fn SilencesPage() -> impl IntoView {
         <div class="card">
             <h2>"Silences"</h2>
             <Notice notice=notice/>
-            <Suspense fallback=|| view! { <Loading what="silences"/> }>
-                {move || silences.get().map(|result| match result {
-                    Ok(list) if list.silences.is_empty() => view! { <p class="muted">"No silences."</p> }.into_any(),
-                    Ok(list) => view! {
+            <Loaded resource=silences what="silences" let:list>
+                {match list {
+                    list if list.silences.is_empty() => view! { <p class="muted">"No silences."</p> }.into_any(),
+                    list => view! {
                         <table class="table" aria-label="Silences">
                             <thead><tr>
                                 <th>"State"</th><th>"Matchers"</th><th>"Until"</th><th>"By"</th><th>"Why"</th><th></th>
@@ -104,9 +108,8 @@ pub fn SilencesPage() -> impl IntoView {
                             </tbody>
                         </table>
                     }.into_any(),
-                    Err(error) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                })}
-            </Suspense>
+                }}
+            </Loaded>
         </div>
     }
 }
@@ -159,43 +162,18 @@ fn NewSilenceForm(on_created: Callback<Result<String, ApiError>>) -> impl IntoVi
     let duration = RwSignal::new("2h".to_owned());
     let comment = RwSignal::new(String::new());
     let form = FormState::new();
-    let local = RwSignal::new(None::<(&'static str, String)>);
-    let problem = move |field: &'static str| {
-        let server = form.field(field);
-        Signal::derive(move || {
-            local
-                .get()
-                .filter(|(f, _)| *f == field)
-                .map(|(_, p)| p)
-                .or_else(|| server.get())
-        })
-    };
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let parsed: Result<Vec<Matcher>, String> = matchers
-            .get_untracked()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(parse_matcher)
-            .collect();
-        let parsed = match parsed {
+        let parsed = match parse_matchers(&matchers.get_untracked()) {
             Ok(parsed) => parsed,
-            Err(why) => {
-                local.set(Some(("matchers", why)));
-                return;
-            }
+            Err(why) => return form.refuse("matchers", why),
         };
         let Some(seconds) =
             format::duration_seconds(&duration.get_untracked()).filter(|s| *s > 0.0)
         else {
-            local.set(Some((
-                "duration",
-                "write a duration such as 30m, 2h or 1d".to_owned(),
-            )));
-            return;
+            return form.refuse("duration", "write a duration such as 30m, 2h or 1d");
         };
-        local.set(None);
         let request = SilenceRequest {
             matchers: parsed,
             starts_at: None,
@@ -227,14 +205,14 @@ fn NewSilenceForm(on_created: Callback<Result<String, ApiError>>) -> impl IntoVi
             <h2>"New silence"</h2>
             <ErrorBanner error=form.general()/>
             <div class="form-grid">
-                <div class="field" class:has-error=move || problem("matchers").get().is_some()>
+                <div class="field" class:has-error=move || form.field("matchers").get().is_some()>
                     <label for="field-matchers">"Matchers (one per line)"</label>
                     <textarea id="field-matchers" rows="3" bind:value=matchers placeholder="alertname=\"HighLatency\"\njob=~\"checkout|payments\""></textarea>
-                    <p class="field-error">{move || problem("matchers").get()}</p>
+                    <p class="field-error">{move || form.field("matchers").get()}</p>
                 </div>
                 <div>
-                    <TextField label="For" name="duration" value=duration error=problem("duration") hint="From now, e.g. 30m, 2h, 1d."/>
-                    <TextField label="Comment" name="comment" value=comment error=problem("comment") placeholder="Deploying the fix"/>
+                    <TextField label="For" name="duration" value=duration error=form.field("duration") hint="From now, e.g. 30m, 2h, 1d."/>
+                    <TextField label="Comment" name="comment" value=comment error=form.field("comment") placeholder="Deploying the fix"/>
                 </div>
                 <div class="form-actions">
                     <button class="button primary" type="submit" disabled=move || form.pending.get()>"Create silence"</button>

@@ -12,11 +12,10 @@ use vigil_shared::incident::{IncidentAction, IncidentDetail, IncidentStatus};
 use wasm_bindgen::JsCast;
 
 use super::StatusBadge;
-use crate::api::{self, ApiError};
-use crate::components::{Loading, Notice};
+use crate::api::{self, ApiError, ApiResult};
+use crate::components::{Loaded, Notice, SeverityBadge};
 use crate::format;
 use crate::live::live_events;
-use crate::pages::alerts::SeverityBadge;
 use crate::session::use_session;
 
 /// Snooze lengths offered, in minutes.
@@ -38,32 +37,22 @@ enum Confirm {
 pub fn IncidentPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok())));
-    let detail = RwSignal::new(None::<Result<IncidentDetail, ApiError>>);
-    let generation = StoredValue::new(0_u64);
-    let load = move || {
-        let Some(id) = id.get_untracked() else {
-            detail.set(Some(Err(ApiError {
-                status: 404,
-                code: "not_found".to_owned(),
-                message: "There is no incident at this address.".to_owned(),
-                fields: Default::default(),
-            })));
-            return;
-        };
-        generation.update_value(|g| *g += 1);
-        let this_load = generation.get_value();
-        leptos::task::spawn_local(async move {
-            let answer = api::get_incident(id).await;
-            if generation.get_value() == this_load {
-                detail.set(Some(answer));
+    let detail = LocalResource::new(move || {
+        let id = id.get();
+        async move {
+            match id {
+                Some(id) => api::get_incident(id).await,
+                None => Err(ApiError {
+                    status: 404,
+                    code: "not_found".to_owned(),
+                    message: "There is no incident at this address.".to_owned(),
+                    fields: Default::default(),
+                }),
             }
-        });
-    };
-    Effect::new(move |_| {
-        id.track();
-        load();
+        }
     });
-    live_events(&["incident"], move |_| load());
+    live_events(&["incident"], move |_| detail.refetch());
+    let failed = move || detail.with(|d| matches!(d, Some(Err(_))));
 
     // Kept while live updates replace the incident shown: an open dialog, a half-written note
     // and the outcome of the last action survive them.
@@ -109,15 +98,15 @@ pub fn IncidentPage() -> impl IntoView {
 
     view! {
         <section class="page">
-            {move || match detail.get() {
-                None => view! { <Loading what="the incident"/> }.into_any(),
-                Some(Err(error)) => view! {
-                    <header class="page-header"><h1>"Incident"</h1></header>
-                    <p class="banner banner-error" role="alert">{error.message}</p>
-                    <p><a href="/incidents">"Back to the incidents"</a></p>
-                }.into_any(),
-                Some(Ok(incident)) => view! { <IncidentView incident=incident controls=controls/> }.into_any(),
-            }}
+            <Show when=failed>
+                <header class="page-header"><h1>"Incident"</h1></header>
+            </Show>
+            <Loaded resource=detail what="the incident" let:incident>
+                <IncidentView incident=incident controls=controls/>
+            </Loaded>
+            <Show when=failed>
+                <p><a href="/incidents">"Back to the incidents"</a></p>
+            </Show>
             <ConfirmDialog controls=controls/>
         </section>
     }
@@ -246,7 +235,8 @@ struct Controls {
     /// The reason or resolution note typed in the confirmation.
     reason: RwSignal<String>,
     note: RwSignal<String>,
-    detail: RwSignal<Option<Result<IncidentDetail, ApiError>>>,
+    /// The incident shown; an action's answer replaces it.
+    detail: LocalResource<ApiResult<IncidentDetail>>,
 }
 
 impl Controls {

@@ -9,19 +9,10 @@ use vigil_shared::incident::{Incident, IncidentAction, IncidentList, IncidentSta
 
 use super::StatusBadge;
 use crate::api::{self, ApiError, IncidentFilter};
-use crate::app::replace_address;
-use crate::components::{Loading, Notice};
+use crate::components::{Loaded, Notice, SEVERITY_FILTER, SeverityBadge, replace_address};
 use crate::format;
 use crate::live::live_events;
-use crate::pages::alerts::SeverityBadge;
 use crate::session::use_session;
-
-const SEVERITIES: [(&str, &str); 4] = [
-    ("", "Any severity"),
-    ("critical", "Critical"),
-    ("warning", "Warning"),
-    ("info", "Info"),
-];
 
 const PERIODS: [(&str, &str); 4] = [
     ("", "Any time"),
@@ -90,21 +81,12 @@ pub fn IncidentsPage() -> impl IntoView {
         page: page.get(),
     });
 
-    let result = RwSignal::new(None::<Result<IncidentList, ApiError>>);
+    let incidents = LocalResource::new(move || {
+        let filter = for_api(filter.get());
+        async move { api::list_incidents(&filter).await }
+    });
     let notice = RwSignal::new(None::<Result<String, ApiError>>);
-    // Answers to an older load that arrive late are dropped.
-    let generation = StoredValue::new(0_u64);
-    let load = move || {
-        generation.update_value(|g| *g += 1);
-        let this_load = generation.get_value();
-        let f = for_api(filter.get_untracked());
-        leptos::task::spawn_local(async move {
-            let answer = api::list_incidents(&f).await;
-            if generation.get_value() == this_load {
-                result.set(Some(answer));
-            }
-        });
-    };
+    // The address follows the filters.
     Effect::new(move |_| {
         let mut shown = filter.get();
         if shown.status == "open" {
@@ -119,9 +101,8 @@ pub fn IncidentsPage() -> impl IntoView {
         } else {
             format!("/incidents?{query}")
         });
-        load();
     });
-    live_events(&["incident"], move |_| load());
+    live_events(&["incident"], move |_| incidents.refetch());
 
     // Any change of filter starts again at the first page.
     let set = move |signal: RwSignal<String>, value: String| {
@@ -130,11 +111,11 @@ pub fn IncidentsPage() -> impl IntoView {
     };
     let acknowledged = Callback::new(move |outcome: Result<String, ApiError>| {
         notice.set(Some(outcome));
-        load();
+        incidents.refetch();
     });
     let people = LocalResource::new(api::user_directory);
     let teams = LocalResource::new(api::team_directory);
-    let counts = move || result.with(|r| status_tabs(r.as_ref().and_then(|r| r.as_ref().ok())));
+    let counts = move || incidents.with(|r| status_tabs(r.as_ref().and_then(|r| r.as_ref().ok())));
 
     view! {
         <section class="page">
@@ -178,7 +159,7 @@ pub fn IncidentsPage() -> impl IntoView {
                     <label for="field-incident-severity">"Severity"</label>
                     <select id="field-incident-severity" prop:value=move || severity.get()
                         on:change=move |ev| set(severity, event_target_value(&ev))>
-                        {SEVERITIES.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                        {SEVERITY_FILTER.iter().map(|(value, label)| view! { <option value=*value>{*label}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="field">
@@ -231,43 +212,43 @@ pub fn IncidentsPage() -> impl IntoView {
                 </label>
                 <p class="muted live-note" aria-live="polite">
                     <span class="live-dot" aria-hidden="true"></span>
-                    {move || result.with(Option::is_some).then_some("Live: updates as incidents change.")}
+                    {move || incidents.with(Option::is_some).then_some("Live: updates as incidents change.")}
                 </p>
             </div>
             <Notice notice=notice/>
             <div class="card">
-                {move || match result.get() {
-                    None => view! { <Loading what="incidents"/> }.into_any(),
-                    Some(Err(error)) => view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any(),
-                    Some(Ok(list)) if list.incidents.is_empty() => view! {
-                        <p class="muted empty-state">"No incidents match."</p>
-                    }.into_any(),
-                    Some(Ok(list)) => {
-                        let first = (page.get_untracked() - 1) * IncidentFilter::PER_PAGE;
-                        let shown = list.incidents.len() as u32;
-                        let more = i64::from(first + shown) < list.total;
-                        view! {
-                            <table class="table incidents-table" aria-label="Incidents">
-                                <thead><tr>
-                                    <th>"Severity"</th><th>"Incident"</th><th>"Status"</th><th>"Assignee"</th>
-                                    <th>"Level"</th><th>"Alerts"</th><th>"Triggered"</th><th></th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.incidents.into_iter().map(|incident| view! {
-                                        <IncidentRow incident=incident on_acknowledged=acknowledged/>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            <div class="pager">
-                                <span class="muted">{format!("{}–{} of {}", first + 1, first + shown, list.total)}</span>
-                                <button class="button small" type="button" disabled=first == 0
-                                    on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Previous"</button>
-                                <button class="button small" type="button" disabled=!more
-                                    on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
-                            </div>
-                        }.into_any()
-                    }
-                }}
+                <Loaded resource=incidents what="incidents" let:list>
+                    {match list {
+                        list if list.incidents.is_empty() => view! {
+                            <p class="muted empty-state">"No incidents match."</p>
+                        }.into_any(),
+                        list => {
+                            let first = (page.get_untracked() - 1) * IncidentFilter::PER_PAGE;
+                            let shown = list.incidents.len() as u32;
+                            let more = i64::from(first + shown) < list.total;
+                            view! {
+                                <table class="table incidents-table" aria-label="Incidents">
+                                    <thead><tr>
+                                        <th>"Severity"</th><th>"Incident"</th><th>"Status"</th><th>"Assignee"</th>
+                                        <th>"Level"</th><th>"Alerts"</th><th>"Triggered"</th><th></th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {list.incidents.into_iter().map(|incident| view! {
+                                            <IncidentRow incident=incident on_acknowledged=acknowledged/>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                <div class="pager">
+                                    <span class="muted">{format!("{}–{} of {}", first + 1, first + shown, list.total)}</span>
+                                    <button class="button small" type="button" disabled=first == 0
+                                        on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Previous"</button>
+                                    <button class="button small" type="button" disabled=!more
+                                        on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+                                </div>
+                            }.into_any()
+                        }
+                    }}
+                </Loaded>
             </div>
         </section>
     }

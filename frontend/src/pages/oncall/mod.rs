@@ -7,10 +7,8 @@ pub mod policy_form;
 pub mod schedule;
 pub mod schedules;
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -22,7 +20,7 @@ use vigil_shared::schedule::{Schedule, Shift};
 use wasm_bindgen::prelude::*;
 
 use crate::api::{self, ApiResult};
-use crate::components::Loading;
+use crate::components::Loaded;
 use crate::session::use_session;
 
 #[wasm_bindgen(inline_js = r#"
@@ -103,31 +101,29 @@ pub struct Directory {
     pub teams: RwSignal<Vec<(i64, String)>>,
     pub schedules: RwSignal<Vec<(i64, String)>>,
     pub channels: RwSignal<Vec<(i64, String)>>,
-    /// Whether users and teams have been asked for (whatever the answer).
-    loaded: RwSignal<bool>,
 }
 
 impl Directory {
-    fn load() -> Self {
-        let directory = Directory {
+    fn new() -> Self {
+        Directory {
             users: RwSignal::new(Vec::new()),
             teams: RwSignal::new(Vec::new()),
             schedules: RwSignal::new(Vec::new()),
             channels: RwSignal::new(Vec::new()),
-            loaded: RwSignal::new(false),
-        };
-        leptos::task::spawn_local(async move {
-            if let Ok(list) = api::user_directory().await {
-                directory.users.set(list.users);
-            }
-            if let Ok(list) = api::team_directory().await {
-                directory
-                    .teams
-                    .set(list.teams.into_iter().map(|t| (t.id, t.name)).collect());
-            }
-            directory.loaded.set(true);
-        });
-        directory
+        }
+    }
+
+    /// Reads the people and teams. Pages do without names that cannot be read (they show ids),
+    /// so this never fails.
+    async fn load_people(self) -> ApiResult<()> {
+        if let Ok(list) = api::user_directory().await {
+            self.users.set(list.users);
+        }
+        if let Ok(list) = api::team_directory().await {
+            self.teams
+                .set(list.teams.into_iter().map(|t| (t.id, t.name)).collect());
+        }
+        Ok(())
     }
 
     /// Reloads what escalation targets may name besides people and teams (channels only for
@@ -211,8 +207,9 @@ pub fn use_directory() -> Directory {
 
 #[component]
 pub fn OncallLayout() -> impl IntoView {
-    let directory = Directory::load();
+    let directory = Directory::new();
     provide_context(directory);
+    let people = LocalResource::new(move || directory.load_people());
     view! {
         <section class="page">
             <header class="page-header">
@@ -223,59 +220,10 @@ pub fn OncallLayout() -> impl IntoView {
                     <A href="/oncall/policies">"Escalation policies"</A>
                 </nav>
             </header>
-            {move || {
-                if directory.loaded.get() {
-                    view! { <Outlet/> }.into_any()
-                } else {
-                    view! { <Loading what="people and teams"/> }.into_any()
-                }
-            }}
+            <Loaded resource=people what="people and teams" let:_people>
+                <Outlet/>
+            </Loaded>
         </section>
-    }
-}
-
-/// The answer to a request, `None` while it is under way. The request is sent again whenever
-/// a signal it reads changes; the previous answer stays on screen meanwhile, and an answer
-/// overtaken by a newer request is dropped. Lighter than a `LocalResource` with `Suspense`,
-/// which cost the WebAssembly several KB per kind of answer.
-pub fn fetch<T, F>(request: impl Fn() -> F + 'static) -> RwSignal<Option<ApiResult<T>>>
-where
-    T: Send + Sync + 'static,
-    F: Future<Output = ApiResult<T>> + 'static,
-{
-    let answer = RwSignal::new(None);
-    let latest = Rc::new(Cell::new(0_u32));
-    Effect::new(move || {
-        let pending = request();
-        let this = latest.get().wrapping_add(1);
-        latest.set(this);
-        let latest = Rc::clone(&latest);
-        leptos::task::spawn_local(async move {
-            let result = pending.await;
-            if latest.get() == this {
-                answer.set(Some(result));
-            }
-        });
-    });
-    answer
-}
-
-/// What `answer` holds: a loading line, the server's error, or `show(value)`.
-pub fn answered<T, V>(
-    answer: RwSignal<Option<ApiResult<T>>>,
-    what: &'static str,
-    show: impl Fn(T) -> V + Send + Sync + 'static,
-) -> impl IntoView
-where
-    T: Clone + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
-    move || match answer.get() {
-        None => view! { <Loading what=what/> }.into_any(),
-        Some(Err(error)) => {
-            view! { <p class="banner banner-error" role="alert">{error.message}</p> }.into_any()
-        }
-        Some(Ok(value)) => show(value).into_any(),
     }
 }
 
@@ -285,22 +233,26 @@ pub type Html = ApiResult<String>;
 /// A request for HTML text, its type erased.
 type HtmlRequest = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Html>>>>;
 
-/// [`fetch`] for HTML text: one instance of its machinery behind every such request.
-pub fn fetch_html<F: Future<Output = Html> + 'static>(
+/// Loads HTML text, again whenever a signal `request` reads changes: one instance of a
+/// resource's machinery behind every such request (a resource per kind of answer would cost
+/// the WebAssembly several KB each).
+pub fn load_html<F: Future<Output = Html> + 'static>(
     request: impl Fn() -> F + 'static,
-) -> RwSignal<Option<Html>> {
+) -> LocalResource<Html> {
     let erased: HtmlRequest = Box::new(move || Box::pin(request()));
-    fetch(erased)
+    LocalResource::new(erased)
 }
 
-/// What `answer` holds, for read-only tables and the calendar, which are written as HTML text
-/// (whatever is inserted goes through [`esc`]): a typed view of the same markup costs the
+/// Shows what `answer` holds, for read-only tables and the calendar, which are written as HTML
+/// text (whatever is inserted goes through [`esc`]): a typed view of the same markup costs the
 /// WebAssembly several times more, and these parts have little to click but links, which the
 /// router follows wherever they are. One function for all of them, for the same reason.
-pub fn answered_html(answer: RwSignal<Option<Html>>, what: &'static str) -> AnyView {
-    answered(answer, what, |html| {
-        view! { <div class="html-block" inner_html=html></div> }
-    })
+pub fn html_block(answer: LocalResource<Html>, what: &'static str) -> AnyView {
+    view! {
+        <Loaded resource=answer what=what let:html>
+            <div class="html-block" inner_html=html></div>
+        </Loaded>
+    }
     .into_any()
 }
 

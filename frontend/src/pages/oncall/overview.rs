@@ -10,7 +10,7 @@ use vigil_shared::incident::{Analytics, AnalyticsRow};
 use vigil_shared::schedule::{Schedule, Shift};
 
 use super::{
-    Directory, answered_html, esc, fetch_html, on_call_html, schedules_on_call, use_directory,
+    Directory, esc, html_block, load_html, on_call_html, schedules_on_call, use_directory,
 };
 use crate::api;
 use crate::components::SelectField;
@@ -19,12 +19,12 @@ use crate::format;
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let directory = use_directory();
-    let on_call = fetch_html(move || async move {
+    let on_call = load_html(move || async move {
         schedules_on_call()
             .await
             .map(|schedules| on_call_table(&directory, &schedules))
     });
-    let open = fetch_html(|| async {
+    let open = load_html(|| async {
         api::open_incident_counts().await.map(|counts| {
             format!(
                 "<div class=\"counts\"><a class=\"count count-triggered\" href=\"/incidents?status=triggered\"><strong>{}</strong> triggered</a>\
@@ -34,7 +34,7 @@ pub fn OverviewPage() -> impl IntoView {
         })
     });
     let days = RwSignal::new("30".to_owned());
-    let analytics = fetch_html(move || {
+    let analytics = load_html(move || {
         let days: i64 = days.get().parse().unwrap_or(30);
         let to = Utc::now();
         async move {
@@ -48,11 +48,11 @@ pub fn OverviewPage() -> impl IntoView {
         <div class="grid two">
             <div class="card">
                 <h2>"On call now"</h2>
-                {answered_html(on_call, "schedules")}
+                {html_block(on_call, "schedules")}
             </div>
             <div class="card">
                 <h2>"Open incidents"</h2>
-                {answered_html(open, "incidents")}
+                {html_block(open, "incidents")}
             </div>
         </div>
         <div class="card">
@@ -70,7 +70,7 @@ pub fn OverviewPage() -> impl IntoView {
                 />
             </div>
             <p class="muted">"Mean time from an incident triggering to its first acknowledgment (MTTA) and to its resolution (MTTR), for incidents triggered in the period."</p>
-            {answered_html(analytics, "MTTA and MTTR")}
+            {html_block(analytics, "MTTA and MTTR")}
         </div>
     }
 }

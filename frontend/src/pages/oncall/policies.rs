@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use leptos::prelude::*;
 use vigil_shared::incident::{EscalationPolicyList, EscalationPolicyRequest};
 
-use super::{Directory, answered_html, esc, fetch_html, is_editor, use_directory};
+use super::{Directory, esc, html_block, is_editor, load_html, use_directory};
 use crate::api;
 
 /// The levels in a line: `0 min: Eddie Editor · 15 min: team SRE, schedule Primary`.
@@ -26,12 +26,13 @@ pub fn levels_summary(directory: &Directory, policy: &EscalationPolicyRequest) -
 pub fn PoliciesPage() -> impl IntoView {
     let directory = use_directory();
     let editor = is_editor();
-    let policies = fetch_html(move || async move {
-        // The names of the schedules and channels the levels page, first.
+    let policies = load_html(move || async move {
+        // The names of the schedules and channels the levels page, first. The table reads
+        // them untracked: this request sets them, and must not run again because it did.
         directory.load_targets(editor).await;
         api::list_escalation_policies()
             .await
-            .map(|list| policies_table(&directory, &list))
+            .map(|list| untrack(|| policies_table(&directory, &list)))
     });
 
     view! {
@@ -41,7 +42,7 @@ pub fn PoliciesPage() -> impl IntoView {
                 {editor.then(|| view! { <a class="button primary" href="/oncall/policies/new">"New policy"</a> })}
             </div>
             <p class="muted">"Who is paged about an incident, level after level, until someone acknowledges it."</p>
-            {answered_html(policies, "escalation policies")}
+            {html_block(policies, "escalation policies")}
         </div>
     }
 }

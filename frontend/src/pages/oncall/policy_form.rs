@@ -11,10 +11,11 @@ use vigil_shared::incident::{
     EscalationLevel, EscalationPolicy, EscalationPolicyRequest, EscalationTarget, TargetKind,
 };
 
-use super::{answered, fetch, is_editor, use_directory};
+use super::{is_editor, use_directory};
 use crate::api;
-use crate::components::{CheckboxField, ErrorBanner, FormState, TextField};
-use crate::pages::admin::confirm;
+use crate::components::{
+    CheckboxField, ErrorBanner, FormState, Loaded, TextField, confirm, replace_address,
+};
 
 /// `/oncall/policies/{id}`, and `/oncall/policies/new` (any id that is not a number).
 #[component]
@@ -23,10 +24,12 @@ pub fn PolicyPage() -> impl IntoView {
     move || match params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok())) {
         None => view! { <PolicyForm policy=None/> }.into_any(),
         Some(id) => {
-            let policy = fetch(move || api::get_escalation_policy(id));
-            answered(policy, "the policy", |policy| {
-                view! { <PolicyForm policy=Some(policy)/> }
-            })
+            let policy = LocalResource::new(move || api::get_escalation_policy(id));
+            view! {
+                <Loaded resource=policy what="the policy" let:policy>
+                    <PolicyForm policy=Some(policy)/>
+                </Loaded>
+            }
             .into_any()
         }
     }
@@ -101,15 +104,7 @@ fn PolicyForm(policy: Option<EscalationPolicy>) -> impl IntoView {
     let auto_resolve = RwSignal::new(start.auto_resolve);
 
     let form = FormState::new();
-    let local = RwSignal::new(BTreeMap::<String, String>::new());
     let notice = RwSignal::new(None::<String>);
-    let problem = move |name: String| {
-        Signal::derive(move || {
-            local
-                .with(|p| p.get(&name).cloned())
-                .or_else(|| form.error.with(|e| e.as_ref().and_then(|e| e.field(&name))))
-        })
-    };
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -134,10 +129,8 @@ fn PolicyForm(policy: Option<EscalationPolicy>) -> impl IntoView {
         let ack_timeout = ack_timeout.get_untracked();
         let ack_timeout_minutes =
             (!ack_timeout.trim().is_empty()).then(|| number("ack_timeout_minutes", ack_timeout));
-        let failed = !problems.is_empty();
-        local.set(problems);
-        if failed {
-            return;
+        if !problems.is_empty() {
+            return form.problems.set(problems);
         }
         let request = EscalationPolicyRequest {
             name: name.get_untracked().trim().to_owned(),
@@ -150,12 +143,12 @@ fn PolicyForm(policy: Option<EscalationPolicy>) -> impl IntoView {
         };
         let id = policy_id.get_untracked();
         form.submit(
-            async move { api::save::<_, api::Named>(api::ESCALATION_POLICIES, id, &request).await },
+            async move { api::save_escalation_policy(id, &request).await },
             move |saved| {
                 notice.set(Some(format!("Saved escalation policy {}.", saved.name)));
                 if policy_id.get_untracked().is_none() {
                     policy_id.set(Some(saved.id));
-                    crate::app::replace_address(&format!("/oncall/policies/{}", saved.id));
+                    replace_address(&format!("/oncall/policies/{}", saved.id));
                 }
             },
         );
@@ -171,17 +164,17 @@ fn PolicyForm(policy: Option<EscalationPolicy>) -> impl IntoView {
             return;
         }
         form.submit(
-            async move { api::delete_at(&format!("{}/{id}", api::ESCALATION_POLICIES)).await },
+            async move { api::delete_escalation_policy(id).await },
             move |()| navigate.with_value(|n| n("/oncall/policies", Default::default())),
         );
     };
-    let levels_error = problem("levels".to_owned());
+    let levels_error = form.field("levels");
     // What is wrong with level `i` (from 0): the server names it `levels.{i}` (or a field of
     // it, `levels.{i}.…`).
     let level_problem = move |i: usize| {
         let key = format!("levels.{i}");
         Signal::derive(move || {
-            local.with(|p| p.get(&key).cloned()).or_else(|| {
+            form.problems.with(|p| p.get(&key).cloned()).or_else(|| {
                 form.error.with(|e| {
                     let messages: Vec<&str> = e
                         .iter()
@@ -202,7 +195,7 @@ fn PolicyForm(policy: Option<EscalationPolicy>) -> impl IntoView {
     // would point at the wrong ones, so they go until the next save.
     let change_levels = move |change: &dyn Fn(&mut Vec<LevelDraft>)| {
         levels.update(|l| change(l));
-        local.set(BTreeMap::new());
+        form.problems.set(BTreeMap::new());
         form.error.set(None);
     };
     let add_level = move |_| {
@@ -225,8 +218,8 @@ fn PolicyForm(policy: Option<EscalationPolicy>) -> impl IntoView {
             {(!editor).then(|| view! { <p class="banner">"You can read this policy; changing it needs the editor role."</p> })}
             <fieldset class="form-fieldset" disabled=!editor>
                 <div class="form-grid">
-                    <TextField label="Name" name="name" value=name error=problem("name".to_owned())/>
-                    <TextField label="Description" name="description" value=description error=problem("description".to_owned())/>
+                    <TextField label="Name" name="name" value=name error=form.field("name")/>
+                    <TextField label="Description" name="description" value=description error=form.field("description")/>
                 </div>
                 <div class="levels">
                     {move || {
@@ -264,9 +257,9 @@ fn PolicyForm(policy: Option<EscalationPolicy>) -> impl IntoView {
                     {editor.then(|| view! { <button class="button" type="button" on:click=add_level>"Add level"</button> })}
                 </div>
                 <div class="form-grid">
-                    <TextField label="Repeat the levels (times)" name="repeat_count" value=repeat_count error=problem("repeat_count".to_owned()) hint="0: page each level once."/>
-                    <TextField label="Repeat after (minutes)" name="repeat_after_minutes" value=repeat_after error=problem("repeat_after_minutes".to_owned()) hint="After the last level, before starting again."/>
-                    <TextField label="Acknowledgment timeout (minutes)" name="ack_timeout_minutes" value=ack_timeout error=problem("ack_timeout_minutes".to_owned()) hint="Acknowledged but unresolved this long: it triggers again. Empty: never."/>
+                    <TextField label="Repeat the levels (times)" name="repeat_count" value=repeat_count error=form.field("repeat_count") hint="0: page each level once."/>
+                    <TextField label="Repeat after (minutes)" name="repeat_after_minutes" value=repeat_after error=form.field("repeat_after_minutes") hint="After the last level, before starting again."/>
+                    <TextField label="Acknowledgment timeout (minutes)" name="ack_timeout_minutes" value=ack_timeout error=form.field("ack_timeout_minutes") hint="Acknowledged but unresolved this long: it triggers again. Empty: never."/>
                 </div>
                 <CheckboxField label="Resolve the incident when all its alerts resolve" name="auto_resolve" checked=auto_resolve/>
             </fieldset>

@@ -13,12 +13,13 @@ use vigil_shared::schedule::{
 };
 
 use super::{
-    Directory, answered, answered_html, browser_time_zone, day_label, esc, fetch, fetch_html,
-    from_local_input, is_editor, local_input, midnights, on_call_html, use_directory, when,
+    Directory, browser_time_zone, day_label, esc, from_local_input, html_block, is_editor,
+    load_html, local_input, midnights, on_call_html, use_directory, when,
 };
 use crate::api::{self, ApiError};
-use crate::components::{ErrorBanner, FormState, Notice, SelectField, TextField};
-use crate::pages::admin::confirm;
+use crate::components::{
+    ErrorBanner, FormState, Loaded, Notice, SelectField, TextField, confirm, replace_address,
+};
 
 /// Time zones offered as one types (any IANA name is accepted).
 const TIME_ZONES: [&str; 30] = [
@@ -61,10 +62,12 @@ pub fn SchedulePage() -> impl IntoView {
     move || match params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok())) {
         None => view! { <ScheduleForm schedule=None/> }.into_any(),
         Some(id) => {
-            let schedule = fetch(move || api::get_schedule(id));
-            answered(schedule, "the schedule", |schedule| {
-                view! { <ScheduleForm schedule=Some(schedule)/> }
-            })
+            let schedule = LocalResource::new(move || api::get_schedule(id));
+            view! {
+                <Loaded resource=schedule what="the schedule" let:schedule>
+                    <ScheduleForm schedule=Some(schedule)/>
+                </Loaded>
+            }
             .into_any()
         }
     }
@@ -98,24 +101,14 @@ fn ScheduleForm(schedule: Option<Schedule>) -> impl IntoView {
     let version = RwSignal::new(0_u32);
 
     let form = FormState::new();
-    let local = RwSignal::new(None::<(&'static str, String)>);
     let notice = RwSignal::new(None::<Result<String, ApiError>>);
-    let field = move |name: &'static str| {
-        let server = form.field(name);
-        Signal::derive(move || {
-            local
-                .get()
-                .filter(|(f, _)| *f == name)
-                .map(|(_, p)| p)
-                .or_else(|| server.get())
-        })
-    };
+    let field = move |name: &'static str| form.field(name);
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         notice.set(None);
         let Ok(date) = start_date.get_untracked().trim().parse::<NaiveDate>() else {
-            return local.set(Some(("start_date", "pick a date".to_owned())));
+            return form.refuse("start_date", "pick a date");
         };
         let rotation = match rotation.get_untracked().as_str() {
             "daily" => Rotation::Daily,
@@ -125,16 +118,10 @@ fn ScheduleForm(schedule: Option<Schedule>) -> impl IntoView {
         let hours = match rotation {
             Rotation::Custom => match shift_hours.get_untracked().trim().parse::<u32>() {
                 Ok(hours) => Some(hours),
-                Err(_) => {
-                    return local.set(Some((
-                        "shift_hours",
-                        "write a whole number of hours".to_owned(),
-                    )));
-                }
+                Err(_) => return form.refuse("shift_hours", "write a whole number of hours"),
             },
             _ => None,
         };
-        local.set(None);
         let request = ScheduleRequest {
             name: name.get_untracked().trim().to_owned(),
             description: description.get_untracked(),
@@ -147,12 +134,12 @@ fn ScheduleForm(schedule: Option<Schedule>) -> impl IntoView {
         };
         let id = schedule_id.get_untracked();
         form.submit(
-            async move { api::save::<_, api::Named>(api::SCHEDULES, id, &request).await },
+            async move { api::save_schedule(id, &request).await },
             move |saved| {
                 notice.set(Some(Ok(format!("Saved schedule {}.", saved.name))));
                 if schedule_id.get_untracked().is_none() {
                     schedule_id.set(Some(saved.id));
-                    crate::app::replace_address(&format!("/oncall/schedules/{}", saved.id));
+                    replace_address(&format!("/oncall/schedules/{}", saved.id));
                 }
                 version.update(|v| *v += 1);
             },
@@ -165,10 +152,9 @@ fn ScheduleForm(schedule: Option<Schedule>) -> impl IntoView {
         if !confirm(&format!("Delete the schedule {}?", name.get_untracked())) {
             return;
         }
-        form.submit(
-            async move { api::delete_at(&format!("{}/{id}", api::SCHEDULES)).await },
-            move |()| navigate.with_value(|n| n("/oncall/schedules", Default::default())),
-        );
+        form.submit(async move { api::delete_schedule(id).await }, move |()| {
+            navigate.with_value(|n| n("/oncall/schedules", Default::default()))
+        });
     };
 
     view! {
@@ -225,7 +211,7 @@ fn ScheduleForm(schedule: Option<Schedule>) -> impl IntoView {
             })}
         </form>
         {move || schedule_id.get().map(|id| {
-            let on_call = fetch_html(move || {
+            let on_call = load_html(move || {
                 version.track();
                 async move {
                     api::on_call_now(id)
@@ -236,7 +222,7 @@ fn ScheduleForm(schedule: Option<Schedule>) -> impl IntoView {
             view! {
             <div class="card">
                 <h2>"On call now"</h2>
-                {answered_html(on_call, "who is on call")}
+                {html_block(on_call, "who is on call")}
             </div>
             <Calendar schedule_id=id version=version/>
             <Overrides schedule_id=id version=version editor=editor/>
@@ -318,7 +304,7 @@ fn Participants(
 fn Calendar(schedule_id: i64, version: RwSignal<u32>) -> impl IntoView {
     let directory = use_directory();
     let weeks = RwSignal::new("2".to_owned());
-    let shifts = fetch_html(move || {
+    let shifts = load_html(move || {
         version.track();
         let days = weeks.get().parse::<u32>().unwrap_or(2) * 7;
         async move {
@@ -342,7 +328,7 @@ fn Calendar(schedule_id: i64, version: RwSignal<u32>) -> impl IntoView {
                 />
             </div>
             <p class="muted calendar-legend">"Times in your time zone. " <span class="badge override-badge">"override"</span></p>
-            {answered_html(shifts, "the calendar")}
+            {html_block(shifts, "the calendar")}
         </section>
     }
 }
@@ -432,7 +418,7 @@ fn overrides_table(directory: &Directory, list: &OverrideList, editor: bool) -> 
 #[component]
 fn Overrides(schedule_id: i64, version: RwSignal<u32>, editor: bool) -> impl IntoView {
     let directory = use_directory();
-    let overrides = fetch_html(move || {
+    let overrides = load_html(move || {
         version.track();
         async move {
             api::list_overrides(schedule_id)
@@ -471,29 +457,18 @@ fn Overrides(schedule_id: i64, version: RwSignal<u32>, editor: bool) -> impl Int
     let from = RwSignal::new(local_input(&now));
     let to = RwSignal::new(local_input(&(now + TimeDelta::hours(8))));
     let form = FormState::new();
-    let local = RwSignal::new(None::<(&'static str, String)>);
-    let field = move |name: &'static str| {
-        let server = form.field(name);
-        Signal::derive(move || {
-            local
-                .get()
-                .filter(|(f, _)| *f == name)
-                .map(|(_, p)| p)
-                .or_else(|| server.get())
-        })
-    };
+    let field = move |name: &'static str| form.field(name);
     let add = move |ev: SubmitEvent| {
         ev.prevent_default();
         let Ok(user_id) = who.get_untracked().parse::<i64>() else {
-            return local.set(Some(("user_id", "choose who is on call".to_owned())));
+            return form.refuse("user_id", "choose who is on call");
         };
         let Some(starts_at) = from_local_input(&from.get_untracked()) else {
-            return local.set(Some(("starts_at", "pick a date and time".to_owned())));
+            return form.refuse("starts_at", "pick a date and time");
         };
         let Some(ends_at) = from_local_input(&to.get_untracked()) else {
-            return local.set(Some(("ends_at", "pick a date and time".to_owned())));
+            return form.refuse("ends_at", "pick a date and time");
         };
-        local.set(None);
         let request = OverrideRequest {
             user_id,
             starts_at,
@@ -516,7 +491,7 @@ fn Overrides(schedule_id: i64, version: RwSignal<u32>, editor: bool) -> impl Int
             <p class="muted">"Someone else on call for a while, whatever the rotation says; the newest override wins where they overlap."</p>
             <Notice notice=notice/>
             // The table is HTML text; its Remove buttons are heard here, as their clicks bubble.
-            <div on:click=remove>{answered_html(overrides, "overrides")}</div>
+            <div on:click=remove>{html_block(overrides, "overrides")}</div>
             {editor.then(|| view! {
                 <form class="override-form" aria-label="New override" on:submit=add novalidate=true>
                     <h3>"Add an override"</h3>

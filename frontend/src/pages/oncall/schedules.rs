@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use vigil_shared::schedule::{Rotation, Schedule, ScheduleRequest, Shift};
 
 use super::{
-    Directory, answered_html, esc, fetch_html, is_editor, on_call_html, schedules_on_call,
+    Directory, esc, html_block, is_editor, load_html, on_call_html, schedules_on_call,
     use_directory,
 };
 
@@ -23,7 +23,7 @@ pub fn rotation_summary(s: &ScheduleRequest) -> String {
 #[component]
 pub fn SchedulesPage() -> impl IntoView {
     let directory = use_directory();
-    let schedules = fetch_html(move || async move {
+    let schedules = load_html(move || async move {
         schedules_on_call()
             .await
             .map(|schedules| schedules_table(&directory, &schedules))
@@ -35,7 +35,7 @@ pub fn SchedulesPage() -> impl IntoView {
                 <h2>"Schedules"</h2>
                 {is_editor().then(|| view! { <a class="button primary" href="/oncall/schedules/new">"New schedule"</a> })}
             </div>
-            {answered_html(schedules, "schedules")}
+            {html_block(schedules, "schedules")}
         </div>
     }
 }
