@@ -121,10 +121,10 @@ pub struct IncidentDetail {
 }
 
 /// What a responder does to an incident: `POST /api/v1/incidents/{id}/{action}`, where
-/// `{action}` is [`IncidentActionKind::as_str`]. The body of every one is an [`IncidentAction`].
+/// `{action}` is [`IncidentAction::as_str`]. The body of every one is an [`IncidentActionRequest`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum IncidentActionKind {
+pub enum IncidentAction {
     Acknowledge,
     /// Back to triggered, paging again the level notified last.
     Unacknowledge,
@@ -140,29 +140,29 @@ pub enum IncidentActionKind {
     Severity,
 }
 
-impl IncidentActionKind {
-    pub const ALL: [IncidentActionKind; 8] = [
-        IncidentActionKind::Acknowledge,
-        IncidentActionKind::Unacknowledge,
-        IncidentActionKind::Escalate,
-        IncidentActionKind::Resolve,
-        IncidentActionKind::Snooze,
-        IncidentActionKind::Reassign,
-        IncidentActionKind::Notes,
-        IncidentActionKind::Severity,
+impl IncidentAction {
+    pub const ALL: [IncidentAction; 8] = [
+        IncidentAction::Acknowledge,
+        IncidentAction::Unacknowledge,
+        IncidentAction::Escalate,
+        IncidentAction::Resolve,
+        IncidentAction::Snooze,
+        IncidentAction::Reassign,
+        IncidentAction::Notes,
+        IncidentAction::Severity,
     ];
 
     /// The action's path segment (and its serde name).
     pub fn as_str(self) -> &'static str {
         match self {
-            IncidentActionKind::Acknowledge => "acknowledge",
-            IncidentActionKind::Unacknowledge => "unacknowledge",
-            IncidentActionKind::Escalate => "escalate",
-            IncidentActionKind::Resolve => "resolve",
-            IncidentActionKind::Snooze => "snooze",
-            IncidentActionKind::Reassign => "reassign",
-            IncidentActionKind::Notes => "notes",
-            IncidentActionKind::Severity => "severity",
+            IncidentAction::Acknowledge => "acknowledge",
+            IncidentAction::Unacknowledge => "unacknowledge",
+            IncidentAction::Escalate => "escalate",
+            IncidentAction::Resolve => "resolve",
+            IncidentAction::Snooze => "snooze",
+            IncidentAction::Reassign => "reassign",
+            IncidentAction::Notes => "notes",
+            IncidentAction::Severity => "severity",
         }
     }
 
@@ -173,19 +173,19 @@ impl IncidentActionKind {
     /// The text of the button that takes the action.
     pub fn label(self) -> &'static str {
         match self {
-            IncidentActionKind::Acknowledge => "Acknowledge",
-            IncidentActionKind::Unacknowledge => "Unacknowledge",
-            IncidentActionKind::Escalate => "Escalate",
-            IncidentActionKind::Resolve => "Resolve",
-            IncidentActionKind::Snooze => "Snooze",
-            IncidentActionKind::Reassign => "Reassign",
-            IncidentActionKind::Notes => "Add note",
-            IncidentActionKind::Severity => "Set severity",
+            IncidentAction::Acknowledge => "Acknowledge",
+            IncidentAction::Unacknowledge => "Unacknowledge",
+            IncidentAction::Escalate => "Escalate",
+            IncidentAction::Resolve => "Resolve",
+            IncidentAction::Snooze => "Snooze",
+            IncidentAction::Reassign => "Reassign",
+            IncidentAction::Notes => "Add note",
+            IncidentAction::Severity => "Set severity",
         }
     }
 }
 
-impl fmt::Display for IncidentActionKind {
+impl fmt::Display for IncidentAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -193,7 +193,7 @@ impl fmt::Display for IncidentActionKind {
 
 /// The body of the incident actions; each reads the fields it needs.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct IncidentAction {
+pub struct IncidentActionRequest {
     /// Escalate: why; resolve: the resolution note; notes: the note.
     #[serde(default)]
     pub message: String,
@@ -335,17 +335,17 @@ mod tests {
 
     #[test]
     fn incident_actions_round_trip_through_their_path_segment_and_serde_name() {
-        for action in IncidentActionKind::ALL {
-            assert_eq!(IncidentActionKind::parse(action.as_str()), Some(action));
+        for action in IncidentAction::ALL {
+            assert_eq!(IncidentAction::parse(action.as_str()), Some(action));
             let json = serde_json::to_value(action).unwrap();
             assert_eq!(json, action.as_str());
             assert_eq!(
-                serde_json::from_value::<IncidentActionKind>(json).unwrap(),
+                serde_json::from_value::<IncidentAction>(json).unwrap(),
                 action
             );
         }
-        assert_eq!(IncidentActionKind::Notes.as_str(), "notes");
-        assert_eq!(IncidentActionKind::parse("Acknowledge"), None);
-        assert_eq!(IncidentActionKind::parse("delete"), None);
+        assert_eq!(IncidentAction::Notes.as_str(), "notes");
+        assert_eq!(IncidentAction::parse("Acknowledge"), None);
+        assert_eq!(IncidentAction::parse("delete"), None);
     }
 }

@@ -12,7 +12,7 @@ use serde_json::json;
 use sqlx::{Connection as _, PgConnection};
 use vigil_shared::alerting::Severity;
 use vigil_shared::incident::{
-    IncidentAction, IncidentActionKind, IncidentDetail, IncidentRequest, IncidentStatus,
+    IncidentAction, IncidentActionRequest, IncidentDetail, IncidentRequest, IncidentStatus,
 };
 
 use super::detail::load_detail;
@@ -38,8 +38,8 @@ enum Verdict {
 }
 
 /// The incident state machine: which action may follow which status.
-fn transition(status: IncidentStatus, action: IncidentActionKind) -> Verdict {
-    use IncidentActionKind::{
+fn transition(status: IncidentStatus, action: IncidentAction) -> Verdict {
+    use IncidentAction::{
         Acknowledge, Escalate, Notes, Reassign, Resolve, Severity, Snooze, Unacknowledge,
     };
     use IncidentStatus::{Acknowledged, Resolved, Triggered};
@@ -156,9 +156,9 @@ pub(super) async fn act(
     State(state): State<AppState>,
     Path((id, action)): Path<(i64, String)>,
     // The body is optional: acknowledging needs none.
-    OptionalJson(request): OptionalJson<IncidentAction>,
+    OptionalJson(request): OptionalJson<IncidentActionRequest>,
 ) -> AppResult<Json<IncidentDetail>> {
-    let action = IncidentActionKind::parse(&action).ok_or_else(|| unknown_action(&action))?;
+    let action = IncidentAction::parse(&action).ok_or_else(|| unknown_action(&action))?;
     // One connection for the change and the answer read after it: each pool checkout costs a
     // round trip (the liveness check) and, under load, a wait.
     let mut conn = state.db.acquire().await?;
@@ -192,7 +192,7 @@ pub(super) async fn act(
     timeline(&mut tx, id, now, actor, kind, &message).await?;
     // The next level is paged after the escalation is recorded, so the timeline reads in the
     // order things happened.
-    if action == IncidentActionKind::Escalate
+    if action == IncidentAction::Escalate
         && !escalation::escalate_step(&mut tx, id, now, actor).await?
     {
         return Err(AppError::conflict(
@@ -214,7 +214,7 @@ pub(super) async fn act(
 
 /// 404 for a path segment that names no action, listing those that exist.
 fn unknown_action(action: &str) -> AppError {
-    let [others @ .., last] = IncidentActionKind::ALL.map(IncidentActionKind::as_str);
+    let [others @ .., last] = IncidentAction::ALL.map(IncidentAction::as_str);
     AppError::not_found(format!(
         "There is no incident action {action:?}: {} or {last}.",
         others.join(", ")
@@ -227,13 +227,13 @@ async fn apply(
     tx: &mut PgConnection,
     id: i64,
     policy: Option<i64>,
-    action: IncidentActionKind,
-    request: &IncidentAction,
+    action: IncidentAction,
+    request: &IncidentActionRequest,
     now: DateTime<Utc>,
 ) -> AppResult<(&'static str, String)> {
     let note = request.message.trim();
     Ok(match action {
-        IncidentActionKind::Acknowledge => {
+        IncidentAction::Acknowledge => {
             // Triggered again once the policy's acknowledgment timeout passes, if it has one.
             let timeout = match policy {
                 Some(policy) => policies::summaries(&mut *tx, &[policy])
@@ -255,14 +255,14 @@ async fn apply(
             .await?;
             ("acknowledged", "Acknowledged.".to_owned())
         }
-        IncidentActionKind::Unacknowledge => {
+        IncidentAction::Unacknowledge => {
             escalation::retrigger(tx, id, now).await?;
             (
                 "unacknowledged",
                 "Unacknowledged: triggered again.".to_owned(),
             )
         }
-        IncidentActionKind::Escalate => {
+        IncidentAction::Escalate => {
             sqlx::query!(
                 "UPDATE incidents SET status = 'triggered', snoozed_until = NULL WHERE id = $1",
                 id
@@ -271,7 +271,7 @@ async fn apply(
             .await?;
             ("escalated", sentence("Escalated by hand", note))
         }
-        IncidentActionKind::Resolve => {
+        IncidentAction::Resolve => {
             sqlx::query!(
                 "UPDATE incidents
                  SET status = 'resolved', resolved_at = $2, resolution = $3, updated_at = $2,
@@ -285,7 +285,7 @@ async fn apply(
             .await?;
             ("resolved", sentence("Resolved", note))
         }
-        IncidentActionKind::Snooze => {
+        IncidentAction::Snooze => {
             let Some(until) = request.until.filter(|u| *u > now) else {
                 return Err(AppError::invalid("until", "must be a time in the future"));
             };
@@ -308,7 +308,7 @@ async fn apply(
                 format!("Snoozed until {}.", until.format("%Y-%m-%d %H:%M UTC")),
             )
         }
-        IncidentActionKind::Reassign => {
+        IncidentAction::Reassign => {
             let email = match request.assignee_id {
                 Some(user) => {
                     Some(users::active_email(&mut *tx, user).await?.ok_or_else(|| {
@@ -328,7 +328,7 @@ async fn apply(
             let to = email.unwrap_or_else(|| "nobody".to_owned());
             ("reassigned", format!("Assigned to {to}."))
         }
-        IncidentActionKind::Notes => {
+        IncidentAction::Notes => {
             if note.is_empty() || note.chars().count() > 10_000 {
                 return Err(AppError::invalid(
                     "message",
@@ -337,7 +337,7 @@ async fn apply(
             }
             ("note", note.to_owned())
         }
-        IncidentActionKind::Severity => {
+        IncidentAction::Severity => {
             let Some(severity) = request.severity else {
                 return Err(AppError::invalid(
                     "severity",
@@ -379,7 +379,7 @@ mod tests {
 
     #[test]
     fn repeated_actions_are_already_done_and_closed_incidents_refuse_changes() {
-        use IncidentActionKind::{
+        use IncidentAction::{
             Acknowledge, Escalate, Notes, Reassign, Resolve, Severity, Snooze, Unacknowledge,
         };
         assert_eq!(transition(Triggered, Acknowledge), Verdict::Apply);

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use vigil_shared::incident::{
-    Analytics, IncidentAction, IncidentDetail, IncidentList, IncidentRequest,
-    MarkNotificationsRead, NotificationList,
+    Analytics, IncidentAction, IncidentActionRequest, IncidentDetail, IncidentList,
+    IncidentRequest, MarkNotificationsRead, NotificationList,
 };
 
 use super::{ApiResult, Method, call, encode, encode_component, instant, json};
@@ -110,12 +110,11 @@ pub async fn open_incident(request: &IncidentRequest) -> ApiResult<IncidentDetai
     json(Method::Post, "/api/v1/incidents", encode(request)).await
 }
 
-/// One of the actions responders take (`acknowledge`, `escalate`, `resolve`, `snooze`…);
-/// answers the incident as it is afterwards.
+/// One of the actions responders take; answers the incident as it is afterwards.
 pub async fn act_on_incident(
     id: i64,
-    action: &str,
-    request: &IncidentAction,
+    action: IncidentAction,
+    request: &IncidentActionRequest,
 ) -> ApiResult<IncidentDetail> {
     json(
         Method::Post,

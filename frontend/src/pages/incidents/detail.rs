@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use vigil_shared::Role;
 use vigil_shared::alerting::Severity;
-use vigil_shared::incident::{IncidentAction, IncidentDetail, IncidentStatus};
+use vigil_shared::incident::{
+    IncidentAction, IncidentActionRequest, IncidentDetail, IncidentStatus,
+};
 use wasm_bindgen::JsCast;
 
 use super::StatusBadge;
@@ -253,8 +255,8 @@ impl Controls {
 
     fn run(
         self,
-        action: &'static str,
-        request: IncidentAction,
+        action: IncidentAction,
+        request: IncidentActionRequest,
         done: String,
         after: impl FnOnce() + 'static,
     ) {
@@ -282,12 +284,16 @@ impl Controls {
         });
     }
 
-    fn act(self, action: &'static str, request: IncidentAction, done: &str) {
+    fn act(self, action: IncidentAction, request: IncidentActionRequest, done: &str) {
         self.run(action, request, done.to_owned(), || {});
     }
 
     fn acknowledge(self) {
-        self.act("acknowledge", IncidentAction::default(), "Acknowledged.");
+        self.act(
+            IncidentAction::Acknowledge,
+            IncidentActionRequest::default(),
+            "Acknowledged.",
+        );
     }
 
     /// Opens the confirmation of an escalation or resolution.
@@ -304,17 +310,17 @@ impl Controls {
             return;
         };
         self.confirming.set(None);
-        let request = IncidentAction {
+        let request = IncidentActionRequest {
             message: self.reason.get_untracked(),
             ..Default::default()
         };
         match what {
             Confirm::Escalate => self.act(
-                "escalate",
+                IncidentAction::Escalate,
                 request,
                 "Escalated: the next level is paged now.",
             ),
-            Confirm::Resolve => self.act("resolve", request, "Resolved."),
+            Confirm::Resolve => self.act(IncidentAction::Resolve, request, "Resolved."),
         }
     }
 
@@ -338,20 +344,23 @@ fn IncidentActions(incident: IncidentDetail, controls: Controls) -> impl IntoVie
     let me = session.user.with_untracked(|u| u.as_ref().map(|u| u.id));
     let assignee = RwSignal::new(i.assignee_id.map(|id| id.to_string()).unwrap_or_default());
     let people = LocalResource::new(api::user_directory);
-    let act = move |action: &'static str, request: IncidentAction, done: &str| {
+    let act = move |action: IncidentAction, request: IncidentActionRequest, done: &str| {
         controls.act(action, request, done);
     };
     let field_error = move |name: &'static str| controls.field_error(name);
     let add_note = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
-        let request = IncidentAction {
+        let request = IncidentActionRequest {
             message: note.get_untracked(),
             ..Default::default()
         };
         // A refused note keeps what was typed.
-        controls.run("notes", request, "Note added.".to_owned(), move || {
-            note.set(String::new())
-        });
+        controls.run(
+            IncidentAction::Notes,
+            request,
+            "Note added.".to_owned(),
+            move || note.set(String::new()),
+        );
     };
 
     view! {
@@ -360,17 +369,17 @@ fn IncidentActions(incident: IncidentDetail, controls: Controls) -> impl IntoVie
             <div class="row-actions">
                 {(status == IncidentStatus::Triggered).then(|| view! {
                     <button class="button primary" type="button" aria-keyshortcuts="a" disabled=move || busy.get()
-                        on:click=move |_| controls.acknowledge()>"Acknowledge" <kbd>"a"</kbd></button>
+                        on:click=move |_| controls.acknowledge()>{IncidentAction::Acknowledge.label()}<kbd>"a"</kbd></button>
                 })}
                 {(status == IncidentStatus::Acknowledged).then(|| view! {
                     <button class="button" type="button" disabled=move || busy.get()
-                        on:click=move |_| act("unacknowledge", IncidentAction::default(), "Unacknowledged: triggered again.")>"Unacknowledge"</button>
+                        on:click=move |_| act(IncidentAction::Unacknowledge, IncidentActionRequest::default(), "Unacknowledged: triggered again.")>{IncidentAction::Unacknowledge.label()}</button>
                 })}
                 {open.then(|| view! {
                     <button class="button" type="button" aria-keyshortcuts="e" disabled=move || busy.get()
-                        on:click=move |_| controls.ask(Confirm::Escalate)>"Escalate" <kbd>"e"</kbd></button>
+                        on:click=move |_| controls.ask(Confirm::Escalate)>{IncidentAction::Escalate.label()}<kbd>"e"</kbd></button>
                     <button class="button" type="button" aria-keyshortcuts="r" disabled=move || busy.get()
-                        on:click=move |_| controls.ask(Confirm::Resolve)>"Resolve" <kbd>"r"</kbd></button>
+                        on:click=move |_| controls.ask(Confirm::Resolve)>{IncidentAction::Resolve.label()}<kbd>"r"</kbd></button>
                 })}
             </div>
             {open.then(|| view! {
@@ -385,8 +394,8 @@ fn IncidentActions(incident: IncidentDetail, controls: Controls) -> impl IntoVie
                     <button class="button" type="button" disabled=move || busy.get() on:click=move |_| {
                         let minutes = snooze.get_untracked().parse::<i64>().unwrap_or(60);
                         let until = chrono::Utc::now() + chrono::TimeDelta::minutes(minutes);
-                        act("snooze", IncidentAction { until: Some(until), ..Default::default() }, &format!("Snoozed until {}.", format::time(&until)));
-                    }>"Snooze"</button>
+                        act(IncidentAction::Snooze, IncidentActionRequest { until: Some(until), ..Default::default() }, &format!("Snoozed until {}.", format::time(&until)));
+                    }>{IncidentAction::Snooze.label()}</button>
                     <div class="field">
                         <label for="field-severity">"Severity"</label>
                         <select id="field-severity" on:change=move |ev| severity.set(event_target_value(&ev)) prop:value=move || severity.get()>
@@ -395,11 +404,11 @@ fn IncidentActions(incident: IncidentDetail, controls: Controls) -> impl IntoVie
                     </div>
                     <button class="button" type="button" disabled=move || busy.get() on:click=move |_| {
                         let chosen = Severity::parse(&severity.get_untracked());
-                        act("severity", IncidentAction { severity: chosen, ..Default::default() }, "Severity changed.");
-                    }>"Set severity"</button>
+                        act(IncidentAction::Severity, IncidentActionRequest { severity: chosen, ..Default::default() }, "Severity changed.");
+                    }>{IncidentAction::Severity.label()}</button>
                     {(i.assignee_id != me).then(|| view! {
                         <button class="button" type="button" disabled=move || busy.get()
-                            on:click=move |_| act("reassign", IncidentAction { assignee_id: me, ..Default::default() }, "Assigned to you.")>"Assign to me"</button>
+                            on:click=move |_| act(IncidentAction::Reassign, IncidentActionRequest { assignee_id: me, ..Default::default() }, "Assigned to you.")>"Assign to me"</button>
                     })}
                     <div class="field" class:has-error=move || field_error("assignee_id")().is_some()>
                         <label for="field-assignee">"Assignee"</label>
@@ -414,8 +423,8 @@ fn IncidentActions(incident: IncidentDetail, controls: Controls) -> impl IntoVie
                     <button class="button" type="button" disabled=move || busy.get() on:click=move |_| {
                         let to = assignee.get_untracked().parse().ok();
                         let done = if to.is_some() { "Reassigned." } else { "Unassigned." };
-                        act("reassign", IncidentAction { assignee_id: to, ..Default::default() }, done);
-                    }>"Reassign"</button>
+                        act(IncidentAction::Reassign, IncidentActionRequest { assignee_id: to, ..Default::default() }, done);
+                    }>{IncidentAction::Reassign.label()}</button>
                 </div>
             })}
             <form class="note-form" aria-label="Add a note" on:submit=add_note>
@@ -424,7 +433,7 @@ fn IncidentActions(incident: IncidentDetail, controls: Controls) -> impl IntoVie
                     <textarea id="field-note" rows="2" placeholder="What you found, what you did" bind:value=note></textarea>
                     <p class="field-error">{field_error("message")}</p>
                 </div>
-                <button class="button" type="submit" disabled=move || busy.get()>"Add note"</button>
+                <button class="button" type="submit" disabled=move || busy.get()>{IncidentAction::Notes.label()}</button>
             </form>
         </div>
     }

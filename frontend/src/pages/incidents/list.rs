@@ -5,7 +5,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use vigil_shared::Role;
-use vigil_shared::incident::{Incident, IncidentAction, IncidentList, IncidentStatus};
+use vigil_shared::incident::{
+    Incident, IncidentAction, IncidentActionRequest, IncidentList, IncidentStatus,
+};
 
 use super::StatusBadge;
 use crate::api::{self, ApiError, IncidentFilter};
@@ -274,9 +276,13 @@ fn IncidentRow(
     let acknowledge = move |_| {
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let outcome = api::act_on_incident(id, "acknowledge", &IncidentAction::default())
-                .await
-                .map(|_| format!("Incident #{id} acknowledged."));
+            let outcome = api::act_on_incident(
+                id,
+                IncidentAction::Acknowledge,
+                &IncidentActionRequest::default(),
+            )
+            .await
+            .map(|_| format!("Incident #{id} acknowledged."));
             busy.set(false);
             on_acknowledged.run(outcome);
         });
