@@ -33,6 +33,21 @@ pub struct Referrer {
     pub names: Names,
 }
 
+/// A [`Referrer`] of the rows of `$table`: the names `$sql` selects, given the referred row's
+/// id as `$1`.
+#[macro_export]
+macro_rules! referrer {
+    ($table:literal, $what:literal, $sql:literal) => {
+        $crate::references::Referrer {
+            table: $table,
+            what: $what,
+            names: |db, id| {
+                Box::pin(async move { sqlx::query_scalar!($sql, id).fetch_all(&db).await })
+            },
+        }
+    };
+}
+
 static REFERRERS: OnceLock<Vec<&'static Referrer>> = OnceLock::new();
 
 /// Makes every area's referrers known; the first call wins (they are the same every time).

@@ -34,6 +34,18 @@ async fn notifications(db: &PgPool, user: i64) -> i64 {
         .unwrap()
 }
 
+/// Every rule's condition stops holding and the rules are evaluated at `at`: their alerts
+/// resolve.
+async fn stop_firing(app: &TestApp, evaluator: &Evaluator, at: DateTime<Utc>) {
+    sqlx::query(
+        "UPDATE alert_rules SET query = 'vector(0)', next_eval_at = now() - interval '1 minute'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    evaluator.evaluate_due(at).await.unwrap();
+}
+
 async fn timeline(db: &PgPool, incident: i64) -> Vec<(String, String)> {
     sqlx::query_as(
         "SELECT kind, message FROM incident_timeline WHERE incident_id = $1 ORDER BY at, id",
@@ -754,16 +766,7 @@ async fn incidents_resolve_with_their_alerts_and_feed_mtta_mttr_and_the_csv_expo
         "its alert still fires"
     );
 
-    sqlx::query(
-        "UPDATE alert_rules SET query = 'vector(0)', next_eval_at = now() - interval '1 minute'",
-    )
-    .execute(&app.db)
-    .await
-    .unwrap();
-    evaluator
-        .evaluate_due(t0 + TimeDelta::minutes(1))
-        .await
-        .unwrap();
+    stop_firing(&app, &evaluator, t0 + TimeDelta::minutes(1)).await;
     assert_eq!(
         escalation::resolve_finished(&app.db, t0 + TimeDelta::minutes(2))
             .await
@@ -1160,16 +1163,7 @@ async fn an_incident_whose_policy_keeps_it_open_outlives_its_alerts() {
     let list: IncidentList = responder.get("/api/v1/incidents").await.json();
     assert_eq!(counts(list), (IncidentStatus::Triggered, 1, 1));
 
-    sqlx::query(
-        "UPDATE alert_rules SET query = 'vector(0)', next_eval_at = now() - interval '1 minute'",
-    )
-    .execute(&app.db)
-    .await
-    .unwrap();
-    evaluator
-        .evaluate_due(t0 + TimeDelta::minutes(1))
-        .await
-        .unwrap();
+    stop_firing(&app, &evaluator, t0 + TimeDelta::minutes(1)).await;
     assert_eq!(
         escalation::resolve_finished(&app.db, t0 + TimeDelta::minutes(2))
             .await

@@ -570,37 +570,18 @@ pub async fn store(
 
 /// Rules name notification channels and escalation policies (`references`).
 pub const REFERRERS: &[Referrer] = &[
-    Referrer {
-        table: "notification_channels",
-        what: "alert rules",
-        names: |db, channel| {
-            Box::pin(async move {
-                sqlx::query_scalar!(
-                    "SELECT r.name FROM alert_rules r
-                     JOIN alert_rule_channels c ON c.rule_id = r.id
-                     WHERE c.channel_id = $1 ORDER BY r.rule_group, lower(r.name)",
-                    channel
-                )
-                .fetch_all(&db)
-                .await
-            })
-        },
-    },
-    Referrer {
-        table: "escalation_policies",
-        what: "alert rules",
-        names: |db, policy| {
-            Box::pin(async move {
-                sqlx::query_scalar!(
-                    "SELECT name FROM alert_rules WHERE escalation_policy_id = $1
-                     ORDER BY rule_group, lower(name)",
-                    policy
-                )
-                .fetch_all(&db)
-                .await
-            })
-        },
-    },
+    crate::referrer!(
+        "notification_channels",
+        "alert rules",
+        "SELECT r.name FROM alert_rules r JOIN alert_rule_channels c ON c.rule_id = r.id
+         WHERE c.channel_id = $1 ORDER BY r.rule_group, lower(r.name)"
+    ),
+    crate::referrer!(
+        "escalation_policies",
+        "alert rules",
+        "SELECT name FROM alert_rules WHERE escalation_policy_id = $1
+         ORDER BY rule_group, lower(name)"
+    ),
 ];
 
 async fn list_rules(

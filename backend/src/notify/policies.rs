@@ -259,37 +259,19 @@ fn no_channel(id: i64) -> String {
 
 /// Notification policies name channels and escalation policies (`references`).
 pub const REFERRERS: &[Referrer] = &[
-    Referrer {
-        table: "notification_channels",
-        what: "notification policies",
-        names: |db, channel| {
-            Box::pin(async move {
-                sqlx::query_scalar!(
-                    "SELECT p.name FROM notification_policies p
-                     JOIN notification_policy_channels c ON c.policy_id = p.id
-                     WHERE c.channel_id = $1 ORDER BY p.is_default, p.position, p.id",
-                    channel
-                )
-                .fetch_all(&db)
-                .await
-            })
-        },
-    },
-    Referrer {
-        table: "escalation_policies",
-        what: "notification policies",
-        names: |db, policy| {
-            Box::pin(async move {
-                sqlx::query_scalar!(
-                    "SELECT name FROM notification_policies WHERE escalation_policy_id = $1
-                     ORDER BY is_default, position, id",
-                    policy
-                )
-                .fetch_all(&db)
-                .await
-            })
-        },
-    },
+    crate::referrer!(
+        "notification_channels",
+        "notification policies",
+        "SELECT p.name FROM notification_policies p
+         JOIN notification_policy_channels c ON c.policy_id = p.id
+         WHERE c.channel_id = $1 ORDER BY p.is_default, p.position, p.id"
+    ),
+    crate::referrer!(
+        "escalation_policies",
+        "notification policies",
+        "SELECT name FROM notification_policies WHERE escalation_policy_id = $1
+         ORDER BY is_default, position, id"
+    ),
 ];
 
 async fn list(_editor: Editor, State(state): State<AppState>) -> AppResult<Json<PolicyList>> {

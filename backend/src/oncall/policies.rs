@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::json;
 use sqlx::types::Json as SqlJson;
-use sqlx::{PgConnection, PgExecutor, PgPool};
+use sqlx::{PgConnection, PgExecutor};
 use vigil_shared::incident::{
     EscalationLevel, EscalationPolicy, EscalationPolicyList, EscalationPolicyRequest,
     EscalationTarget, TargetKind,
@@ -285,24 +285,6 @@ fn table_of(kind: TargetKind) -> Table {
         TargetKind::Schedule => Table::Schedules,
         TargetKind::Channel => Table::NotificationChannels,
     }
-}
-
-/// The names of the policies that page `kind` `id`.
-pub async fn paging(db: PgPool, kind: TargetKind, id: i64) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT p.name FROM escalation_policies p
-         WHERE EXISTS (SELECT 1 FROM escalation_targets t
-                       WHERE t.policy_id = p.id
-                         AND CASE $1 WHEN 'user' THEN t.user_id
-                                     WHEN 'team' THEN t.team_id
-                                     WHEN 'schedule' THEN t.schedule_id
-                                     ELSE t.channel_id END = $2)
-         ORDER BY lower(p.name)",
-        kind.as_str(),
-        id
-    )
-    .fetch_all(&db)
-    .await
 }
 
 fn name_taken() -> AppError {
