@@ -53,7 +53,14 @@ pub fn IncidentPage() -> impl IntoView {
             }
         }
     });
-    live_events(&["incident"], move |_| detail.refetch());
+    live_events(&["incident"], move |heard| {
+        if id
+            .get_untracked()
+            .is_some_and(|id| heard.concerns_incident(id))
+        {
+            detail.refetch();
+        }
+    });
     let failed = move || detail.with(|d| matches!(d, Some(Err(_))));
 
     // Kept while live updates replace the incident shown: an open dialog, a half-written note
