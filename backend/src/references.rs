@@ -25,21 +25,21 @@ pub type Names = fn(PgPool, i64) -> BoxFuture<'static, Result<Vec<String>, sqlx:
 
 /// One kind of reference to the rows of `table`, described by the area that holds it.
 pub struct Referrer {
-    /// The table referred to, e.g. `notification_channels`.
-    pub table: &'static str,
+    /// The table referred to.
+    pub table: Table,
     /// Who refers, plural, e.g. `alert rules`.
     pub what: &'static str,
     /// The names of those referring to one row, in the order a person would look for them.
     pub names: Names,
 }
 
-/// A [`Referrer`] of the rows of `$table`: the names `$sql` selects, given the referred row's
-/// id as `$1`.
+/// A [`Referrer`] of the rows of [`Table`]`::$table`: the names `$sql` selects, given the
+/// referred row's id as `$1`.
 #[macro_export]
 macro_rules! referrer {
-    ($table:literal, $what:literal, $sql:literal) => {
+    ($table:ident, $what:literal, $sql:literal) => {
         $crate::references::Referrer {
-            table: $table,
+            table: $crate::references::Table::$table,
             what: $what,
             names: |db, id| {
                 Box::pin(async move { sqlx::query_scalar!($sql, id).fetch_all(&db).await })
@@ -56,7 +56,7 @@ pub fn register(areas: &[&'static [Referrer]]) {
 }
 
 /// A table other areas refer to.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Table {
     Users,
     Teams,
@@ -73,6 +73,17 @@ impl Table {
             Table::Schedules => "schedules",
             Table::NotificationChannels => "notification_channels",
             Table::EscalationPolicies => "escalation_policies",
+        }
+    }
+
+    /// One row, as a person calls it.
+    fn noun(self) -> &'static str {
+        match self {
+            Table::Users => "user",
+            Table::Teams => "team",
+            Table::Schedules => "schedule",
+            Table::NotificationChannels => "channel",
+            Table::EscalationPolicies => "escalation policy",
         }
     }
 }
@@ -103,25 +114,24 @@ pub fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
         .is_some_and(|db| db.is_foreign_key_violation())
 }
 
-/// The result of deleting row `id` of `table` (a `noun`, e.g. "team"), with a refusal by a
-/// foreign key answered 409 naming who still refers to the row.
+/// The result of deleting row `id` of `table`, with a refusal by a foreign key answered 409
+/// naming who still refers to the row.
 pub async fn refuse_delete<T>(
     result: Result<T, sqlx::Error>,
     db: &PgPool,
-    table: &str,
-    noun: &str,
+    table: Table,
     id: i64,
 ) -> AppResult<T> {
     match result {
         Err(error) if is_foreign_key_violation(&error) => {
-            Err(still_referenced(db, table, noun, id).await?)
+            Err(still_referenced(db, table, id).await?)
         }
         result => Ok(result?),
     }
 }
 
 /// The 409 for deleting a row that is still referred to.
-async fn still_referenced(db: &PgPool, table: &str, noun: &str, id: i64) -> AppResult<AppError> {
+async fn still_referenced(db: &PgPool, table: Table, id: i64) -> AppResult<AppError> {
     let mut users = Vec::new();
     for referrer in REFERRERS.get().into_iter().flatten() {
         if referrer.table == table {
@@ -131,6 +141,7 @@ async fn still_referenced(db: &PgPool, table: &str, noun: &str, id: i64) -> AppR
             }
         }
     }
+    let noun = table.noun();
     Ok(AppError::conflict(if users.is_empty() {
         format!("This {noun} is still in use; remove it from what uses it first.")
     } else {

@@ -571,13 +571,13 @@ pub async fn store(
 /// Rules name notification channels and escalation policies (`references`).
 pub const REFERRERS: &[Referrer] = &[
     crate::referrer!(
-        "notification_channels",
+        NotificationChannels,
         "alert rules",
         "SELECT r.name FROM alert_rules r JOIN alert_rule_channels c ON c.rule_id = r.id
          WHERE c.channel_id = $1 ORDER BY r.rule_group, lower(r.name)"
     ),
     crate::referrer!(
-        "escalation_policies",
+        EscalationPolicies,
         "alert rules",
         "SELECT name FROM alert_rules WHERE escalation_policy_id = $1
          ORDER BY rule_group, lower(name)"

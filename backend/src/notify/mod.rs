@@ -36,7 +36,7 @@ use crate::audit::{self, Target as AuditTarget};
 use crate::auth::Editor;
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 use crate::outbound::Outbound;
-use crate::references;
+use crate::references::{self, Table};
 use crate::state::AppState;
 use crate::users::contact_methods;
 
@@ -417,10 +417,9 @@ async fn delete_channel(
     )
     .fetch_optional(&mut *tx)
     .await;
-    let name =
-        references::refuse_delete(deleted, &state.db, "notification_channels", "channel", id)
-            .await?
-            .ok_or_else(|| AppError::not_found("There is no notification channel with this id."))?;
+    let name = references::refuse_delete(deleted, &state.db, Table::NotificationChannels, id)
+        .await?
+        .ok_or_else(|| AppError::not_found("There is no notification channel with this id."))?;
     audit::record(
         &mut *tx,
         editor.audit_actor(),

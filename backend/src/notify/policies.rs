@@ -260,14 +260,14 @@ fn no_channel(id: i64) -> String {
 /// Notification policies name channels and escalation policies (`references`).
 pub const REFERRERS: &[Referrer] = &[
     crate::referrer!(
-        "notification_channels",
+        NotificationChannels,
         "notification policies",
         "SELECT p.name FROM notification_policies p
          JOIN notification_policy_channels c ON c.policy_id = p.id
          WHERE c.channel_id = $1 ORDER BY p.is_default, p.position, p.id"
     ),
     crate::referrer!(
-        "escalation_policies",
+        EscalationPolicies,
         "notification policies",
         "SELECT name FROM notification_policies WHERE escalation_policy_id = $1
          ORDER BY is_default, position, id"

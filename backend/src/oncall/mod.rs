@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// Escalation policies page users, teams, schedules and channels; schedules rotate users.
 pub const REFERRERS: &[Referrer] = &[
     crate::referrer!(
-        "users",
+        Users,
         "schedules",
         "SELECT s.name FROM schedules s
          WHERE EXISTS (SELECT 1 FROM schedule_participants p
@@ -22,7 +22,7 @@ pub const REFERRERS: &[Referrer] = &[
          ORDER BY lower(s.name)"
     ),
     crate::referrer!(
-        "users",
+        Users,
         "escalation policies",
         "SELECT p.name FROM escalation_policies p
          WHERE EXISTS (SELECT 1 FROM escalation_targets t
@@ -30,7 +30,7 @@ pub const REFERRERS: &[Referrer] = &[
          ORDER BY lower(p.name)"
     ),
     crate::referrer!(
-        "teams",
+        Teams,
         "escalation policies",
         "SELECT p.name FROM escalation_policies p
          WHERE EXISTS (SELECT 1 FROM escalation_targets t
@@ -38,7 +38,7 @@ pub const REFERRERS: &[Referrer] = &[
          ORDER BY lower(p.name)"
     ),
     crate::referrer!(
-        "schedules",
+        Schedules,
         "escalation policies",
         "SELECT p.name FROM escalation_policies p
          WHERE EXISTS (SELECT 1 FROM escalation_targets t
@@ -46,7 +46,7 @@ pub const REFERRERS: &[Referrer] = &[
          ORDER BY lower(p.name)"
     ),
     crate::referrer!(
-        "notification_channels",
+        NotificationChannels,
         "escalation policies",
         "SELECT p.name FROM escalation_policies p
          WHERE EXISTS (SELECT 1 FROM escalation_targets t

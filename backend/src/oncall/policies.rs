@@ -420,14 +420,7 @@ async fn delete(
     let deleted = sqlx::query!("DELETE FROM escalation_policies WHERE id = $1", id)
         .execute(&mut *tx)
         .await;
-    references::refuse_delete(
-        deleted,
-        &state.db,
-        "escalation_policies",
-        "escalation policy",
-        id,
-    )
-    .await?;
+    references::refuse_delete(deleted, &state.db, Table::EscalationPolicies, id).await?;
     audit::record(
         &mut *tx,
         editor.audit_actor(),

@@ -288,7 +288,7 @@ async fn delete_team(
     let deleted = sqlx::query_scalar!("DELETE FROM teams WHERE id = $1 RETURNING name", id)
         .fetch_optional(&mut *tx)
         .await;
-    let name = references::refuse_delete(deleted, &state.db, "teams", "team", id)
+    let name = references::refuse_delete(deleted, &state.db, Table::Teams, id)
         .await?
         .ok_or_else(|| AppError::not_found("There is no team with this id."))?;
     audit::record(

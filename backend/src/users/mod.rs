@@ -25,7 +25,7 @@ pub use email::Email;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{self, Admin, AuthUser, password, session};
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
-use crate::references;
+use crate::references::{self, Table};
 use crate::state::AppState;
 
 pub const MAX_DISPLAY_NAME: usize = 100;
@@ -385,7 +385,7 @@ async fn delete_user(
     let deleted = sqlx::query_scalar!("DELETE FROM users WHERE id = $1 RETURNING email", id)
         .fetch_optional(&mut *tx)
         .await;
-    let email = references::refuse_delete(deleted, &state.db, "users", "user", id)
+    let email = references::refuse_delete(deleted, &state.db, Table::Users, id)
         .await?
         .ok_or_else(|| AppError::not_found("There is no user with this id."))?;
     audit::record(

@@ -17,7 +17,7 @@ use super::validate::*;
 use crate::audit::{self, AuditActor, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{self, AppError, AppResult, Json, OnConstraint, Path, Query};
-use crate::references;
+use crate::references::{self, Table};
 use crate::state::AppState;
 use crate::users;
 
@@ -179,7 +179,7 @@ pub(super) async fn delete(
     let deleted = sqlx::query!("DELETE FROM schedules WHERE id = $1", id)
         .execute(&mut *tx)
         .await;
-    references::refuse_delete(deleted, &state.db, "schedules", "schedule", id).await?;
+    references::refuse_delete(deleted, &state.db, Table::Schedules, id).await?;
     audit::record(
         &mut *tx,
         editor.audit_actor(),
