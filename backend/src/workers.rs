@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerting::alerts::{Evaluator, evaluator_worker};
-use crate::metrics::{cache, partitions, rollup};
+use crate::metrics::{cache, retention, rollup};
 use crate::state::AppState;
 use crate::{auth, events, incidents, notify, scrape};
 
@@ -110,7 +110,7 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
     let stop = shutdown.clone();
     let store = metrics.clone();
     workers.supervise("partition maintenance", move || {
-        partitions::maintenance_worker(store.clone(), stop.clone())
+        retention::maintenance_worker(store.clone(), stop.clone())
     });
     let stop = shutdown.clone();
     let store = metrics.clone();

@@ -8,7 +8,7 @@ use chrono::{DurationRound, TimeDelta, TimeZone, Utc};
 use common::TestApp;
 use vigil::config::AppConfig;
 use vigil::metrics::model::{Labels, Sample, SeriesWrite, WriteBatch, stale_nan};
-use vigil::metrics::{partitions, rollup};
+use vigil::metrics::{retention, rollup};
 use vigil::promql::{Engine, QueryOutput};
 
 /// Writes `series` samples every 15 s over `[from, to)` (ms), each write within the store's
@@ -303,7 +303,7 @@ async fn retention_drops_whole_partitions_and_forgets_dead_series() {
         }
     };
     assert!(exists(partition.clone()).await);
-    let dropped = partitions::apply_retention(&app.state.metrics)
+    let dropped = retention::apply_retention(&app.state.metrics)
         .await
         .unwrap();
     assert!(

@@ -25,6 +25,7 @@ use vigil_shared::alerting::{
 use vigil_shared::live::LiveEvent;
 
 use super::evaluator::{self, Change, LiveAlert, Outcome, RuleSpec};
+use super::record::AlertRecord;
 use super::{inbox, inhibition, silences};
 use crate::auth::AuthUser;
 use crate::db;
@@ -285,23 +286,6 @@ pub async fn firing_for_incident(
         labels: row.labels.0,
         annotations: row.annotations.0,
     }))
-}
-
-/// A stored alert as other areas show it: in notify's group messages, on an incident's page
-/// and in the messages that page people about it.
-pub struct AlertRecord {
-    pub id: i64,
-    /// Its rule's name (none for alerts from the Alertmanager API).
-    pub rule_name: Option<String>,
-    pub state: AlertState,
-    pub severity: Severity,
-    pub value: Option<f64>,
-    pub active_at: DateTime<Utc>,
-    pub fired_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub generator_url: String,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
 }
 
 /// The alerts `ids`, in the order of `ids` (ids of no alert left out).

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod copy;
 pub mod model;
 pub mod partitions;
+pub mod retention;
 pub mod rollup;
 pub mod series;
 pub mod store;

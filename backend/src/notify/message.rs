@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::alerting::alerts::AlertRecord;
 use crate::alerting::fingerprint::alertmanager_fingerprint;
+use crate::alerting::record::AlertRecord;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
