@@ -88,6 +88,9 @@ impl Table {
     }
 }
 
+/// The most ids one field of a request may name (a team's members, a rule's channels…).
+pub const MAX_IDS: usize = 500;
+
 /// The ids of `ids` that name no row of `table`, sorted and each once: what a foreign key to
 /// it would refuse.
 pub async fn missing(
@@ -137,7 +140,7 @@ async fn still_referenced(db: &PgPool, table: Table, id: i64) -> AppResult<AppEr
         if referrer.table == table {
             let names = (referrer.names)(db.clone(), id).await?;
             if !names.is_empty() {
-                users.push(format!("{} ({})", referrer.what, names.join(", ")));
+                users.push(format!("{} ({})", referrer.what, first_names(&names)));
             }
         }
     }
@@ -150,6 +153,16 @@ async fn still_referenced(db: &PgPool, table: Table, id: i64) -> AppResult<AppEr
             and_list(&users)
         )
     }))
+}
+
+/// The first few of `names`, and how many more there are: a message stays readable however
+/// many rules page a channel.
+fn first_names(names: &[String]) -> String {
+    const SHOWN: usize = 10;
+    match names.len().checked_sub(SHOWN) {
+        Some(more) if more > 0 => format!("{} and {more} more", names[..SHOWN].join(", ")),
+        _ => names.join(", "),
+    }
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -171,5 +184,11 @@ mod tests {
         assert_eq!(and_list(&items(&["alert rules (A)"])), "alert rules (A)");
         assert_eq!(and_list(&items(&["a", "b"])), "a and b");
         assert_eq!(and_list(&items(&["a", "b", "c"])), "a, b and c");
+        let many: Vec<String> = (1..=12).map(|i| format!("r{i}")).collect();
+        assert_eq!(
+            first_names(&many),
+            "r1, r2, r3, r4, r5, r6, r7, r8, r9, r10 and 2 more"
+        );
+        assert_eq!(first_names(&many[..10]), many[..10].join(", "));
     }
 }

@@ -453,3 +453,36 @@ async fn the_join_table_migration_keeps_what_exists_and_reports_dangling_ids() {
     );
     conn.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_field_names_at_most_five_hundred_ids() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.login_as(Role::Admin).await;
+    let ids: Vec<i64> = (1..=501).collect();
+    let cases = [
+        (
+            "/api/v1/alert-rules",
+            rule("Many", &ids, None),
+            "notification_channel_ids",
+        ),
+        (
+            "/api/v1/notification-policies",
+            json!({ "name": "many", "channel_ids": ids }),
+            "channel_ids",
+        ),
+        (
+            "/api/v1/teams",
+            json!({ "name": "many", "member_ids": ids }),
+            "member_ids",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let response = admin.post(path, &body).await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(
+            response.error().error.fields[field].starts_with("at most 500"),
+            "{path}: {}",
+            response.text()
+        );
+    }
+}

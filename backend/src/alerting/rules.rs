@@ -171,6 +171,12 @@ pub fn validate(
     if request.labels.len() > MAX_LABELS {
         errors.add("labels", format!("at most {MAX_LABELS} labels"));
     }
+    if request.notification_channel_ids.len() > references::MAX_IDS {
+        errors.add(
+            "notification_channel_ids",
+            format!("at most {} channels", references::MAX_IDS),
+        );
+    }
     if let Some(bad) = request
         .incident_group_by
         .iter()

@@ -632,20 +632,47 @@ pub async fn retrigger(
     Ok(())
 }
 
+/// Open incidents looked at per transaction by [`resolve_finished`].
+const RESOLVE_PAGE: i64 = 500;
+
 /// Resolves open incidents whose alerts have all resolved, when their policy (or, without
 /// one, the default) says so. Returns how many.
 pub async fn resolve_finished(db: &PgPool, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+    let (mut resolved, mut after) = (0, 0);
+    loop {
+        let (page, last) = resolve_finished_after(db, now, after).await?;
+        resolved += page;
+        match last {
+            Some(last) => after = last,
+            None => return Ok(resolved),
+        }
+    }
+}
+
+/// One page of [`resolve_finished`]: the open incidents after id `after`. Returns how many
+/// it resolved, and the last id looked at when another page may follow.
+async fn resolve_finished_after(
+    db: &PgPool,
+    now: DateTime<Utc>,
+    after: i64,
+) -> Result<(usize, Option<i64>), sqlx::Error> {
     let mut tx = db.begin().await?;
     let open = sqlx::query!(
         r#"SELECT i.id, i.escalation_policy_id,
                   ARRAY(SELECT ia.alert_id FROM incident_alerts ia
                         WHERE ia.incident_id = i.id) AS "alert_ids!"
            FROM incidents i
-           WHERE status <> 'resolved' AND group_key IS NOT NULL
-             AND EXISTS (SELECT 1 FROM incident_alerts ia WHERE ia.incident_id = i.id)"#
+           WHERE status <> 'resolved' AND group_key IS NOT NULL AND i.id > $1
+             AND EXISTS (SELECT 1 FROM incident_alerts ia WHERE ia.incident_id = i.id)
+           ORDER BY i.id LIMIT $2"#,
+        after,
+        RESOLVE_PAGE
     )
     .fetch_all(&mut *tx)
     .await?;
+    let last = (open.len() as i64 == RESOLVE_PAGE)
+        .then(|| open.last().map(|i| i.id))
+        .flatten();
     let alert_ids: Vec<i64> = open
         .iter()
         .flat_map(|i| i.alert_ids.iter().copied())
@@ -661,7 +688,7 @@ pub async fn resolve_finished(db: &PgPool, now: DateTime<Utc>) -> Result<usize, 
         .filter(|i| !i.alert_ids.iter().any(|a| live.contains(a)))
         .collect();
     if finished.is_empty() {
-        return Ok(0);
+        return Ok((0, last));
     }
     let finished_alerts: Vec<i64> = finished
         .iter()
@@ -719,7 +746,7 @@ pub async fn resolve_finished(db: &PgPool, now: DateTime<Utc>) -> Result<usize, 
         announce(&mut tx, id).await?;
     }
     tx.commit().await?;
-    Ok(resolved.len())
+    Ok((resolved.len(), last))
 }
 
 /// Picks up every alert waiting for its incident.

@@ -117,8 +117,15 @@ async fn validate(
     let mut channel_ids = request.channel_ids.clone();
     channel_ids.sort_unstable();
     channel_ids.dedup();
-    let unknown = references::missing(conn, Table::NotificationChannels, &channel_ids).await?;
-    if let Some(id) = unknown.first() {
+    if channel_ids.len() > references::MAX_IDS {
+        errors.add(
+            "channel_ids",
+            format!("at most {} channels", references::MAX_IDS),
+        );
+    } else if let Some(id) = references::missing(conn, Table::NotificationChannels, &channel_ids)
+        .await?
+        .first()
+    {
         errors.add("channel_ids", no_channel(*id));
     }
     errors.into_result()?;

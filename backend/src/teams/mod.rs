@@ -104,6 +104,12 @@ fn no_member() -> AppError {
 }
 
 async fn set_members(conn: &mut PgConnection, team_id: i64, member_ids: &[i64]) -> AppResult<()> {
+    if member_ids.len() > references::MAX_IDS {
+        return Err(AppError::invalid(
+            "member_ids",
+            format!("at most {} members", references::MAX_IDS),
+        ));
+    }
     if !references::missing(conn, Table::Users, member_ids)
         .await?
         .is_empty()
