@@ -14,6 +14,7 @@ pub mod prometheus;
 pub mod role;
 pub mod schedule;
 pub mod scrape;
+pub mod slo;
 pub mod status;
 
 pub use role::Role;
