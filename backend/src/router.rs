@@ -20,7 +20,7 @@ use crate::state::AppState;
 use crate::web;
 use crate::{
     alerting, api_keys, audit, auth, events, incidents, ingest, notify, oncall, ops, promql,
-    references, scrape, teams, users,
+    references, scrape, slo, teams, users,
 };
 
 /// Content Security Policy for a WASM single-page app: only our own scripts (and compiling
@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         alerting::rules::REFERRERS,
         notify::policies::REFERRERS,
         oncall::REFERRERS,
+        slo::store::REFERRERS,
     ]);
     let api = Router::new()
         .merge(auth::api::routes())
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(incidents::routes())
         .merge(oncall::routes())
         .merge(scrape::routes())
+        .merge(slo::routes())
         .merge(users::routes())
         .merge(teams::routes())
         .merge(api_keys::routes())

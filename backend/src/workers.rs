@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerting::alerts::{Evaluator, evaluator_worker};
 use crate::metrics::{cache, retention, rollup};
 use crate::state::AppState;
-use crate::{auth, events, incidents, notify, scrape};
+use crate::{auth, events, incidents, notify, scrape, slo};
 
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const LONGEST_BACKOFF: Duration = Duration::from_secs(60);
@@ -154,6 +154,15 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
     let db = state.db.clone();
     workers.supervise("escalation", move || {
         incidents::escalation::escalation_worker(db.clone(), stop.clone())
+    });
+    let stop = shutdown.clone();
+    let (db, store, limits) = (
+        state.db.clone(),
+        metrics.clone(),
+        state.config.query.clone(),
+    );
+    workers.supervise("SLO history", move || {
+        slo::history::history_worker(db.clone(), store.clone(), limits.clone(), stop.clone())
     });
     workers
 }

@@ -222,6 +222,9 @@ pub struct AlertRule {
     pub updated_at: DateTime<Utc>,
     /// Email of who saved it last.
     pub updated_by: Option<String>,
+    /// Set on the burn-rate rules an SLO generates: they are read-only, changed through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_id: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

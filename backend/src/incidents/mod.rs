@@ -7,6 +7,9 @@ mod detail;
 pub mod escalation;
 mod list;
 mod notifications;
+mod service;
+
+pub use service::{ServiceIncident, for_services};
 
 use axum::Router;
 use axum::routing::{get, post};

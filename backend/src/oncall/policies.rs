@@ -356,6 +356,26 @@ pub async fn insert(
     find(&mut *conn, id).await
 }
 
+/// The policy that pages a team: one naming the team itself, else one paging any of its
+/// `members` directly or through a schedule (the lowest id wins; None: no such policy).
+pub async fn for_team(
+    conn: &mut PgConnection,
+    team_id: i64,
+    members: &[i64],
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT t.policy_id AS "policy_id!" FROM escalation_targets t
+           LEFT JOIN schedule_participants p ON p.schedule_id = t.schedule_id
+           WHERE t.team_id = $1 OR t.user_id = ANY($2) OR p.user_id = ANY($2)
+           ORDER BY t.team_id IS NOT DISTINCT FROM $1 DESC, t.policy_id
+           LIMIT 1"#,
+        team_id,
+        members
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// The id of the policy named `name` (names are unique regardless of case).
 pub async fn id_by_name<'e>(
     db: impl PgExecutor<'e>,

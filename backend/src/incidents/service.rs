@@ -1,0 +1,43 @@
+//! Incidents by service and period, as the SLO area's reports and charts ask for them.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+/// An incident's times, for budget impact and MTTA/MTTR.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceIncident {
+    pub id: i64,
+    pub title: String,
+    pub severity: String,
+    pub service: String,
+    pub triggered_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// Most incidents one call returns (the oldest first): a report lists at most this many.
+pub const MAX_INCIDENTS: i64 = 5_000;
+
+/// The incidents of `services` that were open at some time in `[from, to)`, oldest first.
+pub async fn for_services(
+    conn: &mut PgConnection,
+    services: &[String],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<ServiceIncident>, sqlx::Error> {
+    sqlx::query_as!(
+        ServiceIncident,
+        "SELECT id, title, severity, service, triggered_at, acknowledged_at, resolved_at
+         FROM incidents
+         WHERE service = ANY($1) AND triggered_at < $3
+           AND (resolved_at IS NULL OR resolved_at >= $2)
+         ORDER BY triggered_at, id
+         LIMIT $4",
+        services,
+        from,
+        to,
+        MAX_INCIDENTS
+    )
+    .fetch_all(conn)
+    .await
+}
