@@ -58,6 +58,15 @@ async fn counts(app: &TestApp) -> [i64; 4] {
     counts
 }
 
+/// These tests follow the demo's threshold rules; the demo SLOs' burn-rate rules (which page
+/// too, on the same trouble) are followed by `the_demo_slos_have_a_month_of_history…`.
+async fn disable_slo_burn_rules(app: &TestApp) {
+    sqlx::query("UPDATE alert_rules SET enabled = false WHERE slo_id IS NOT NULL")
+        .execute(&app.db)
+        .await
+        .unwrap();
+}
+
 /// GETs `path` as `T`, asserting 200.
 async fn get<T: DeserializeOwned>(client: &mut Client<'_>, path: &str) -> T {
     let response = client.get(path).await;
@@ -106,12 +115,14 @@ async fn seeding_again_or_from_two_replicas_at_once_creates_each_object_once() {
     let (here, there) = (here.unwrap(), there.unwrap());
     assert_eq!(here, there, "both replicas found the same objects");
     assert_eq!(here.rule_ids.len(), 3);
-    assert_eq!(counts(&app).await, [1, 1, 1, 3]);
+    assert_eq!(here.slo_ids.len(), 3);
+    // Three demo rules, and each demo SLO's two burn-rate rules.
+    assert_eq!(counts(&app).await, [1, 1, 1, 9]);
 
     // A restart a week later: users seeded again, nothing duplicated.
     let later = now + TimeDelta::days(7);
     assert_eq!(seed_demo(&app, later).await, here);
-    assert_eq!(counts(&app).await, [1, 1, 1, 3]);
+    assert_eq!(counts(&app).await, [1, 1, 1, 9]);
     let members: i64 = sqlx::query_scalar("SELECT count(*) FROM team_members")
         .fetch_one(&app.db)
         .await
@@ -278,6 +289,7 @@ async fn each_seeded_rule_fires_during_its_trouble_and_not_outside_it() {
     .await
     .unwrap();
     let setup = seed_demo(&app, start).await;
+    disable_slo_burn_rules(&app).await;
     sqlx::query("UPDATE alert_rules SET next_eval_at = $1")
         .bind(start)
         .execute(&app.db)
@@ -389,6 +401,7 @@ async fn a_payments_spike_pages_the_on_call_responder_then_the_platform_team_fiv
     .await
     .unwrap();
     let setup = seed_demo(&app, hour).await;
+    disable_slo_burn_rules(&app).await;
     sqlx::query("UPDATE alert_rules SET next_eval_at = $1")
         .bind(hour)
         .execute(&app.db)
@@ -469,4 +482,52 @@ async fn a_payments_spike_pages_the_on_call_responder_then_the_platform_team_fiv
     };
     assert_eq!(notifications(responder).await.unwrap(), 2);
     assert_eq!(notifications(editor).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn the_demo_slos_have_a_month_of_history_and_last_months_report_has_content() {
+    let app = TestApp::spawn().await;
+    let now = Utc::now();
+    let setup = seed_demo(&app, now).await;
+    let (oldest, minutes): (DateTime<Utc>, i64) =
+        sqlx::query_as("SELECT min(minute), count(*) FROM slo_minutes WHERE slo_id = $1")
+            .bind(setup.slo_ids[0])
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(now - oldest >= TimeDelta::days(35), "history from {oldest}");
+    assert!(minutes >= 35 * 1440, "{minutes} minutes");
+
+    let mut viewer = app.login("viewer@vigil.local", PASSWORD).await;
+    let report: vigil_shared::slo::SlaReport = get(&mut viewer, "/api/v1/reports/sla?tz=UTC").await;
+    assert!(
+        report.file_stem.starts_with("vigil-sla-"),
+        "{}",
+        report.file_stem
+    );
+    let names: Vec<&str> = report.slos.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Checkout availability",
+            "Payments latency",
+            "Search availability"
+        ]
+    );
+    let achieved = |i: usize| report.slos[i].achieved.unwrap();
+    // The model's trouble: checkout fails a third of its requests 6 minutes an hour
+    // (about 3.7 % overall), payments is slow 5 minutes in 30, search is healthy.
+    assert!((95.0..97.5).contains(&achieved(0)), "{}", achieved(0));
+    assert_eq!(report.slos[0].met, Some(false));
+    assert!((80.0..95.0).contains(&achieved(1)), "{}", achieved(1));
+    assert!((99.5..99.7).contains(&achieved(2)), "{}", achieved(2));
+    assert_eq!(report.slos[2].met, Some(true));
+    let days = report.slos[0].daily.len();
+    assert!((28..=31).contains(&days), "{days}");
+    assert!(
+        report
+            .slos
+            .iter()
+            .all(|s| s.daily.iter().all(|d| d.sli.is_some()))
+    );
 }

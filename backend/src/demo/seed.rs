@@ -20,13 +20,14 @@ use vigil_shared::incident::{
     EscalationLevel, EscalationPolicyRequest, EscalationTarget, TargetKind,
 };
 use vigil_shared::schedule::{Rotation, ScheduleRequest};
+use vigil_shared::slo::{CalendarUnit, Sli, SloRequest, SloWindow};
 
-use super::DEMO_USERS;
+use super::{DEMO_USERS, workload};
 use crate::alerting::rules;
 use crate::audit::AuditActor;
 use crate::oncall::{policies, schedules};
 use crate::promql::QueryLimits;
-use crate::{teams, users};
+use crate::{slo, teams, users};
 
 /// Serialises seeding across replicas starting at once (advisory lock key, "vig4").
 const SEED_LOCK: i64 = 0x7669_6734;
@@ -47,6 +48,8 @@ pub struct DemoSetup {
     pub policy_id: i64,
     /// In the order of [`alert_rules`].
     pub rule_ids: Vec<i64>,
+    /// In the order of [`slos`].
+    pub slo_ids: Vec<i64>,
 }
 
 /// Creates whatever of the demo set-up is missing, as of `now` (the schedule's first handoff
@@ -122,13 +125,144 @@ pub async fn seed(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<DemoSetup
         };
         rule_ids.push(id);
     }
+    let mut slo_ids = Vec::new();
+    for (request, model) in slos(team_id) {
+        let id = match slo::store::id_by_name(&mut *tx, &request.name).await? {
+            Some(id) => id,
+            None => {
+                let saved = slo::api::save(&QueryLimits::default(), &mut tx, None, &request, None)
+                    .await
+                    .with_context(|| format!("creating the demo SLO {:?}", request.name))?;
+                let minutes = model_history(model, now);
+                slo::history::write_minutes(&mut tx, saved.id, &minutes).await?;
+                tracing::info!(
+                    slo = request.name,
+                    minutes = minutes.len(),
+                    "created a demo SLO"
+                );
+                saved.id
+            }
+        };
+        slo_ids.push(id);
+    }
     tx.commit().await?;
     Ok(DemoSetup {
         team_id,
         schedule_id,
         policy_id,
         rule_ids,
+        slo_ids,
     })
+}
+
+/// How the demo workload's model counts a demo SLO's good events.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SloModel {
+    /// Requests not answered 500, of `service`.
+    Available(&'static str),
+    /// Requests of `service` answered within the threshold (seconds).
+    FasterThan(&'static str, f64),
+}
+
+/// How far back a demo SLO's history reaches: enough for last month's report.
+pub const SLO_HISTORY: chrono::TimeDelta = chrono::TimeDelta::days(36);
+
+/// The demo's SLOs, owned by the demo team, with the model behind each.
+pub fn slos(team_id: i64) -> Vec<(SloRequest, SloModel)> {
+    let slo = |name: &str, service: &str, description: &str, sli: Sli, objective: f64, window| {
+        SloRequest {
+            name: name.to_owned(),
+            service: service.to_owned(),
+            owner_team_id: Some(team_id),
+            description: description.to_owned(),
+            labels: BTreeMap::new(),
+            sli,
+            objective,
+            window,
+            burn_alerts: true,
+            min_events: 20.0,
+        }
+    };
+    let availability = |job: &str| Sli::Events {
+        good: None,
+        bad: Some(format!(
+            "http_requests_total{{job=\"{job}\", status=~\"5..\"}}"
+        )),
+        total: format!("http_requests_total{{job=\"{job}\"}}"),
+    };
+    vec![
+        (
+            slo(
+                "Checkout availability",
+                "checkout",
+                "Checkout requests not answered with a server error.",
+                availability("checkout"),
+                99.9,
+                SloWindow::Rolling {
+                    duration: "30d".to_owned(),
+                },
+            ),
+            SloModel::Available("checkout"),
+        ),
+        (
+            slo(
+                "Payments latency",
+                "payments",
+                "Payment requests answered within one second.",
+                Sli::Latency {
+                    histogram: "http_request_duration_seconds{job=\"payments\"}".to_owned(),
+                    threshold: 1.0,
+                },
+                99.0,
+                SloWindow::Rolling {
+                    duration: "28d".to_owned(),
+                },
+            ),
+            SloModel::FasterThan("payments", 1.0),
+        ),
+        (
+            slo(
+                "Search availability",
+                "search",
+                "Search requests not answered with a server error, per calendar month.",
+                availability("search"),
+                99.5,
+                SloWindow::Calendar {
+                    unit: CalendarUnit::Month,
+                    time_zone: "UTC".to_owned(),
+                },
+            ),
+            SloModel::Available("search"),
+        ),
+    ]
+}
+
+/// A demo SLO's minutes from [`SLO_HISTORY`] ago up to where the demo's raw samples begin
+/// (from there the SLO's own queries count them), by the workload's model.
+pub fn model_history(model: SloModel, now: DateTime<Utc>) -> Vec<slo::history::Minute> {
+    let minute = |t: DateTime<Utc>| t.timestamp().div_euclid(60) * 60_000;
+    let (from, to) = (minute(now - SLO_HISTORY), minute(now - workload::BACKFILL));
+    (from..to)
+        .step_by(60_000)
+        .filter_map(|t| {
+            let (service, threshold) = match model {
+                SloModel::Available(service) => (service, f64::INFINITY),
+                SloModel::FasterThan(service, threshold) => (service, threshold),
+            };
+            let traffic = workload::minute_traffic(service, t, threshold)?;
+            let good = match model {
+                SloModel::Available(_) => traffic.requests - traffic.errors,
+                SloModel::FasterThan(..) => traffic.fast,
+            };
+            Some(slo::history::Minute {
+                minute: DateTime::from_timestamp_millis(t)?,
+                counts: slo::history::Counts {
+                    good: good.clamp(0.0, traffic.requests),
+                    total: traffic.requests,
+                },
+            })
+        })
+        .collect()
 }
 
 async fn demo_user(conn: &mut PgConnection, role: Role) -> anyhow::Result<i64> {

@@ -158,20 +158,10 @@ impl Workload {
                     });
                 };
 
-                // Traffic follows a daily curve with some noise.
-                let daily = 1.0
-                    + 0.35 * ((timestamp_ms as f64 / 86_400_000.0) * std::f64::consts::TAU).sin();
                 let mut busy = 0.0;
                 for (r, (method, route)) in service.routes.iter().enumerate() {
-                    let noise = 0.85 + 0.3 * unit(seed * 31 + r as u64, timestamp_ms);
-                    let share = if r == 0 { 0.7 } else { 0.3 };
-                    let requests = service.rate * share * daily * noise * elapsed;
-                    let error_ratio = if service.name == "checkout" && trouble.checkout_error_burst
-                    {
-                        0.33
-                    } else {
-                        0.004
-                    };
+                    let requests = route_requests(service, seed, r, timestamp_ms, elapsed);
+                    let error_ratio = error_ratio(service, trouble);
                     let not_found = 0.02;
                     let split = [
                         requests * (1.0 - error_ratio - not_found),
@@ -187,9 +177,7 @@ impl Workload {
                         push(pairs, state.requests[r][k].floor());
                     }
 
-                    let spike = service.name == "payments" && trouble.payments_latency_spike;
-                    let median = service.median_latency * if spike { 25.0 } else { 1.0 };
-                    let spread = if spike { 0.9 } else { 0.6 };
+                    let (median, spread) = latency(service, trouble);
                     let mut previous = 0.0;
                     for (b, bound) in BUCKETS.iter().enumerate() {
                         let fraction = lognormal_cdf(*bound, median, spread);
@@ -246,6 +234,67 @@ impl Workload {
         }
         batch
     }
+}
+
+/// Requests one instance (`seed`) of `service` serves on route `r` in the `elapsed` seconds
+/// up to `timestamp_ms`: a daily curve with some noise.
+fn route_requests(service: &Service, seed: u64, r: usize, timestamp_ms: i64, elapsed: f64) -> f64 {
+    let daily = 1.0 + 0.35 * ((timestamp_ms as f64 / 86_400_000.0) * std::f64::consts::TAU).sin();
+    let noise = 0.85 + 0.3 * unit(seed * 31 + r as u64, timestamp_ms);
+    let share = if r == 0 { 0.7 } else { 0.3 };
+    service.rate * share * daily * noise * elapsed
+}
+
+/// The share of requests answered 500.
+fn error_ratio(service: &Service, trouble: Trouble) -> f64 {
+    if service.name == "checkout" && trouble.checkout_error_burst {
+        0.33
+    } else {
+        0.004
+    }
+}
+
+/// The latency distribution (log-normal): median seconds and spread.
+fn latency(service: &Service, trouble: Trouble) -> (f64, f64) {
+    let spike = service.name == "payments" && trouble.payments_latency_spike;
+    let median = service.median_latency * if spike { 25.0 } else { 1.0 };
+    (median, if spike { 0.9 } else { 0.6 })
+}
+
+/// What a service served in one minute, all instances and routes together.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MinuteTraffic {
+    pub requests: f64,
+    /// Answered 500.
+    pub errors: f64,
+    /// Answered within `threshold` seconds.
+    pub fast: f64,
+}
+
+/// The model's traffic of `service` in the minute starting at `minute_ms`, interval by
+/// interval as [`Workload::step`] writes it (without flooring counters), for history older
+/// than the raw samples the demo writes. None for a service the demo does not run.
+pub fn minute_traffic(service: &str, minute_ms: i64, threshold: f64) -> Option<MinuteTraffic> {
+    let s = SERVICES.iter().position(|x| x.name == service)?;
+    let service = &SERVICES[s];
+    let elapsed = INTERVAL_MS as f64 / 1000.0;
+    let mut traffic = MinuteTraffic::default();
+    for k in 1..=60_000 / INTERVAL_MS {
+        let t = minute_ms + k * INTERVAL_MS;
+        let trouble = Trouble::at(t);
+        let (median, spread) = latency(service, trouble);
+        let fast = lognormal_cdf(threshold, median, spread);
+        for i in 0..INSTANCES {
+            let seed = (s * INSTANCES + i) as u64;
+            for r in 0..service.routes.len() {
+                let requests = route_requests(service, seed, r, t, elapsed);
+                traffic.requests += requests;
+                traffic.errors += requests * error_ratio(service, trouble);
+                traffic.fast += requests * fast;
+            }
+        }
+    }
+    Some(traffic)
 }
 
 fn format_bound(bound: f64) -> String {

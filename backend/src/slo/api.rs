@@ -21,7 +21,7 @@ use crate::alerting::rules;
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Editor};
 use crate::error::{AppError, AppResult, Json, Path, Query};
-use crate::promql::{Engine, QueryOutput};
+use crate::promql::{Engine, QueryLimits, QueryOutput};
 use crate::references::{self, Table};
 use crate::state::AppState;
 use crate::{incidents, users};
@@ -96,11 +96,11 @@ async fn get_slo(
 }
 
 async fn check(
-    state: &AppState,
+    limits: &QueryLimits,
     conn: &mut PgConnection,
     request: &SloRequest,
 ) -> AppResult<ValidSlo> {
-    let slo = definition::validate(request, &state.config.query).map_err(AppError::Validation)?;
+    let slo = definition::validate(request, limits).map_err(AppError::Validation)?;
     if let Some(team) = slo.request.owner_team_id
         && !references::missing(conn, Table::Teams, &[team])
             .await?
@@ -117,13 +117,13 @@ async fn check(
 /// Checks and saves an SLO (`id`: replacing that one) with its burn rules, audited; the
 /// API and demo mode's seeding both create SLOs through here. The caller commits.
 pub async fn save(
-    state: &AppState,
+    limits: &QueryLimits,
     conn: &mut PgConnection,
     id: Option<i64>,
     request: &SloRequest,
     editor: Option<&crate::auth::AuthUser>,
 ) -> AppResult<Slo> {
-    let slo = check(state, conn, request).await?;
+    let slo = check(limits, conn, request).await?;
     let action = if id.is_some() {
         "slo.update"
     } else {
@@ -152,7 +152,7 @@ async fn create_slo(
     Json(request): Json<SloRequest>,
 ) -> AppResult<(StatusCode, Json<Slo>)> {
     let mut tx = state.db.begin().await?;
-    let saved = save(&state, &mut tx, None, &request, Some(&editor)).await?;
+    let saved = save(&state.config.query, &mut tx, None, &request, Some(&editor)).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(saved)))
 }
@@ -164,7 +164,14 @@ async fn replace_slo(
     Json(request): Json<SloRequest>,
 ) -> AppResult<Json<Slo>> {
     let mut tx = state.db.begin().await?;
-    let saved = save(&state, &mut tx, Some(id), &request, Some(&editor)).await?;
+    let saved = save(
+        &state.config.query,
+        &mut tx,
+        Some(id),
+        &request,
+        Some(&editor),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(saved))
 }
@@ -338,7 +345,7 @@ async fn preview(
     Json(request): Json<SloRequest>,
 ) -> AppResult<Json<SloPreview>> {
     let mut conn = state.db.acquire().await?;
-    let slo = check(&state, &mut conn, &request).await?;
+    let slo = check(&state.config.query, &mut conn, &request).await?;
     drop(conn);
     let now = maintenance::floor_minute(Utc::now());
     let end = now - TimeDelta::seconds(now.timestamp().rem_euclid(3600));

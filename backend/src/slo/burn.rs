@@ -122,7 +122,8 @@ fn rules_for(
                 },
                 channel_ids: Vec::new(),
                 escalation_policy_id,
-                incident_group_by: vec!["slo".to_owned()],
+                // One incident per rule at a time: each rule is one SLO's.
+                incident_group_by: Vec::new(),
                 enabled: true,
             }
         })

@@ -114,6 +114,19 @@ pub async fn lock(conn: &mut PgConnection, id: i64) -> Result<Option<StoredSlo>,
     }
 }
 
+/// The id of the SLO named `name` (names are unique regardless of case).
+pub async fn id_by_name<'e>(
+    db: impl PgExecutor<'e>,
+    name: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM slos WHERE lower(name) = lower($1)",
+        name.trim()
+    )
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn ids<'e>(db: impl PgExecutor<'e>) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar!("SELECT id FROM slos ORDER BY id")
         .fetch_all(db)
