@@ -652,3 +652,41 @@ async fn the_preview_draws_an_unsaved_slo_and_warns_on_no_data() {
         .unwrap();
     assert_eq!(count, 0, "a preview saves nothing");
 }
+
+#[tokio::test]
+async fn maintenance_silences_its_slos_burn_alerts_once_per_occurrence() {
+    let app = TestApp::spawn().await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let slo: Slo = editor.post("/api/v1/slos", &api_slo(99.9)).await.json();
+    let now = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap();
+    let created = editor
+        .post(
+            "/api/v1/maintenance-windows",
+            &json!({"reason": "Database upgrade", "scope": {"kind": "slo", "slo_id": slo.id},
+                    "schedule": {"kind": "once", "start": now - TimeDelta::minutes(10),
+                                 "end": now + TimeDelta::minutes(50)}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let names = std::collections::HashMap::from([(slo.id, slo.slo.name.clone())]);
+    let mut conn = app.db.acquire().await.unwrap();
+    for expected in [1, 0] {
+        let made = vigil::slo::maintenance::mute_burn_alerts(&mut conn, &names, now)
+            .await
+            .unwrap();
+        assert_eq!(made, expected, "made once");
+    }
+    let silences: Vec<vigil_shared::alerting::Silence> = editor
+        .get("/api/v1/silences")
+        .await
+        .json::<vigil_shared::alerting::SilenceList>()
+        .silences;
+    assert_eq!(silences.len(), 1);
+    let matchers: Vec<String> = silences[0]
+        .matchers
+        .iter()
+        .map(|m| format!("{}{}{}", m.name, m.op.symbol(), m.value))
+        .collect();
+    assert_eq!(matchers, ["burn_tier=~page|ticket", "slo=API availability"]);
+    assert_eq!(silences[0].comment, "Maintenance: Database upgrade");
+}

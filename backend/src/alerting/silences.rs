@@ -220,6 +220,23 @@ pub async fn insert<'e>(
     Ok(id)
 }
 
+/// Whether `created_by` already made a silence starting at `starts_at` (for silences Vigil
+/// makes itself, such as those of maintenance windows).
+pub async fn made_by<'e>(
+    db: impl PgExecutor<'e>,
+    created_by: &str,
+    starts_at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM silences WHERE created_by = $1 AND starts_at = $2)
+           AS "exists!""#,
+        created_by,
+        starts_at
+    )
+    .fetch_one(db)
+    .await
+}
+
 /// Silences, newest first: one, or all (optionally only those in a state).
 pub async fn select<'e>(
     db: impl PgExecutor<'e>,

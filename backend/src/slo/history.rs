@@ -324,7 +324,8 @@ pub async fn apply_retention(db: &PgPool, now: DateTime<Utc>) -> Result<u64, sql
     Ok(minutes)
 }
 
-/// Advances every SLO's history each 30 s, and drops old history hourly.
+/// Advances every SLO's history each 30 s, silences burn alerts during maintenance, and
+/// drops old history hourly.
 pub async fn history_worker(
     db: PgPool,
     metrics: std::sync::Arc<MetricStore>,
@@ -341,6 +342,14 @@ pub async fn history_worker(
                     advance(&db, &metrics, &limits, slo_id, now).await?;
                 }
                 anyhow::Ok(())
+            })
+            .await;
+        ticker
+            .run("silencing burn alerts in maintenance", async {
+                let mut tx = db.begin().await?;
+                let names = store::names(&mut tx).await?;
+                super::maintenance::mute_burn_alerts(&mut tx, &names, Utc::now()).await?;
+                tx.commit().await
             })
             .await;
         if passes % 120 == 0 {

@@ -12,12 +12,14 @@ use serde_json::json;
 use sqlx::PgConnection;
 use sqlx::types::Json as SqlJson;
 use vigil_shared::Role;
+use vigil_shared::alerting::{MatchOp, Matcher};
 use vigil_shared::slo::{
     ExcludedSpan, ExclusionKind, MaintenanceSchedule, MaintenanceScope, MaintenanceWindow,
     MaintenanceWindowList, MaintenanceWindowRequest, Weekday,
 };
 
 use crate::alerting::rules::prometheus_duration;
+use crate::alerting::silences;
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Responder};
 use crate::db;
@@ -154,6 +156,57 @@ fn occurrences(
                 })
                 .collect()
         }
+    }
+}
+
+/// Silences the burn-rate alerts of the SLOs a maintenance window covers, for each of its
+/// occurrences that is on or starts within the next hour: one silence per occurrence, made
+/// once (by `maintenance-window:<id>`). `slo_names` names SLOs by id. Returns how many
+/// silences it made.
+pub async fn mute_burn_alerts(
+    conn: &mut PgConnection,
+    slo_names: &std::collections::HashMap<i64, String>,
+    now: DateTime<Utc>,
+) -> Result<usize, sqlx::Error> {
+    let mut made = 0;
+    for window in all(&mut *conn).await? {
+        if window.window.kind != ExclusionKind::Maintenance {
+            continue;
+        }
+        let mut matchers = vec![matcher("burn_tier", MatchOp::Regex, "page|ticket")];
+        match &window.window.scope {
+            MaintenanceScope::Global => {}
+            MaintenanceScope::Service { service } => {
+                matchers.push(matcher("service", MatchOp::Equal, service));
+            }
+            MaintenanceScope::Slo { slo_id } => match slo_names.get(slo_id) {
+                Some(name) => matchers.push(matcher("slo", MatchOp::Equal, name)),
+                None => continue,
+            },
+        }
+        let by = format!("maintenance-window:{}", window.id);
+        for (start, end) in occurrences(&window.window.schedule, now, now + TimeDelta::hours(1)) {
+            if end <= now || silences::made_by(&mut *conn, &by, start).await? {
+                continue;
+            }
+            let silence = silences::ValidSilence {
+                matchers: matchers.clone(),
+                starts_at: start,
+                ends_at: end,
+                comment: format!("Maintenance: {}", window.window.reason),
+            };
+            silences::insert(&mut *conn, &silence, &by).await?;
+            made += 1;
+        }
+    }
+    Ok(made)
+}
+
+fn matcher(name: &str, op: MatchOp, value: &str) -> Matcher {
+    Matcher {
+        name: name.to_owned(),
+        value: value.to_owned(),
+        op,
     }
 }
 

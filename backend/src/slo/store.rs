@@ -127,6 +127,16 @@ pub async fn id_by_name<'e>(
     .await
 }
 
+/// Every SLO's name, by id.
+pub async fn names(
+    conn: &mut PgConnection,
+) -> Result<std::collections::HashMap<i64, String>, sqlx::Error> {
+    let rows = sqlx::query!("SELECT id, name FROM slos")
+        .fetch_all(conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
 pub async fn ids<'e>(db: impl PgExecutor<'e>) -> Result<Vec<i64>, sqlx::Error> {
     sqlx::query_scalar!("SELECT id FROM slos ORDER BY id")
         .fetch_all(db)
