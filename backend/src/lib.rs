@@ -24,6 +24,7 @@ pub mod references;
 pub mod router;
 pub mod scrape;
 pub mod serve;
+pub mod slo;
 pub mod state;
 pub mod teams;
 pub mod telemetry;

@@ -1,0 +1,3 @@
+//! Service level objectives and SLA reports (SPEC §9).
+
+pub mod pdf;
