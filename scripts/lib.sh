@@ -45,6 +45,12 @@ ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }
 
+# poppler's pdftotext, pdftoppm and pdffonts: backend/tests/sla_pdf.rs reads the SLA report's
+# PDF back with them.
+ensure_poppler() {
+  command -v pdftotext >/dev/null 2>&1 || apt_install poppler-utils
+}
+
 # Debian's Prometheus 2.42 (prometheus + promtool): the reference the PromQL tests compare
 # against, and a real remote_write client.
 ensure_prometheus() {

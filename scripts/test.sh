@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, unit and integration tests against a real
 # PostgreSQL, and browser tests in Debian's chromium against the real server.
-# Installs what it needs (PostgreSQL, chromium, the wasm32 target, npm packages, the
+# Installs what it needs (PostgreSQL, chromium, poppler-utils, the wasm32 target, npm packages, the
 # OpenTelemetry Python SDK for the OTLP peer test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ started=$SECONDS
 
 ensure_postgres
 ensure_chromium
+ensure_poppler
 ensure_node
 ensure_wasm_target
 ensure_prometheus

@@ -9,7 +9,8 @@
 //! - last month's report for the first BENCH_REPORT_SLOS (20) SLOs, built from the history
 //!   and rendered as PDF (and as CSV and JSON for comparison).
 //!
-//! There is no Prometheus counterpart: Prometheus has no SLOs or reports.
+//! BENCH_OUT names a file to write the PDF to, to look at it. There is no Prometheus
+//! counterpart: Prometheus has no SLOs or reports.
 
 use std::time::Instant;
 
@@ -184,6 +185,11 @@ async fn run(cluster: &EmbeddedCluster) -> anyhow::Result<()> {
             let (body, _, _) = report::render(&built, format)?;
             ms.push(t.elapsed().as_secs_f64() * 1000.0);
             size = body.len();
+            if format == Format::Pdf
+                && let Ok(path) = std::env::var("BENCH_OUT")
+            {
+                std::fs::write(path, &body)?;
+            }
         }
         summary(
             &format!(

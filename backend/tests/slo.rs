@@ -100,6 +100,21 @@ fn api_slo(objective: f64) -> serde_json::Value {
     })
 }
 
+/// The text `pdftotext` extracts from a PDF.
+fn pdf_text(pdf: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("vigil-slo-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}.pdf", uuid::Uuid::new_v4()));
+    std::fs::write(&path, pdf).unwrap();
+    let output = std::process::Command::new("pdftotext")
+        .args(["-layout", path.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (Debian's poppler-utils, which scripts/test.sh installs)");
+    let _ = std::fs::remove_file(&path);
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-6 * b.abs().max(1.0)
 }
@@ -190,6 +205,30 @@ async fn events_ratio_history_status_maintenance_and_report_match_hand_computed_
             "300"
         ]
     );
+
+    // And in the PDF, whose text extracts.
+    let pdf = viewer
+        .get(&format!(
+            "/api/v1/reports/sla?from={}&to={}&format=pdf",
+            start.to_rfc3339().replace('+', "%2B"),
+            minute(60).to_rfc3339().replace('+', "%2B")
+        ))
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    let text = pdf_text(&pdf.body);
+    for figure in [
+        "API availability",
+        "95.833 %",
+        "416.667 %",
+        "300 events",
+        "Breached",
+    ] {
+        assert!(
+            text.contains(figure),
+            "{figure} missing from the PDF: {text}"
+        );
+    }
 
     // A responder marks minutes 10-15 as not counted: 5 minutes fewer, 150 errors fewer.
     let mut responder = app.login_as(Role::Responder).await;
