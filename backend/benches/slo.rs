@@ -69,7 +69,7 @@ fn request(i: usize) -> SloRequest {
         "sli": {"kind": "events", "bad": format!("http_requests_total{{job=\"service-{i}\", status=~\"5..\"}}"),
                 "total": format!("http_requests_total{{job=\"service-{i}\"}}")},
         "objective": 99.9,
-        "window": if i % 2 == 0 {
+        "window": if i.is_multiple_of(2) {
             serde_json::json!({"kind": "rolling", "duration": "30d"})
         } else {
             serde_json::json!({"kind": "calendar", "unit": "month", "time_zone": "Europe/Berlin"})

@@ -38,8 +38,8 @@ pub struct AppConfig {
     pub outbound: Outbound,
     /// Most rules one Prometheus rule file import may hold.
     pub rule_import_max: usize,
-    /// The mail relay users' email contact methods are sent through (`--smtp-url`); without
-    /// one, such deliveries fail at once.
+    /// The mail relay users' email contact methods and scheduled SLA reports are sent through
+    /// (`--smtp-url`); without one, such deliveries fail at once.
     pub smtp: Option<SmtpRelay>,
 }
 

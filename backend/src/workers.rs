@@ -164,6 +164,12 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
     workers.supervise("SLO history", move || {
         slo::history::history_worker(db.clone(), store.clone(), limits.clone(), stop.clone())
     });
+    let stop = shutdown.clone();
+    let db = state.db.clone();
+    let mailer = slo::schedule::ReportMailer::new(state.config.smtp.clone());
+    workers.supervise("scheduled SLA reports", move || {
+        slo::schedule::schedule_worker(db.clone(), mailer.clone(), stop.clone())
+    });
     workers
 }
 

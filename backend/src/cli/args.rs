@@ -170,11 +170,13 @@ pub struct ServeArgs {
     #[arg(long, env = "VIGIL_TRUST_PROXY_HEADERS")]
     pub trust_proxy_headers: bool,
 
-    /// Mail server for users' email contact methods (needs --smtp-from):
+    /// Mail server for users' email contact methods and scheduled SLA reports (needs
+    /// --smtp-from):
     /// smtp://[user:password@]host[:port] or smtps://…. With a user name, smtp:// upgrades
     /// with STARTTLS (port 587 by default); without one it speaks plain SMTP (port 25), as a
     /// local relay expects; smtps:// is TLS from the start (port 465). Add ?tls=none,
-    /// ?tls=starttls or ?tls=tls to choose. Without it, email contact methods fail.
+    /// ?tls=starttls or ?tls=tls to choose. Without it, email contact methods and scheduled
+    /// reports fail.
     #[arg(long, env = "VIGIL_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
 

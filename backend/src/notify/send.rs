@@ -5,7 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
-use lettre::message::MultiPart;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -158,7 +159,8 @@ impl SmtpServer {
 }
 
 /// The server's own mail relay (`--smtp-url`, `--smtp-from`), through which users' email
-/// contact methods are sent. (Email channels carry their own SMTP settings.)
+/// contact methods and scheduled SLA reports are sent. (Email channels carry their own SMTP
+/// settings.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SmtpRelay {
     pub server: SmtpServer,
@@ -177,6 +179,37 @@ impl SmtpRelay {
         })
     }
 
+    /// Sends one email with a file attached to every address in `to` (one message, all of
+    /// them on its To line): scheduled reports go out this way. One attempt.
+    pub async fn send_with_attachment(
+        &self,
+        to: &[String],
+        subject: &str,
+        text: String,
+        file: MailAttachment,
+    ) -> Result<(), SendError> {
+        let content_type = ContentType::parse(&file.content_type)
+            .map_err(|e| SendError::permanent(format!("content type: {e}")))?;
+        let email = addressed(&self.from, to)?
+            .subject(subject)
+            .multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(text))
+                    .singlepart(Attachment::new(file.file_name).body(file.body, content_type)),
+            )
+            .map_err(|e| SendError::permanent(e.to_string()))?;
+        let server = &self.server;
+        let smtp = Smtp {
+            connect_to: &server.host,
+            host: &server.host,
+            port: server.port,
+            username: &server.username,
+            password: &server.password,
+            tls: server.tls,
+        };
+        transmit(&smtp, email).await
+    }
+
     /// An email to one address through this relay.
     pub fn email_to(&self, address: &str) -> Target {
         let server = self.server.clone();
@@ -191,6 +224,14 @@ impl SmtpRelay {
             relay: true,
         }
     }
+}
+
+/// A file sent with an email.
+#[derive(Clone, Debug)]
+pub struct MailAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
 }
 
 /// What deliveries leave through: an HTTP client for webhooks, the server's mail relay for
@@ -464,28 +505,37 @@ struct Smtp<'a> {
     tls: SmtpTls,
 }
 
+/// A message from `from` to every address in `to`, still without subject and body.
+fn addressed(from: &str, to: &[String]) -> Result<lettre::message::MessageBuilder, SendError> {
+    let mut builder = lettre::Message::builder().from(
+        from.parse()
+            .map_err(|e| SendError::permanent(format!("from: {e}")))?,
+    );
+    for recipient in to {
+        builder = builder.to(recipient
+            .parse()
+            .map_err(|e| SendError::permanent(format!("{recipient}: {e}")))?);
+    }
+    Ok(builder)
+}
+
 async fn send_email(
     to: &[String],
     from: &str,
     server: &Smtp<'_>,
     message: &Message,
 ) -> Result<(), SendError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut builder = lettre::Message::builder()
-        .from(
-            from.parse()
-                .map_err(|e| SendError::permanent(format!("from: {e}")))?,
-        )
-        .subject(message.title());
-    for recipient in to {
-        builder = builder.to(recipient
-            .parse()
-            .map_err(|e| SendError::permanent(format!("{recipient}: {e}")))?);
-    }
     let (text, html) = email_bodies(message);
-    let email = builder
+    let email = addressed(from, to)?
+        .subject(message.title())
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| SendError::permanent(e.to_string()))?;
+    transmit(server, email).await
+}
+
+/// Hands `email` to `server` (one attempt).
+async fn transmit(server: &Smtp<'_>, email: lettre::Message) -> Result<(), SendError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let parameters = || {
         TlsParameters::new(server.host.to_owned()).map_err(|e| SendError::permanent(e.to_string()))
     };

@@ -295,7 +295,9 @@ pub async fn impacts(
     to: DateTime<Utc>,
 ) -> AppResult<Vec<IncidentImpact>> {
     let request = &slo.valid.request;
-    let found = incidents::for_services(&mut *conn, &[request.service.clone()], from, to).await?;
+    let found =
+        incidents::for_services(&mut *conn, std::slice::from_ref(&request.service), from, to)
+            .await?;
     let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = found
         .iter()
         .map(|i| {

@@ -245,7 +245,7 @@ fn check_sli(sli: &Sli, limits: &QueryLimits, errors: &mut FieldErrors) -> Optio
             })
         }
         Sli::TimeSlices { condition } => match check_query(condition, limits) {
-            Ok(expr) if matches!(expr, Expr::NumberLiteral(_)) => {
+            Ok(Expr::NumberLiteral(_)) => {
                 errors.add("sli.condition", "must select series, not be a number");
                 None
             }

@@ -352,7 +352,7 @@ pub async fn history_worker(
                 tx.commit().await
             })
             .await;
-        if passes % 120 == 0 {
+        if passes.is_multiple_of(120) {
             ticker
                 .run("dropping old SLO history", apply_retention(&db, Utc::now()))
                 .await;

@@ -9,6 +9,7 @@ pub mod history;
 pub mod maintenance;
 pub mod pdf;
 pub mod report;
+pub mod schedule;
 pub mod status;
 pub mod store;
 
@@ -21,4 +22,5 @@ pub fn routes() -> Router<AppState> {
         .merge(api::routes())
         .merge(maintenance::routes())
         .merge(report::routes())
+        .merge(schedule::routes())
 }

@@ -46,7 +46,9 @@ struct NewContactMethod {
     label: String,
 }
 
-fn parse_email(address: &str) -> Result<String, &'static str> {
+/// An address mail can be sent to (as lettre reads it), at most 254 bytes: the check for every
+/// address Vigil mails (contact methods, scheduled reports' recipients).
+pub fn parse_email(address: &str) -> Result<String, &'static str> {
     if address.len() > 254 || address.parse::<lettre::Address>().is_err() {
         return Err("must be an email address such as name@example.com");
     }

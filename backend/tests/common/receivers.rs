@@ -47,6 +47,39 @@ pub async fn receiver(statuses: Vec<u16>) -> Receiver {
 
 /// A minimal SMTP server that accepts one message and hands it over.
 pub async fn smtp_server() -> (u16, tokio::sync::oneshot::Receiver<String>) {
+    let (port, mail) = smtp_receiver().await;
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        if let Ok(mail) = mail.await {
+            let _ = sender.send(mail.data);
+        }
+    });
+    (port, receiver)
+}
+
+/// One message as an SMTP server received it: the envelope and the data (dot-stuffed
+/// lines as sent, without the final `.`).
+#[derive(Debug)]
+pub struct ReceivedMail {
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+    pub data: String,
+}
+
+/// A minimal SMTP server that accepts one message and hands it over with its envelope.
+pub async fn smtp_receiver() -> (u16, tokio::sync::oneshot::Receiver<ReceivedMail>) {
+    smtp_session(None).await
+}
+
+/// A minimal SMTP server that answers every RCPT TO with `reply` (such as
+/// `550 5.1.1 mailbox unavailable`).
+pub async fn smtp_refusing(reply: &'static str) -> u16 {
+    smtp_session(Some(reply)).await.0
+}
+
+async fn smtp_session(
+    refuse_rcpt: Option<&'static str>,
+) -> (u16, tokio::sync::oneshot::Receiver<ReceivedMail>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -55,7 +88,11 @@ pub async fn smtp_server() -> (u16, tokio::sync::oneshot::Receiver<String>) {
         let (read, mut write) = socket.into_split();
         let mut lines = BufReader::new(read).lines();
         write.write_all(b"220 test ESMTP\r\n").await.unwrap();
-        let mut data = String::new();
+        let mut mail = ReceivedMail {
+            mail_from: String::new(),
+            rcpt_to: Vec::new(),
+            data: String::new(),
+        };
         let mut in_data = false;
         while let Ok(Some(line)) = lines.next_line().await {
             if in_data {
@@ -63,14 +100,35 @@ pub async fn smtp_server() -> (u16, tokio::sync::oneshot::Receiver<String>) {
                     in_data = false;
                     write.write_all(b"250 queued\r\n").await.unwrap();
                 } else {
-                    data.push_str(&line);
-                    data.push('\n');
+                    mail.data.push_str(&line);
+                    mail.data.push('\n');
                 }
                 continue;
             }
             let command = line.to_ascii_uppercase();
+            let address = || {
+                line.split_once(':')
+                    .map(|(_, a)| a.trim().trim_start_matches('<').trim_end_matches('>'))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let refusal;
             let reply: &[u8] = if command.starts_with("EHLO") {
                 b"250-test\r\n250 8BITMIME\r\n"
+            } else if command.starts_with("MAIL FROM") {
+                mail.mail_from = address();
+                b"250 ok\r\n"
+            } else if command.starts_with("RCPT TO") {
+                match refuse_rcpt {
+                    Some(reply) => {
+                        refusal = format!("{reply}\r\n");
+                        refusal.as_bytes()
+                    }
+                    None => {
+                        mail.rcpt_to.push(address());
+                        b"250 ok\r\n"
+                    }
+                }
             } else if command.starts_with("DATA") {
                 in_data = true;
                 b"354 go ahead\r\n"
@@ -82,7 +140,7 @@ pub async fn smtp_server() -> (u16, tokio::sync::oneshot::Receiver<String>) {
             };
             write.write_all(reply).await.unwrap();
         }
-        let _ = sender.send(data);
+        let _ = sender.send(mail);
     });
     (port, receiver)
 }
