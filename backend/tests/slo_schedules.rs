@@ -611,8 +611,7 @@ async fn a_mail_server_refusal_is_logged_with_its_smtp_reply() {
     );
 }
 
-// needs the real PDF renderer: with the placeholder in slo/pdf.rs, "send now" logs "could not
-// render the PDF" and mails nothing, so this test fails until the renderer is merged.
+/// With the real PDF renderer, end to end.
 #[tokio::test]
 async fn send_now_mails_the_real_pdf_to_the_recipients_and_logs_the_delivery() {
     let (port, mail) = smtp_receiver().await;
