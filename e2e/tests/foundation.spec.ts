@@ -5,7 +5,7 @@ import { demoPassword, logIn, logOut } from './helpers';
 test('an admin sees the shell with Admin, creates a viewer, and the viewer sees no Admin', async ({ page }) => {
   await logIn(page, 'admin@vigil.local');
   const nav = page.getByRole('navigation', { name: 'Main' });
-  for (const area of ['Dashboards', 'Explore', 'Alerts', 'Incidents', 'On-call', 'SLOs & Reports', 'Traces', 'Admin']) {
+  for (const area of ['Dashboards', 'Explore', 'Alerts', 'Incidents', 'On-call', 'SLOs', 'Reports', 'Traces', 'Admin']) {
     await expect(nav.getByRole('link', { name: area, exact: true })).toBeVisible();
   }
   await expect(page.getByRole('heading', { name: /Welcome, Ada Admin/ })).toBeVisible();

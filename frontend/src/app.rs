@@ -7,7 +7,7 @@ use leptos_router::path;
 use crate::api;
 use crate::chunks::{self, lazy_page};
 use crate::components::{NotBuilt, Shell, Spinner};
-use crate::pages::{admin, alerts, home, login, oncall};
+use crate::pages::{admin, alerts, home, login, oncall, slos};
 use crate::session::Session;
 use crate::theme::provide_theme;
 
@@ -83,10 +83,14 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("policies") view=|| lazy_page(chunks::escalation_policies)/>
                             <Route path=path!("policies/:id") view=|| lazy_page(chunks::escalation_policy)/>
                         </ParentRoute>
-                        <Route
-                            path=path!("slos")
-                            view=|| view! { <NotBuilt title="SLOs & Reports" purpose="Service level objectives, error budgets and SLA reports (PDF, CSV, JSON)."/> }
-                        />
+                        <ParentRoute path=path!("slos") view=slos::SlosLayout>
+                            <Route path=path!("") view=|| lazy_page(chunks::slo_list)/>
+                            <Route path=path!("new") view=|| lazy_page(chunks::slo_form)/>
+                            <Route path=path!("maintenance") view=|| lazy_page(chunks::maintenance)/>
+                            <Route path=path!(":id") view=|| lazy_page(chunks::slo)/>
+                            <Route path=path!(":id/edit") view=|| lazy_page(chunks::slo_form)/>
+                        </ParentRoute>
+                        <Route path=path!("reports") view=|| lazy_page(chunks::reports)/>
                         <Route
                             path=path!("traces")
                             view=|| view! { <NotBuilt title="Traces" purpose="Search traces and see their spans as a waterfall."/> }

@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use wasm_split_helpers::{SplitLoaderError, wasm_split};
 
 use crate::components::Loading;
-use crate::pages::{account, admin, alerts, explore, incidents, oncall, targets};
+use crate::pages::{account, admin, alerts, explore, incidents, oncall, reports, slos, targets};
 
 /// Draws a page; its code is in a chunk that has been loaded.
 pub type PageView = fn() -> AnyView;
@@ -137,6 +137,35 @@ pub fn escalation_policies() -> Result<PageView, SplitLoaderError> {
 #[wasm_split(oncall, fallible)]
 pub fn escalation_policy() -> Result<PageView, SplitLoaderError> {
     Ok(|| view! { <oncall::policy_form::PolicyPage/> }.into_any())
+}
+
+// SLOs: the list, one SLO's page, the form, and maintenance windows.
+
+#[wasm_split(slos, fallible)]
+pub fn slo_list() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <slos::list::SloListPage/> }.into_any())
+}
+
+#[wasm_split(slos, fallible)]
+pub fn slo() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <slos::detail::SloPage/> }.into_any())
+}
+
+#[wasm_split(slos, fallible)]
+pub fn slo_form() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <slos::form::SloFormPage/> }.into_any())
+}
+
+#[wasm_split(slos, fallible)]
+pub fn maintenance() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <slos::maintenance::MaintenancePage/> }.into_any())
+}
+
+// SLA reports and their schedules.
+
+#[wasm_split(reports, fallible)]
+pub fn reports() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <reports::ReportsPage/> }.into_any())
 }
 
 // Admin: users, teams, API keys and the audit log.

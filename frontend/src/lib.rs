@@ -10,3 +10,4 @@ pub mod live;
 pub mod pages;
 pub mod session;
 pub mod theme;
+pub mod zone;

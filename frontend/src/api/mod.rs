@@ -14,6 +14,7 @@ mod notify;
 mod oncall;
 mod prometheus;
 mod scrape;
+mod slo;
 mod status;
 
 pub use admin::*;
@@ -24,6 +25,7 @@ pub use notify::*;
 pub use oncall::*;
 pub use prometheus::*;
 pub use scrape::*;
+pub use slo::*;
 pub use status::*;
 
 use std::cell::RefCell;

@@ -34,6 +34,21 @@ pub fn ErrorBanner(#[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoVi
     }
 }
 
+/// Complaints a form cannot show beside a field (see `FormState::elsewhere`), listed.
+#[component]
+pub fn FieldErrors(#[prop(into)] errors: Signal<Vec<String>>) -> impl IntoView {
+    move || {
+        let errors = errors.get();
+        (!errors.is_empty()).then(|| {
+            view! {
+                <ul class="banner banner-error" role="alert">
+                    {errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}
+                </ul>
+            }
+        })
+    }
+}
+
 /// The outcome of the last action on a page: a confirmation, or what went wrong.
 #[component]
 pub fn Notice(#[prop(into)] notice: Signal<Option<Result<String, ApiError>>>) -> impl IntoView {

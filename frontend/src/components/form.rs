@@ -44,6 +44,22 @@ impl FormState {
             .set(BTreeMap::from([(field.to_owned(), why.into())]));
     }
 
+    /// The server's complaints about fields the form does not show beside one (`name: why`,
+    /// e.g. `recipients.2` where the form shows `recipients`), for a banner, so that none goes
+    /// unseen.
+    pub fn elsewhere(&self, shown: &'static [&'static str]) -> Signal<Vec<String>> {
+        let error = self.error;
+        Signal::derive(move || {
+            error.with(|e| {
+                e.iter()
+                    .flat_map(|e| e.fields.iter())
+                    .filter(|(name, _)| !shown.contains(&name.as_str()))
+                    .map(|(name, why)| format!("{name}: {why}"))
+                    .collect()
+            })
+        })
+    }
+
     /// An error not about any one field (a conflict, the network), for a banner.
     pub fn general(&self) -> Signal<Option<ApiError>> {
         let error = self.error;

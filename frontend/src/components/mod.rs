@@ -19,7 +19,7 @@ pub use address::replace_address;
 pub use channel_picker::ChannelPicker;
 pub use chart::{ChartData, ChartSeries, MAX_SERIES, ShadedSpan, ThresholdLine, TimeSeriesChart};
 pub use confirm::confirm;
-pub use feedback::{ErrorBanner, Loading, NotBuilt, Notice, Spinner};
+pub use feedback::{ErrorBanner, FieldErrors, Loading, NotBuilt, Notice, Spinner};
 pub use field::{CheckboxField, SelectField, TextField};
 pub use form::FormState;
 pub use leave_warning::warn_before_leaving;

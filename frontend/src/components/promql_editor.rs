@@ -150,8 +150,12 @@ pub fn PromqlEditor(
     /// The textarea's id (and the label's `for`).
     #[prop(optional)]
     id: Option<&'static str>,
+    /// The field's label, for forms with more than one query ("Query" by default).
+    #[prop(optional)]
+    label: Option<&'static str>,
 ) -> impl IntoView {
     let id = id.unwrap_or("field-query");
+    let label = label.unwrap_or("Query");
     let listbox_id = format!("{id}-suggestions");
     let error_id = format!("{id}-error");
     let node = NodeRef::<html::Textarea>::new();
@@ -233,7 +237,7 @@ pub fn PromqlEditor(
 
     view! {
         <div class="field promql-editor" class:has-error=move || error.get().is_some()>
-            <label for=id>"Query"</label>
+            <label for=id>{label}</label>
             <textarea
                 id=id
                 class="promql"

@@ -16,13 +16,14 @@ use crate::session::use_session;
 use crate::theme::{Theme, use_theme};
 
 /// The areas of the app, with the least role that may use each.
-const NAV: [(&str, &str, Role); 8] = [
+const NAV: [(&str, &str, Role); 9] = [
     ("/dashboards", "Dashboards", Role::Viewer),
     ("/explore", "Explore", Role::Viewer),
     ("/alerts", "Alerts", Role::Viewer),
     ("/incidents", "Incidents", Role::Viewer),
     ("/oncall", "On-call", Role::Viewer),
-    ("/slos", "SLOs & Reports", Role::Viewer),
+    ("/slos", "SLOs", Role::Viewer),
+    ("/reports", "Reports", Role::Viewer),
     ("/traces", "Traces", Role::Viewer),
     ("/admin", "Admin", Role::Admin),
 ];

@@ -8,4 +8,6 @@ pub mod home;
 pub mod incidents;
 pub mod login;
 pub mod oncall;
+pub mod reports;
+pub mod slos;
 pub mod targets;

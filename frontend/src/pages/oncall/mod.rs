@@ -22,20 +22,14 @@ use wasm_bindgen::prelude::*;
 use crate::api::{self, ApiResult};
 use crate::components::Loaded;
 use crate::session::use_session;
+pub use crate::zone::{browser_time_zone, from_local_input, local_input};
 
 #[wasm_bindgen(inline_js = r#"
-export function vigilTimeZone() {
-  try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch (e) { return 'UTC'; }
-}
 export function vigilWhen(ms, withDay, withTime) {
   const o = {};
   if (withDay) { o.weekday = 'short'; o.day = 'numeric'; o.month = 'short'; }
   if (withTime) { o.hour = '2-digit'; o.minute = '2-digit'; }
   return new Date(ms).toLocaleString(undefined, o);
-}
-export function vigilLocalInput(ms) {
-  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
-  return d.toISOString().slice(0, 16);
 }
 export function vigilMidnights(count) {
   const d = new Date();
@@ -46,13 +40,8 @@ export function vigilMidnights(count) {
 }
 "#)]
 extern "C" {
-    /// The browser's IANA time zone, for a new schedule.
-    #[wasm_bindgen(js_name = vigilTimeZone)]
-    pub fn browser_time_zone() -> String;
     #[wasm_bindgen(js_name = vigilWhen)]
     fn when_js(ms: f64, with_day: bool, with_time: bool) -> String;
-    #[wasm_bindgen(js_name = vigilLocalInput)]
-    fn local_input_js(ms: f64) -> String;
     #[wasm_bindgen(js_name = vigilMidnights)]
     fn midnights_js(count: u32) -> String;
 }
@@ -69,19 +58,6 @@ pub fn when(at: &DateTime<Utc>) -> String {
 /// A day's name and date, `Tue, Jan 14`, from a local-midnight in milliseconds.
 fn day_label(ms: f64) -> String {
     when_js(ms, true, false)
-}
-
-/// The value a `datetime-local` input shows for a moment (local time, to the minute).
-pub fn local_input(at: &DateTime<Utc>) -> String {
-    local_input_js(millis(at))
-}
-
-/// What a `datetime-local` input holds (local time) as a moment.
-pub fn from_local_input(text: &str) -> Option<DateTime<Utc>> {
-    let ms = js_sys::Date::new(&JsValue::from_str(text.trim())).get_time();
-    (!text.trim().is_empty() && ms.is_finite())
-        .then(|| DateTime::from_timestamp_millis(ms as i64))
-        .flatten()
 }
 
 /// Local midnights from today's on, `days + 1` of them (daylight-saving days are 23 or 25 h).
