@@ -174,6 +174,16 @@ fn percent(value: f64) -> f64 {
     round(value, 3)
 }
 
+/// Events (or minutes): whole from a thousand up, else to a tenth (`increase` extrapolates,
+/// so counts have fractions).
+fn count(value: f64) -> f64 {
+    if value.abs() >= 1000.0 {
+        value.round()
+    } else {
+        round(value, 1)
+    }
+}
+
 /// The local days of the period, each as `[start, end)` clipped to it.
 fn days(period: &Period) -> Vec<(NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
     let first = period.from.with_timezone(&period.tz).date_naive();
@@ -331,8 +341,8 @@ async fn slo_report(
         .zip(&counts)
         .map(|((date, _, _), c)| DaySli {
             date: *date,
-            good: round(c.good, 2),
-            total: round(c.total, 2),
+            good: count(c.good),
+            total: count(c.total),
             sli: c.sli().map(percent),
         })
         .collect();
@@ -363,9 +373,9 @@ async fn slo_report(
         objective: request.objective,
         achieved,
         met: achieved.map(|a| a >= request.objective),
-        good: round(whole.good, 2),
-        total: round(whole.total, 2),
-        bad: round(whole.bad(), 2),
+        good: count(whole.good),
+        total: count(whole.total),
+        bad: count(whole.bad()),
         budget_consumed_percent: percent(budget(budget_total, whole.bad()).consumed_percent),
         excluded_minutes,
         incident_count: mine.len(),

@@ -15,8 +15,8 @@ use super::summary::{achieved, bad, optional_duration, status};
 const TITLE_HEIGHT: f32 = 24.0;
 const FACTS_WIDTH: f32 = 230.0;
 const FACT_HEIGHT: f32 = 12.5;
-/// The figures (nine lines) and the worst days (a title and three lines), beside the chart.
-const FACTS_HEIGHT: f32 = 13.0 * FACT_HEIGHT + 6.0;
+/// The figures (ten lines) and the worst days (a title and three lines), beside the chart.
+const FACTS_HEIGHT: f32 = 14.0 * FACT_HEIGHT + 6.0;
 const BLOCK_HEIGHT: f32 = TITLE_HEIGHT + chart::HEIGHT.max(FACTS_HEIGHT) + 22.0;
 
 /// The services with SLOs in the report, in the order their first SLO appears.
@@ -118,11 +118,8 @@ impl Document<'_> {
                 budget_color,
             ),
             (bad_label(slo.unit), bad(slo), style::TEXT),
-            (
-                counted_label(slo.unit),
-                format!("{} / {}", amount(slo.good), amount(slo.total)),
-                style::TEXT,
-            ),
+            (counted_labels(slo.unit).0, amount(slo.good), style::TEXT),
+            (counted_labels(slo.unit).1, amount(slo.total), style::TEXT),
             (
                 "Excluded (maintenance)",
                 minutes(slo.excluded_minutes),
@@ -212,9 +209,9 @@ fn bad_label(unit: BudgetUnit) -> &'static str {
     }
 }
 
-fn counted_label(unit: BudgetUnit) -> &'static str {
+fn counted_labels(unit: BudgetUnit) -> (&'static str, &'static str) {
     match unit {
-        BudgetUnit::Events => "Good / total events",
-        BudgetUnit::Minutes => "Good / counted minutes",
+        BudgetUnit::Events => ("Good events", "Total events"),
+        BudgetUnit::Minutes => ("Good minutes", "Counted minutes"),
     }
 }

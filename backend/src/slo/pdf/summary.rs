@@ -10,13 +10,13 @@ use super::style;
 use super::table::{self, Cell, Column};
 
 const COLUMNS: [Column; 11] = [
-    Column::left("Service", 90.0),
-    Column::left("SLO", 150.0),
+    Column::left("Service", 80.0),
+    Column::left("SLO", 135.0),
     Column::right("Objective", 52.0),
     Column::right("Achieved", 56.0),
     Column::left("Status", 52.0),
     Column::right("Budget\nconsumed", 58.0),
-    Column::right("Bad events\nor downtime", 78.0),
+    Column::right("Bad events\nor downtime", 103.0),
     Column::right("Excluded", 56.0),
     Column::right("Incidents", 48.0),
     Column::right("MTTA", 58.0),
