@@ -90,6 +90,9 @@ ALTER TABLE alert_rules
     ADD COLUMN slo_id BIGINT REFERENCES slos (id) ON DELETE CASCADE;
 CREATE INDEX alert_rules_slo_idx ON alert_rules (slo_id) WHERE slo_id IS NOT NULL;
 
+-- Reports and SLO charts ask for a service's incidents of a period.
+CREATE INDEX incidents_service_idx ON incidents (service, triggered_at);
+
 -- An SLO's page tier firing holds back its ticket tier (SRE workbook: one signal per SLO).
 INSERT INTO inhibition_rules (name, source_matchers, target_matchers, equal)
 VALUES ('SLO page tier holds back its ticket tier',

@@ -150,7 +150,7 @@ pub struct BurnRates {
 pub enum SloHealth {
     /// Budget left and not burning fast.
     Ok,
-    /// Burning faster than the window allows (1h burn rate above 1) or under 25 % left.
+    /// Under 25 % of the budget left, or burning it over 6x too fast over 6 hours.
     AtRisk,
     /// The budget is used up: the objective is missed for this window.
     Breached,

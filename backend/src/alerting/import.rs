@@ -215,13 +215,27 @@ pub async fn import_rules(
                     continue;
                 }
             };
-            let existing = sqlx::query_scalar!(
-                "SELECT id FROM alert_rules WHERE rule_group = $1 AND lower(name) = lower($2)",
+            let existing = sqlx::query!(
+                "SELECT id, slo_id FROM alert_rules
+                 WHERE rule_group = $1 AND lower(name) = lower($2)",
                 valid.group,
                 valid.name
             )
             .fetch_optional(&mut *tx)
             .await?;
+            if existing.as_ref().is_some_and(|r| r.slo_id.is_some()) {
+                report.errors.push(RuleImportError {
+                    group: group.name.clone(),
+                    rule: label,
+                    fields: [(
+                        "name".to_owned(),
+                        "names a rule an SLO generates, which changes only with its SLO".to_owned(),
+                    )]
+                    .into(),
+                });
+                continue;
+            }
+            let existing = existing.map(|r| r.id);
             let id = rules::store(&mut tx, existing, &valid, Some(editor.id))
                 .await?
                 .ok_or_else(|| {

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::PgExecutor;
 use sqlx::types::Json as SqlJson;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 use vigil_shared::alerting::{
     MatchOp, Matcher, Silence, SilenceList, SilenceRequest, SilenceState,
@@ -235,6 +235,34 @@ pub async fn made_by<'e>(
     )
     .fetch_one(db)
     .await
+}
+
+/// Ends, as of `now`, the silences whose creator starts with `prefix` (those Vigil made
+/// for something that changed): active ones expire, future ones go. Returns how many.
+pub async fn end_made_by(
+    conn: &mut PgConnection,
+    prefix: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let pattern = format!("{}%", prefix.replace('%', "\\%").replace('_', "\\_"));
+    let removed = sqlx::query!(
+        "DELETE FROM silences WHERE created_by LIKE $1 AND starts_at >= $2",
+        pattern,
+        now
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let expired = sqlx::query!(
+        "UPDATE silences SET ends_at = $2, updated_at = now()
+         WHERE created_by LIKE $1 AND starts_at < $2 AND ends_at > $2",
+        pattern,
+        now
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(removed + expired)
 }
 
 /// Silences, newest first: one, or all (optionally only those in a state).

@@ -243,6 +243,12 @@ async fn get_history(
                 "must be a multiple of 60 seconds",
             ));
         }
+        Some(step) if step > range => {
+            return Err(AppError::invalid(
+                "step",
+                "must be at most the chart's range",
+            ));
+        }
         Some(step) if range / step > MAX_POINTS => {
             return Err(AppError::invalid(
                 "step",
@@ -313,16 +319,7 @@ pub async fn impacts(
     intervals.push((from, to));
     let counts = history::counted(conn, slo.id, &intervals, excluded).await?;
     let period = counts.last().copied().unwrap_or_default();
-    let total = budget_total(
-        request.objective,
-        request.sli.unit(),
-        &period,
-        (to - from).num_minutes() as f64,
-        excluded
-            .iter()
-            .map(|(s, e)| ((*e).min(to) - (*s).max(from)).num_minutes().max(0) as f64)
-            .sum(),
-    );
+    let total = budget_total(request.objective, &period);
     Ok(found
         .into_iter()
         .zip(&counts)
@@ -394,8 +391,7 @@ async fn preview(
             },
         ));
     }
-    let unit = slo.request.sli.unit();
-    let budget_all = budget_total(slo.request.objective, unit, &period, 30.0 * 1440.0, 0.0);
+    let budget_all = budget_total(slo.request.objective, &period);
     let mut consumed = 0.0;
     let points = points
         .into_iter()

@@ -106,7 +106,8 @@ fn rules_for(
                 interval: Duration::from_secs(60),
                 keep_firing_for: Duration::ZERO,
                 no_data_state: NoDataState::Ok,
-                error_state: ErrorState::Alerting,
+                // A query error (a long window over its limits) pages nobody.
+                error_state: ErrorState::Keep,
                 labels,
                 annotations: RuleAnnotations {
                     summary: format!(

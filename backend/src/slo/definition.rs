@@ -131,8 +131,9 @@ pub enum SliQueries {
         bad: Option<String>,
         total: String,
     },
-    /// Minutes in which `condition` returned a result.
-    TimeSlices { condition: String },
+    /// Minutes in which `condition` returned a result, of the minutes in which `watched` (a
+    /// selector of the condition) had samples: a minute without data is not counted.
+    TimeSlices { condition: String, watched: String },
 }
 
 impl SliQueries {
@@ -146,20 +147,18 @@ impl SliQueries {
                 "sum(increase({total}[{range}])) - (sum(increase({}[{range}])) or vector(0))",
                 bad.as_deref().unwrap_or_default()
             ),
-            SliQueries::TimeSlices { .. } if range == "1m" => self.slice(),
             SliQueries::TimeSlices { .. } => {
                 format!("sum_over_time(({})[{range}:1m])", self.slice())
             }
         }
     }
 
-    /// All events (or minutes) over the `range` ending at the evaluation time.
+    /// All events (or minutes with data) over the `range` ending at the evaluation time.
     pub fn total(&self, range: &str) -> String {
         match self {
             SliQueries::Events { total, .. } => format!("sum(increase({total}[{range}]))"),
-            SliQueries::TimeSlices { .. } if range == "1m" => "vector(1)".to_owned(),
             SliQueries::TimeSlices { .. } => {
-                format!("count_over_time(vector(1)[{range}:1m])")
+                format!("sum_over_time(({})[{range}:1m])", self.present())
             }
         }
     }
@@ -179,7 +178,7 @@ impl SliQueries {
                 bad.as_deref().unwrap_or_default()
             ),
             SliQueries::TimeSlices { .. } => {
-                format!("(1 - avg_over_time(({})[{range}:1m]))", self.slice())
+                format!("(1 - {} / {})", self.good(range), self.total(range))
             }
         }
     }
@@ -192,19 +191,54 @@ impl SliQueries {
     /// 1 in a minute the condition returned something, else 0.
     fn slice(&self) -> String {
         match self {
-            SliQueries::TimeSlices { condition } => {
+            SliQueries::TimeSlices { condition, .. } => {
                 format!("(count({condition}) > bool 0) or vector(0)")
             }
             SliQueries::Events { .. } => String::new(),
         }
     }
 
-    /// The per-minute queries the history runs, as the API shows them.
-    pub fn per_minute(&self) -> SloQueries {
-        SloQueries {
-            good: self.good("1m"),
-            total: self.total("1m"),
+    /// 1 in a minute the condition's series had samples (within the lookback), else nothing.
+    fn present(&self) -> String {
+        match self {
+            SliQueries::TimeSlices { watched, .. } => {
+                format!("count(present_over_time({watched}[5m])) > bool 0")
+            }
+            SliQueries::Events { .. } => String::new(),
         }
+    }
+
+    /// The queries the history runs at the end of each minute, for that minute. Counters:
+    /// the increase over the last two minutes, halved — a counter sampled every 15 s to 60 s
+    /// always has two samples in that range, and each event counts half in each of the two
+    /// minutes it touches, so sums over whole periods stay exact. Time slices: the condition,
+    /// and whether there was data, at the minute's end.
+    pub fn per_minute(&self) -> SloQueries {
+        match self {
+            SliQueries::Events { .. } => SloQueries {
+                good: format!("({}) / 2", self.good("2m")),
+                total: format!("{} / 2", self.total("2m")),
+            },
+            SliQueries::TimeSlices { .. } => SloQueries {
+                good: self.slice(),
+                total: self.present(),
+            },
+        }
+    }
+}
+
+/// The first series selector of `expr` (depth first, left first), as text.
+fn first_selector(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::VectorSelector(selector) => Some(selector.to_string()),
+        Expr::MatrixSelector(matrix) => Some(matrix.vs.to_string()),
+        Expr::Aggregate(aggregate) => first_selector(&aggregate.expr),
+        Expr::Unary(unary) => first_selector(&unary.expr),
+        Expr::Binary(binary) => first_selector(&binary.lhs).or_else(|| first_selector(&binary.rhs)),
+        Expr::Paren(paren) => first_selector(&paren.expr),
+        Expr::Subquery(subquery) => first_selector(&subquery.expr),
+        Expr::Call(call) => call.args.args.iter().find_map(|arg| first_selector(arg)),
+        _ => None,
     }
 }
 
@@ -245,13 +279,19 @@ fn check_sli(sli: &Sli, limits: &QueryLimits, errors: &mut FieldErrors) -> Optio
             })
         }
         Sli::TimeSlices { condition } => match check_query(condition, limits) {
-            Ok(Expr::NumberLiteral(_)) => {
-                errors.add("sli.condition", "must select series, not be a number");
-                None
-            }
-            Ok(_) => Some(SliQueries::TimeSlices {
-                condition: condition.trim().to_owned(),
-            }),
+            Ok(expr) => match first_selector(&expr) {
+                Some(watched) => Some(SliQueries::TimeSlices {
+                    condition: condition.trim().to_owned(),
+                    watched,
+                }),
+                None => {
+                    errors.add(
+                        "sli.condition",
+                        "must select series, such as up{job=\"api\"} == 1",
+                    );
+                    None
+                }
+            },
             Err(problem) => {
                 errors.add("sli.condition", problem);
                 None
@@ -306,10 +346,11 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    /// The series of the bucket with bound `le` (formatted as Go clients do: `1`, `0.25`).
+    /// The series of the bucket with bound `le`, however its client wrote the number: `1`
+    /// (Go), `1.0` (Python, Prometheus 3), `0.25`, `0.250`.
     pub fn bucket(&self, le: f64) -> String {
         let mut matchers = self.matchers.clone();
-        matchers.push(format!("le=\"{}\"", format_le(le)));
+        matchers.push(format!("le=~\"{}\"", le_pattern(le)));
         format!("{}_bucket{{{}}}", self.name, matchers.join(", "))
     }
 
@@ -328,6 +369,17 @@ impl Histogram {
         } else {
             format!("{}_bucket{{{}}}", self.name, self.matchers.join(", "))
         }
+    }
+}
+
+/// A regular expression, escaped for a PromQL string, matching `le` written with any number
+/// of trailing zeros.
+fn le_pattern(le: f64) -> String {
+    let text = format_le(le).replace('.', r"\\.");
+    if text.contains('.') {
+        format!("{text}0*")
+    } else {
+        format!(r"{text}(\\.0*)?")
     }
 }
 
@@ -408,18 +460,18 @@ mod tests {
         let queries = slo.sli.per_minute();
         assert_eq!(
             queries.total,
-            "sum(increase(http_requests_total{job=\"checkout\"}[1m]))"
+            "sum(increase(http_requests_total{job=\"checkout\"}[2m])) / 2"
         );
         assert_eq!(
             queries.good,
-            "sum(increase(http_requests_total{job=\"checkout\"}[1m])) - \
-             (sum(increase(http_requests_total{job=\"checkout\",status=~\"5..\"}[1m])) or vector(0))"
+            "(sum(increase(http_requests_total{job=\"checkout\"}[2m])) - \
+             (sum(increase(http_requests_total{job=\"checkout\",status=~\"5..\"}[2m])) or vector(0))) / 2"
         );
         assert!(slo.sli.error_ratio("1h").contains("[1h]"));
     }
 
     #[test]
-    fn latency_picks_the_bucket_and_the_count() {
+    fn latency_picks_the_bucket_however_its_bound_is_written() {
         let slo = validate(
             &request(json!({"kind": "latency",
                 "histogram": "http_request_duration_seconds_bucket{job=\"payments\"}",
@@ -427,16 +479,16 @@ mod tests {
             &QueryLimits::default(),
         )
         .unwrap();
-        let queries = slo.sli.per_minute();
         assert_eq!(
-            queries.good,
-            "sum(increase(http_request_duration_seconds_bucket{job=\"payments\", le=\"1\"}[1m])) \
-             or vector(0)"
+            slo.sli.good("5m"),
+            r#"sum(increase(http_request_duration_seconds_bucket{job="payments", le=~"1(\\.0*)?"}[5m])) or vector(0)"#
         );
         assert_eq!(
-            queries.total,
-            "sum(increase(http_request_duration_seconds_count{job=\"payments\"}[1m]))"
+            slo.sli.total("5m"),
+            "sum(increase(http_request_duration_seconds_count{job=\"payments\"}[5m]))"
         );
+        assert_eq!(le_pattern(0.25), r"0\\.250*");
+        assert!(check_query(&slo.sli.good("5m"), &QueryLimits::default()).is_ok());
     }
 
     #[test]
@@ -483,17 +535,31 @@ mod tests {
     }
 
     #[test]
-    fn time_slices_count_minutes() {
+    fn time_slices_count_the_minutes_with_data() {
         let slo = validate(
-            &request(json!({"kind": "time_slices", "condition": "up{job=\"search\"} == 1"})),
+            &request(json!({"kind": "time_slices", "condition": "min(up{job=\"search\"}) == 1"})),
             &QueryLimits::default(),
         )
         .unwrap();
-        assert_eq!(slo.sli.total("1m"), "vector(1)");
+        let queries = slo.sli.per_minute();
         assert_eq!(
-            slo.sli.good("1m"),
-            "(count(up{job=\"search\"} == 1) > bool 0) or vector(0)"
+            queries.total,
+            "count(present_over_time(up{job=\"search\"}[5m])) > bool 0"
+        );
+        assert_eq!(
+            queries.good,
+            "(count(min(up{job=\"search\"}) == 1) > bool 0) or vector(0)"
         );
         assert!(!slo.sli.counts_events());
+        let number = validate(
+            &request(json!({"kind": "time_slices", "condition": "vector(1) == 1"})),
+            &QueryLimits::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            number.contains("sli.condition must select series"),
+            "{number}"
+        );
     }
 }

@@ -213,8 +213,9 @@ pub async fn counted(
     Ok(counts)
 }
 
-/// The minutes of `[from, to)` computed from raw samples by the SLO's queries: one range
-/// query each for good and total at a one-minute step. Minutes with no total are left out
+/// The minutes of `[from, to)` computed from raw samples by the SLO's per-minute queries
+/// ([`SliQueries::per_minute`]): one range query each for good and total at a one-minute
+/// step. Minutes with no total are left out
 /// (no data is not counted); good is kept within `[0, total]`.
 pub async fn compute(
     metrics: &MetricStore,
@@ -232,8 +233,9 @@ pub async fn compute(
     if end < start {
         return Ok(Vec::new());
     }
-    let good = points(engine.range(&sli.good("1m"), start, end, 60_000).await?);
-    let total = points(engine.range(&sli.total("1m"), start, end, 60_000).await?);
+    let queries = sli.per_minute();
+    let good = points(engine.range(&queries.good, start, end, 60_000).await?);
+    let total = points(engine.range(&queries.total, start, end, 60_000).await?);
     Ok(total
         .into_iter()
         .filter(|(_, total)| total.is_finite() && *total >= 0.0)
@@ -267,7 +269,9 @@ fn points(output: QueryOutput) -> Vec<(i64, f64)> {
 }
 
 /// Brings one SLO's history up to `now`, at most a few days per call; true once it is up
-/// to date (or gone). Another replica working on the same SLO makes this one skip it.
+/// to date (or gone). The queries run outside any transaction; the minutes are written
+/// under the SLO's row lock, and only if nobody (another replica, a changed definition)
+/// moved its history in the meantime.
 pub async fn advance(
     db: &PgPool,
     metrics: &MetricStore,
@@ -277,8 +281,10 @@ pub async fn advance(
 ) -> anyhow::Result<bool> {
     let end = floor_minute(now - SETTLE);
     for _ in 0..CHUNKS_PER_PASS {
-        let mut tx = db.begin().await?;
-        let Some(slo) = store::lock(&mut tx, slo_id).await? else {
+        let Some(slo) = store::select(&mut *db.acquire().await?, Some(slo_id))
+            .await?
+            .pop()
+        else {
             return Ok(true);
         };
         let from = match slo.history_until {
@@ -288,6 +294,14 @@ pub async fn advance(
         };
         let to = (from + CHUNK).min(end);
         let minutes = compute(metrics, limits, &slo.valid.sli, from, to).await?;
+        let mut tx = db.begin().await?;
+        match store::lock(&mut tx, slo_id).await? {
+            Some(locked)
+                if locked.history_until == slo.history_until
+                    && locked.valid.sli == slo.valid.sli => {}
+            // Gone, held by another replica, or moved on: its next pass sees.
+            _ => return Ok(false),
+        }
         write_minutes(&mut tx, slo_id, &minutes).await?;
         store::set_history_until(&mut tx, slo_id, to).await?;
         tx.commit().await?;
@@ -311,16 +325,27 @@ pub async fn catch_up(
     Ok(())
 }
 
-/// Drops history older than [`KEEP`].
+/// Drops history older than [`KEEP`], SLO by SLO (through the primary keys).
 pub async fn apply_retention(db: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let cutoff = now - KEEP;
-    let minutes = sqlx::query!("DELETE FROM slo_minutes WHERE minute < $1", cutoff)
+    let mut minutes = 0;
+    for slo_id in store::ids(db).await? {
+        minutes += sqlx::query!(
+            "DELETE FROM slo_minutes WHERE slo_id = $1 AND minute < $2",
+            slo_id,
+            cutoff
+        )
         .execute(db)
         .await?
         .rows_affected();
-    sqlx::query!("DELETE FROM slo_hours WHERE hour < $1", floor_hour(cutoff))
+        sqlx::query!(
+            "DELETE FROM slo_hours WHERE slo_id = $1 AND hour < $2",
+            slo_id,
+            floor_hour(cutoff)
+        )
         .execute(db)
         .await?;
+    }
     Ok(minutes)
 }
 
@@ -337,11 +362,18 @@ pub async fn history_worker(
     while ticker.tick().await {
         ticker
             .run("updating SLO history", async {
+                // One SLO failing (a query over its limits, say) holds up no other.
                 let now = Utc::now();
+                let mut failed = Vec::new();
                 for slo_id in store::ids(&db).await? {
-                    advance(&db, &metrics, &limits, slo_id, now).await?;
+                    if let Err(error) = advance(&db, &metrics, &limits, slo_id, now).await {
+                        failed.push(format!("SLO {slo_id}: {error:#}"));
+                    }
                 }
-                anyhow::Ok(())
+                match failed.is_empty() {
+                    true => anyhow::Ok(()),
+                    false => Err(anyhow::anyhow!("{}", failed.join("; "))),
+                }
             })
             .await;
         ticker

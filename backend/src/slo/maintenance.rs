@@ -159,10 +159,18 @@ fn occurrences(
     }
 }
 
+/// How long after a maintenance window its SLOs' burn tiers stay silenced: the bad events
+/// of the window stay in the burn rates' windows until the short window of each tier's
+/// slower condition (30m for pages, 6h for tickets) has moved past it.
+const AFTERGLOW: [(&str, TimeDelta); 2] = [
+    ("page", TimeDelta::minutes(30)),
+    ("ticket", TimeDelta::hours(6)),
+];
+
 /// Silences the burn-rate alerts of the SLOs a maintenance window covers, for each of its
-/// occurrences that is on or starts within the next hour: one silence per occurrence, made
-/// once (by `maintenance-window:<id>`). `slo_names` names SLOs by id. Returns how many
-/// silences it made.
+/// occurrences that is on or starts within the next hour: per tier, one silence from the
+/// start until its afterglow after the end, made once (by `maintenance-window:<id>:<tier>`).
+/// `slo_names` names SLOs by id. Returns how many silences it made.
 pub async fn mute_burn_alerts(
     conn: &mut PgConnection,
     slo_names: &std::collections::HashMap<i64, String>,
@@ -173,33 +181,45 @@ pub async fn mute_burn_alerts(
         if window.window.kind != ExclusionKind::Maintenance {
             continue;
         }
-        let mut matchers = vec![matcher("burn_tier", MatchOp::Regex, "page|ticket")];
-        match &window.window.scope {
-            MaintenanceScope::Global => {}
+        let scope = match &window.window.scope {
+            MaintenanceScope::Global => None,
             MaintenanceScope::Service { service } => {
-                matchers.push(matcher("service", MatchOp::Equal, service));
+                Some(matcher("service", MatchOp::Equal, service))
             }
             MaintenanceScope::Slo { slo_id } => match slo_names.get(slo_id) {
-                Some(name) => matchers.push(matcher("slo", MatchOp::Equal, name)),
+                Some(name) => Some(matcher("slo", MatchOp::Equal, name)),
                 None => continue,
             },
-        }
-        let by = format!("maintenance-window:{}", window.id);
+        };
         for (start, end) in occurrences(&window.window.schedule, now, now + TimeDelta::hours(1)) {
-            if end <= now || silences::made_by(&mut *conn, &by, start).await? {
-                continue;
+            for (tier, afterglow) in AFTERGLOW {
+                let by = format!("{}{tier}", made_by(window.id));
+                if end + afterglow <= now || silences::made_by(&mut *conn, &by, start).await? {
+                    continue;
+                }
+                let silence = silences::ValidSilence {
+                    matchers: [
+                        Some(matcher("burn_tier", MatchOp::Equal, tier)),
+                        scope.clone(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                    starts_at: start,
+                    ends_at: end + afterglow,
+                    comment: format!("Maintenance: {}", window.window.reason),
+                };
+                silences::insert(&mut *conn, &silence, &by).await?;
+                made += 1;
             }
-            let silence = silences::ValidSilence {
-                matchers: matchers.clone(),
-                starts_at: start,
-                ends_at: end,
-                comment: format!("Maintenance: {}", window.window.reason),
-            };
-            silences::insert(&mut *conn, &silence, &by).await?;
-            made += 1;
         }
     }
     Ok(made)
+}
+
+/// The creator of a maintenance window's silences, up to the tier.
+fn made_by(window_id: i64) -> String {
+    format!("maintenance-window:{window_id}:")
 }
 
 fn matcher(name: &str, op: MatchOp, value: &str) -> Matcher {
@@ -243,9 +263,9 @@ fn validate(request: &MaintenanceWindowRequest, now: DateTime<Utc>) -> Result<()
             } else if *end - *start > TimeDelta::days(400) {
                 errors.add("schedule.end", "a window lasts at most 400 days");
             }
-            if request.kind == ExclusionKind::Correction && *start > now {
+            if request.kind == ExclusionKind::Correction && *end > now {
                 errors.add(
-                    "schedule.start",
+                    "schedule.end",
                     "a correction marks a past period; plan future time as maintenance",
                 );
             }
@@ -465,6 +485,8 @@ async fn replace_window(
         Some("maintenance_windows_slo_id_fkey") => no_slo(slo_id.unwrap_or_default()),
         _ => e.into(),
     })?;
+    // Its silences are made again, as it now is, by the next pass of the history worker.
+    silences::end_made_by(&mut tx, &made_by(id), Utc::now()).await?;
     audit::record(
         &mut *tx,
         user.audit_actor(),
@@ -495,6 +517,7 @@ async fn delete_window(
     sqlx::query!("DELETE FROM maintenance_windows WHERE id = $1", id)
         .execute(&mut *tx)
         .await?;
+    silences::end_made_by(&mut tx, &made_by(id), Utc::now()).await?;
     audit::record(
         &mut *tx,
         user.audit_actor(),

@@ -328,13 +328,7 @@ async fn slo_report(
     let whole: Counts = *counts.last().unwrap_or(&Counts::default());
     let excluded_minutes: i64 = excluded.iter().map(|(s, e)| (*e - *s).num_minutes()).sum();
     let unit = request.sli.unit();
-    let budget_total = budget_total(
-        request.objective,
-        unit,
-        &whole,
-        (period.to - period.from).num_minutes() as f64,
-        excluded_minutes as f64,
-    );
+    let budget_total = budget_total(request.objective, &whole);
     let achieved = whole.sli().map(percent);
     let daily: Vec<DaySli> = days
         .iter()
@@ -372,7 +366,8 @@ async fn slo_report(
         unit,
         objective: request.objective,
         achieved,
-        met: achieved.map(|a| a >= request.objective),
+        // From the exact figure: a rounded one could round up to the objective.
+        met: whole.sli().map(|a| a >= request.objective),
         good: count(whole.good),
         total: count(whole.total),
         bad: count(whole.bad()),
@@ -402,7 +397,7 @@ async fn slo_report(
                  corrections. Budget = (1 - objective) x {}.",
                 match unit {
                     BudgetUnit::Events => "the events counted",
-                    BudgetUnit::Minutes => "the minutes of the period not excluded",
+                    BudgetUnit::Minutes => "the minutes counted (with data, not excluded)",
                 }
             ),
         },
@@ -437,6 +432,8 @@ fn names(period: &Period) -> (String, String) {
 fn number(value: Option<f64>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
+
+const COLUMNS: usize = 17;
 
 /// One row per SLO, units in the column names; a service asked for without an SLO gets a
 /// row saying so.
@@ -492,14 +489,10 @@ pub fn csv(report: &SlaReport) -> String {
         ]));
     }
     for note in &report.notes {
-        body.push_str(&csv::line(&[
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            note.clone(),
-        ]));
+        // As many fields as the header, the note in `status`.
+        let mut fields = vec![String::new(); COLUMNS];
+        fields[5] = note.clone();
+        body.push_str(&csv::line(&fields));
     }
     body
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Datelike, Duration as TimeDelta, NaiveDate, TimeZone, Utc
 use chrono_tz::Tz;
 use sqlx::PgConnection;
 use vigil_shared::slo::{
-    Budget, BudgetUnit, BurnRates, CalendarUnit, MaintenanceWindow, SloHealth, SloPoint, SloStatus,
+    Budget, BurnRates, CalendarUnit, MaintenanceWindow, SloHealth, SloPoint, SloStatus,
 };
 
 use super::definition::Window;
@@ -63,21 +63,11 @@ pub fn local_midnight(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
         .unwrap_or_else(|| midnight.and_utc())
 }
 
-/// The bad events (or minutes) the objective allows, for `counted` of the window. Minutes:
-/// the window's length minus what is excluded (the budget of a month is known on its first
-/// day); events: the events counted so far.
-pub fn budget_total(
-    objective: f64,
-    unit: BudgetUnit,
-    counted: &Counts,
-    window_minutes: f64,
-    excluded_minutes: f64,
-) -> f64 {
-    let allowed = 1.0 - objective / 100.0;
-    match unit {
-        BudgetUnit::Events => allowed * counted.total,
-        BudgetUnit::Minutes => allowed * (window_minutes - excluded_minutes).max(0.0),
-    }
+/// The bad events (or minutes) the objective allows over what was counted: events, or
+/// minutes with data, excluded time left out. So a budget is spent exactly when the SLI
+/// falls below the objective, however much of the window has passed or has data.
+pub fn budget_total(objective: f64, counted: &Counts) -> f64 {
+    (1.0 - objective / 100.0) * counted.total
 }
 
 pub fn budget(total: f64, consumed: f64) -> Budget {
@@ -149,14 +139,7 @@ pub async fn status(
     .await?;
     let window = counts[0];
     let unit = request.sli.unit();
-    let excluded_full = excluded_minutes_in(&excluded, b.start, b.full_end);
-    let total = budget_total(
-        request.objective,
-        unit,
-        &window,
-        minutes_between(b.start, b.full_end),
-        excluded_full,
-    );
+    let total = budget_total(request.objective, &window);
     let budget = budget(total, window.bad());
     let burn_rates = BurnRates {
         h1: burn_rate(request.objective, &counts[1]),
@@ -222,18 +205,11 @@ pub async fn points(
     }
     let counts = history::counted(conn, slo.id, &buckets, excluded).await?;
     let request = &slo.valid.request;
-    let unit = request.sli.unit();
     let period: Counts = counts.iter().fold(Counts::default(), |a, c| Counts {
         good: a.good + c.good,
         total: a.total + c.total,
     });
-    let total_budget = budget_total(
-        request.objective,
-        unit,
-        &period,
-        minutes_between(from, to),
-        excluded_minutes_in(excluded, from, to),
-    );
+    let total_budget = budget_total(request.objective, &period);
     let mut consumed = 0.0;
     let mut seen = 0.0;
     Ok(buckets
@@ -289,15 +265,18 @@ mod tests {
             good: 99_960.0,
             total: 100_000.0,
         };
-        let total = budget_total(99.9, BudgetUnit::Events, &counts, 0.0, 0.0);
+        let total = budget_total(99.9, &counts);
         assert!((total - 100.0).abs() < 1e-9);
         let b = budget(total, counts.bad());
         assert!((b.consumed_percent - 40.0).abs() < 1e-9);
         assert!((b.remaining - 60.0).abs() < 1e-9);
         assert!((burn_rate(99.9, &counts).unwrap() - 0.4).abs() < 1e-9);
         // A 31-day month at 99.9 % allows 44.64 minutes; 60 excluded leave 44.58.
-        let minutes = 31.0 * 1440.0;
-        let total = budget_total(99.9, BudgetUnit::Minutes, &counts, minutes, 60.0);
+        let minutes = Counts {
+            good: 44_000.0,
+            total: 31.0 * 1440.0 - 60.0,
+        };
+        let total = budget_total(99.9, &minutes);
         assert!((total - 44.58).abs() < 1e-9, "{total}");
         assert_eq!(budget(0.0, 0.0).remaining_percent, 100.0);
         assert_eq!(budget(0.0, 3.0).remaining_percent, 0.0);
