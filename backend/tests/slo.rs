@@ -264,6 +264,20 @@ async fn events_ratio_history_status_maintenance_and_report_match_hand_computed_
     assert_eq!(s.achieved, Some(97.5));
     assert_eq!(s.excluded_minutes, 5);
     assert_eq!(s.excluded[0].window_id, window.id);
+    let pdf = viewer
+        .get(&format!(
+            "/api/v1/reports/sla?from={}&to={}&format=pdf",
+            start.to_rfc3339().replace('+', "%2B"),
+            minute(60).to_rfc3339().replace('+', "%2B")
+        ))
+        .await;
+    let text = pdf_text(&pdf.body);
+    for listed in ["Time not counted", "Load test by the API team", "97.5 %"] {
+        assert!(
+            text.contains(listed),
+            "{listed} missing from the PDF: {text}"
+        );
+    }
     let audited: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE action = 'maintenance_window.create'",
     )

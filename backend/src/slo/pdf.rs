@@ -45,6 +45,7 @@ pub fn render(report: &SlaReport) -> Result<Vec<u8>, PdfError> {
     document.summary();
     document.services();
     document.incidents();
+    document.exclusions();
     document.notes();
     document.contents(contents_top);
     document.footers();

@@ -1,4 +1,4 @@
-//! The incidents of the period with their budget impact, and the notes.
+//! The incidents of the period with their budget impact, the time not counted, and the notes.
 
 use vigil_shared::alerting::Severity;
 use vigil_shared::slo::ReportIncident;
@@ -6,7 +6,7 @@ use vigil_shared::slo::ReportIncident;
 use super::Document;
 use super::canvas::Color;
 use super::flow::MARGIN;
-use super::format::{local_time, percent};
+use super::format::{local_time, minutes, percent};
 use super::style;
 use super::table::{self, Cell, Column};
 
@@ -18,6 +18,14 @@ const COLUMNS: [Column; 7] = [
     Column::left("Triggered", 80.0),
     Column::left("Resolved", 80.0),
     Column::left("Budget impact", 186.0),
+];
+
+const EXCLUSION_COLUMNS: [Column; 5] = [
+    Column::left("SLO", 170.0),
+    Column::left("From", 90.0),
+    Column::left("To", 90.0),
+    Column::right("Minutes", 70.0),
+    Column::left("Reason", 342.0),
 ];
 
 impl Document<'_> {
@@ -64,6 +72,40 @@ impl Document<'_> {
             resolved,
             Cell::lines(impact),
         ]
+    }
+
+    /// The maintenance windows and corrections that left time out, per SLO.
+    pub(super) fn exclusions(&mut self) {
+        let zone = self.zone;
+        let rows: Vec<Vec<Cell>> = self
+            .report
+            .slos
+            .iter()
+            .flat_map(|slo| {
+                slo.excluded.iter().map(move |span| {
+                    vec![
+                        Cell::new(&slo.name),
+                        Cell::new(local_time(span.start, zone)),
+                        Cell::new(local_time(span.end, zone)),
+                        Cell::new(minutes((span.end - span.start).num_minutes())),
+                        Cell::new(&span.reason),
+                    ]
+                })
+            })
+            .collect();
+        if rows.is_empty() {
+            return;
+        }
+        self.flow.heading("Time not counted", 40.0);
+        self.section("Time not counted", 0);
+        self.flow.paragraph(
+            style::BODY,
+            0.0,
+            "Maintenance windows and corrections: their minutes count neither as good nor as bad.",
+        );
+        self.flow.advance(6.0);
+        table::draw(&mut self.flow, &EXCLUSION_COLUMNS, rows);
+        self.flow.advance(12.0);
     }
 
     /// Things the reader should know, e.g. a service without SLOs.
