@@ -361,15 +361,6 @@ impl Histogram {
             format!("{}_count{{{}}}", self.name, self.matchers.join(", "))
         }
     }
-
-    /// The selector of all its buckets (to list the `le` values that exist).
-    pub fn buckets(&self) -> String {
-        if self.matchers.is_empty() {
-            format!("{}_bucket", self.name)
-        } else {
-            format!("{}_bucket{{{}}}", self.name, self.matchers.join(", "))
-        }
-    }
 }
 
 /// A regular expression, escaped for a PromQL string, matching `le` written with any number
