@@ -706,6 +706,18 @@ async fn the_preview_draws_an_unsaved_slo_and_warns_on_no_data() {
         "{:?}",
         preview.warnings
     );
+    // A good selector that matches nothing would make every event bad: said so.
+    let mut typo = api_slo(99.0);
+    typo["sli"] = json!({"kind": "events", "good": "requests_totl{job=\"api\"}",
+                         "total": "requests_total{job=\"api\"}"});
+    let preview: vigil_shared::slo::SloPreview =
+        editor.post("/api/v1/slos/preview", &typo).await.json();
+    assert_eq!(preview.sli, Some(0.0));
+    assert!(
+        preview.warnings[0].contains("good events selector matched no series"),
+        "{:?}",
+        preview.warnings
+    );
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM slos")
         .fetch_one(&app.db)
         .await

@@ -372,6 +372,19 @@ async fn preview(
              wait for data."
                 .to_owned(),
         );
+    } else if let Some(selector) = slo.sli.good_selector() {
+        // `or vector(0)` hides a good selector that matches nothing: every event would count
+        // as bad. (Bad events may well be none.)
+        let matched = run(format!("sum(count_over_time({selector}[1h]))"))
+            .await
+            .map_err(query_failed)?;
+        if hourly(matched).is_empty() {
+            warnings.push(format!(
+                "The good events selector matched no series over the last 30 days, so every \
+                 event counts as bad: check {selector} (for latency, that the histogram has \
+                 a bucket at the threshold)."
+            ));
+        }
     }
     let mut points = Vec::new();
     let mut period = Counts::default();

@@ -183,6 +183,14 @@ impl SliQueries {
         }
     }
 
+    /// The selector of good events, when the SLI counts them (not bad events).
+    pub fn good_selector(&self) -> Option<&str> {
+        match self {
+            SliQueries::Events { good, .. } => good.as_deref(),
+            SliQueries::TimeSlices { .. } => None,
+        }
+    }
+
     /// Whether burn alerts can guard on a number of events (time slices count minutes).
     pub fn counts_events(&self) -> bool {
         matches!(self, SliQueries::Events { .. })
