@@ -633,6 +633,24 @@ async fn roles_and_bad_input() {
         StatusCode::CREATED
     );
 
+    // Windows are bounded: every status reads them all.
+    sqlx::query(
+        "INSERT INTO maintenance_windows (kind, reason, schedule)
+         SELECT 'maintenance', 'filler ' || i, '{\"kind\": \"once\", \"start\": \"2026-01-01T00:00:00Z\", \"end\": \"2026-01-01T01:00:00Z\"}'
+         FROM generate_series(1, 1000) AS i",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let refused = editor
+        .post("/api/v1/maintenance-windows", &maintenance)
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
+    sqlx::query("DELETE FROM maintenance_windows WHERE reason LIKE 'filler %'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+
     // Bad SLOs: every field named.
     let mut bad = api_slo(100.0);
     bad["window"] = json!({"kind": "rolling", "duration": "30m"});

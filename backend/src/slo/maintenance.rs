@@ -18,6 +18,7 @@ use vigil_shared::slo::{
     MaintenanceWindowList, MaintenanceWindowRequest, Weekday,
 };
 
+use super::store;
 use crate::alerting::rules::prometheus_duration;
 use crate::alerting::silences;
 use crate::audit::{self, Target};
@@ -28,6 +29,8 @@ use crate::state::AppState;
 use crate::users;
 
 const MAX_REASON: usize = 1_000;
+/// Most windows and corrections: every status and report reads them all.
+const MAX_WINDOWS: i64 = 1_000;
 /// A weekly window lasts at most a week; a one-off at most the history kept.
 const MAX_WEEKLY: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
@@ -420,6 +423,13 @@ async fn create_window(
     validate(&request, Utc::now()).map_err(AppError::Validation)?;
     let (service, slo_id) = scope_columns(&request.scope);
     let mut tx = state.db.begin().await?;
+    store::refuse_beyond(
+        &mut tx,
+        "maintenance_windows",
+        MAX_WINDOWS,
+        "maintenance windows",
+    )
+    .await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO maintenance_windows (kind, reason, service, slo_id, schedule, created_by)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",

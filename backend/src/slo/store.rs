@@ -175,6 +175,9 @@ pub async fn save(
     user_id: Option<i64>,
 ) -> AppResult<Option<i64>> {
     let r = &slo.request;
+    if id.is_none() {
+        refuse_beyond(&mut *conn, "slos", MAX_SLOS, "SLOs").await?;
+    }
     let saved = sqlx::query_scalar!(
         r#"WITH input AS (
                SELECT $2::text AS name, $3::text AS service, $4::bigint AS owner_team_id,
@@ -239,6 +242,27 @@ pub async fn save(
     .execute(&mut *conn)
     .await?;
     Ok(Some(id))
+}
+
+/// Most SLOs: each costs a history pass every 30 s and a status in every list.
+pub const MAX_SLOS: i64 = 1_000;
+
+/// Refuses (409) to add to `table` (of this area) once it holds `max` rows of `what`.
+pub async fn refuse_beyond(
+    conn: &mut PgConnection,
+    table: &'static str,
+    max: i64,
+    what: &str,
+) -> AppResult<()> {
+    let count: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+        .fetch_one(conn)
+        .await?;
+    if count >= max {
+        return Err(AppError::conflict(format!(
+            "There are {count} {what} already, the most Vigil keeps; delete some first."
+        )));
+    }
+    Ok(())
 }
 
 /// Deletes an SLO (with its history, maintenance windows and burn rules); its name, or None.
