@@ -5,6 +5,7 @@ pub mod admin;
 pub mod alerting;
 pub mod auth;
 pub mod contact;
+pub mod dashboard;
 pub mod directory;
 pub mod error;
 pub mod incident;
