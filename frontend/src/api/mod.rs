@@ -9,6 +9,7 @@
 mod admin;
 mod alerts;
 mod auth;
+pub mod dashboards;
 mod incidents;
 mod notify;
 mod oncall;
