@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                             path=path!("dashboards")
                             view=|| view! { <NotBuilt title="Dashboards" purpose="Role-based dashboards of panels drawn from PromQL queries."/> }
                         />
+                        <Route path=path!("dashboards/:uid") view=|| lazy_page(chunks::dashboard)/>
                         <Route path=path!("explore") view=|| lazy_page(chunks::explore)/>
                         <Route path=path!("explore/targets") view=|| lazy_page(chunks::targets)/>
                         <ParentRoute path=path!("alerts") view=alerts::AlertsLayout>

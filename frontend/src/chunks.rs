@@ -17,7 +17,9 @@ use leptos::prelude::*;
 use wasm_split_helpers::{SplitLoaderError, wasm_split};
 
 use crate::components::Loading;
-use crate::pages::{account, admin, alerts, explore, incidents, oncall, reports, slos, targets};
+use crate::pages::{
+    account, admin, alerts, dashboards, explore, incidents, oncall, reports, slos, targets,
+};
 
 /// Draws a page; its code is in a chunk that has been loaded.
 pub type PageView = fn() -> AnyView;
@@ -92,6 +94,18 @@ pub fn channels() -> Result<PageView, SplitLoaderError> {
 #[wasm_split(alerts, fallible)]
 pub fn routing() -> Result<PageView, SplitLoaderError> {
     Ok(|| view! { <alerts::routing::RoutingPage/> }.into_any())
+}
+
+// Dashboards: one dashboard's page, and the home page's dashboard.
+
+#[wasm_split(dashboards, fallible)]
+pub fn dashboard() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::view::DashboardPage/> }.into_any())
+}
+
+#[wasm_split(dashboards, fallible)]
+pub fn home_dashboard() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::view::HomeDashboardPage/> }.into_any())
 }
 
 // Incidents: the list, declaring one, and an incident's page. Most visits go on to an incident,
