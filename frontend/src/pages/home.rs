@@ -1,13 +1,19 @@
-//! The page users land on after logging in: who they are, what their role lets them do, and
-//! how this Vigil is doing.
+//! The page users land on after logging in: their home dashboard (their own choice, their
+//! team's or their role's), or, when none is set, who they are, what their role lets them do,
+//! and how this Vigil is doing.
 
 use leptos::prelude::*;
 use vigil_shared::Role;
 
 use crate::api;
-use crate::components::Loaded;
+use crate::chunks::{self, lazy_page};
+use crate::components::{Loaded, Loading};
 use crate::format;
 use crate::session::use_session;
+
+/// The home dashboard the home page draws, for the dashboard view (in its own chunk) to read.
+#[derive(Clone)]
+pub struct HomeDashboardUid(pub String);
 
 fn powers(role: Role) -> &'static [&'static str] {
     match role {
@@ -30,6 +36,27 @@ fn powers(role: Role) -> &'static [&'static str] {
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let home = LocalResource::new(api::dashboards::home);
+    move || match home.get() {
+        None => view! { <Loading what="your home page"/> }.into_any(),
+        Some(Ok(home)) if home.dashboard.is_some() => {
+            let uid = home.dashboard.map(|d| d.uid).unwrap_or_default();
+            provide_context(HomeDashboardUid(uid));
+            lazy_page(chunks::home_dashboard)
+        }
+        // Without a home dashboard (or when it cannot be told), the welcome card.
+        Some(answer) => {
+            if let Err(error) = answer {
+                leptos::logging::warn!("could not find the home dashboard: {error}");
+            }
+            view! { <Welcome/> }.into_any()
+        }
+    }
+}
+
+/// The welcome card: who the user is, what they may do, and how this Vigil is doing.
+#[component]
+fn Welcome() -> impl IntoView {
     let session = use_session();
     let info = LocalResource::new(api::build_info);
     let user = move || session.user.get();
@@ -39,6 +66,10 @@ pub fn HomePage() -> impl IntoView {
             <header class="page-header">
                 <h1>{move || user().map(|u| format!("Welcome, {}", u.display_name))}</h1>
             </header>
+            <p class="muted">
+                "No home dashboard is set for you. " <a href="/dashboards">"Browse the dashboards"</a>
+                " to find one; an admin can set one for your role or team."
+            </p>
             <div class="grid two">
                 <div class="card">
                     <h2>"Your role"</h2>
