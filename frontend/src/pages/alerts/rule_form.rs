@@ -1,5 +1,6 @@
 //! The alert rule form (`/alerts/rules/new`, `/alerts/rules/{id}`): a query written by hand or
-//! with the builder (`components::QueryBuilder`), warning and critical thresholds, timing and annotations — and a preview
+//! with the builder (`components::QueryBuilder`), or brought from a dashboard panel
+//! (`/alerts/rules/new?query=…`), warning and critical thresholds, timing and annotations — and a preview
 //! chart of the query over the last hours with the threshold lines and the spans where the
 //! rule would have been pending or firing. The chart redraws as thresholds are typed; the
 //! query is re-run (after a pause in typing) when it changes.
@@ -8,7 +9,7 @@ use std::collections::BTreeMap;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use vigil_shared::Role;
 use vigil_shared::alerting::{
     AlertRule, AlertRuleRequest, Comparison, ErrorState, NoDataState, PreviewRule, PreviewState,
@@ -286,6 +287,12 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
         fields.fill(&rule.rule);
     }
     let saved = RwSignal::new(fields.snapshot());
+    // A query brought from a dashboard panel counts as unsaved.
+    if rule.is_none()
+        && let Some(query) = use_query_map().with_untracked(|p| p.get("query"))
+    {
+        fields.query.set(query);
+    }
     let dirty = Memo::new(move |_| fields.snapshot() != saved.get());
     warn_before_leaving(
         dirty,
