@@ -77,9 +77,9 @@ impl ViewState {
             format!("from={}", escape(&from)),
             format!("to={}", escape(&to)),
         ];
-        if let Some(refresh) = &self.refresh {
-            parts.push(format!("refresh={}", escape(refresh)));
-        }
+        // Written even when off, or the dashboard's default would come back.
+        let refresh = self.refresh.as_deref().unwrap_or("off");
+        parts.push(format!("refresh={}", escape(refresh)));
         for (name, values) in &self.vars {
             for value in values {
                 parts.push(format!("var-{}={}", escape(name), escape(value)));
@@ -273,7 +273,7 @@ mod tests {
             range: TimeRange::Last(5_400),
             ..ViewState::default()
         };
-        assert_eq!(relative.query(), "?from=now-1h30m&to=now");
+        assert_eq!(relative.query(), "?from=now-1h30m&to=now&refresh=off");
     }
 
     #[test]

@@ -381,17 +381,18 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
 /// auto-refresh timer; keeps the zoom history in step with the address (the browser's back
 /// button pops it as "back" does).
 fn keep_time(board: Board) {
+    // Only the range matters here, not the rest of the address (a panel shown full screen).
+    let range = Memo::new(move |_| board.view.with(|v| v.range));
     Effect::new(move |_| {
         board.tick.track();
-        let range = board.view.with(|v| v.range);
         board.choices.track();
         if board.ready.get() {
-            board.fetcher.refresh(range.window());
+            board.fetcher.refresh(range.get().window());
         }
     });
 
     Effect::watch(
-        move || board.view.with(|v| v.range),
+        move || range.get(),
         move |range, _, _| {
             if board.zooms.with_untracked(|z| z.last() == Some(range)) {
                 board.zooms.update(|z| {
