@@ -67,8 +67,7 @@ impl From<Row> for Stored {
     }
 }
 
-const COLUMNS: &str =
-    "id, uid, version, model, provisioned, created_at, updated_at, updated_by";
+const COLUMNS: &str = "id, uid, version, model, provisioned, created_at, updated_at, updated_by";
 
 /// How an address names a dashboard: its id (all digits) or its uid (never all digits).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,15 +106,15 @@ async fn select_one(
     key: &Key,
     suffix: &str,
 ) -> Result<Option<Stored>, sqlx::Error> {
+    let column = match key {
+        Key::Id(_) => "id",
+        Key::Uid(_) => "uid",
+    };
+    let sql = format!("SELECT {COLUMNS} FROM dashboards WHERE {column} = $1 {suffix}");
+    let query = sqlx::query_as::<_, Row>(&sql);
     let query = match key {
-        Key::Id(id) => sqlx::query_as::<_, Row>(&format!(
-            "SELECT {COLUMNS} FROM dashboards WHERE id = $1 {suffix}"
-        ))
-        .bind(*id),
-        Key::Uid(uid) => sqlx::query_as::<_, Row>(&format!(
-            "SELECT {COLUMNS} FROM dashboards WHERE uid = $1 {suffix}"
-        ))
-        .bind(uid.clone()),
+        Key::Id(id) => query.bind(*id),
+        Key::Uid(uid) => query.bind(uid.clone()),
     };
     Ok(query.fetch_optional(conn).await?.map(Stored::from))
 }
@@ -166,7 +165,10 @@ async fn insert(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| {
-        AppError::conflict_on("uid", format!("A dashboard with the uid {uid} already exists."))
+        AppError::conflict_on(
+            "uid",
+            format!("A dashboard with the uid {uid} already exists."),
+        )
     })?;
     let stored = Stored::from(row);
     record_version(conn, &stored, author, message).await?;
@@ -183,7 +185,15 @@ pub async fn update(
     author: Option<i64>,
     message: &str,
 ) -> AppResult<Stored> {
-    write_version(conn, current, model, author, message, current.provisioned.as_deref()).await
+    write_version(
+        conn,
+        current,
+        model,
+        author,
+        message,
+        current.provisioned.as_deref(),
+    )
+    .await
 }
 
 async fn write_version(
@@ -224,7 +234,10 @@ async fn write_version(
 
 fn check_message(problems: &mut error::FieldErrors, message: &str) {
     if message.chars().count() > MAX_MESSAGE {
-        problems.add("message", format!("must be at most {MAX_MESSAGE} characters"));
+        problems.add(
+            "message",
+            format!("must be at most {MAX_MESSAGE} characters"),
+        );
     }
 }
 

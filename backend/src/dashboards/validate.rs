@@ -44,7 +44,12 @@ const MAX_UID: usize = 40;
 pub fn model(model: &DashboardModel) -> FieldErrors {
     let mut problems = FieldErrors::new();
     text(&mut problems, "title", &model.title, 1, MAX_TITLE);
-    bytes(&mut problems, "description", &model.description, MAX_TEXT_BYTES);
+    bytes(
+        &mut problems,
+        "description",
+        &model.description,
+        MAX_TEXT_BYTES,
+    );
     text(&mut problems, "folder", &model.folder, 0, MAX_SHORT);
     if model.tags.len() > MAX_TAGS {
         problems.add("tags", format!("at most {MAX_TAGS} tags"));
@@ -173,10 +178,18 @@ fn links(problems: &mut FieldErrors, model: &DashboardModel) {
         return;
     }
     for (i, link) in model.links.iter().enumerate() {
-        text(problems, &format!("links[{i}].title"), &link.title, 1, MAX_SHORT);
+        text(
+            problems,
+            &format!("links[{i}].title"),
+            &link.title,
+            1,
+            MAX_SHORT,
+        );
         text(problems, &format!("links[{i}].url"), &link.url, 1, MAX_LONG);
         let lower = link.url.trim().to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with('/'))
+        if !(lower.starts_with("http://")
+            || lower.starts_with("https://")
+            || lower.starts_with('/'))
         {
             problems.add(
                 &format!("links[{i}].url"),
@@ -217,10 +230,13 @@ fn variables(problems: &mut FieldErrors, variables: &[Variable]) {
                     problems.add(&at("source.regex"), "is not a valid regular expression");
                 }
             }
-            VariableSource::Custom { values: list } | VariableSource::Interval { values: list, .. } => {
+            VariableSource::Custom { values: list }
+            | VariableSource::Interval { values: list, .. } => {
                 values(problems, &at("source.values"), list);
             }
-            VariableSource::TextBox { value } => text(problems, &at("source.value"), value, 0, MAX_LONG),
+            VariableSource::TextBox { value } => {
+                text(problems, &at("source.value"), value, 0, MAX_LONG)
+            }
         }
     }
 }
@@ -232,7 +248,10 @@ fn values(problems: &mut FieldErrors, field: &str, values: &[String]) {
     }
     for (i, value) in values.iter().enumerate() {
         if value.len() > MAX_LONG {
-            problems.add(&format!("{field}[{i}]"), format!("must be at most {MAX_LONG} bytes"));
+            problems.add(
+                &format!("{field}[{i}]"),
+                format!("must be at most {MAX_LONG} bytes"),
+            );
         }
     }
 }
@@ -293,10 +312,18 @@ fn panel(
 ) {
     let at = |field: &str| format!("panels.{key}.{field}");
     if key.is_empty() || key.len() > MAX_SHORT {
-        problems.add(&format!("panels.{key}"), format!("a panel's key must be 1 to {MAX_SHORT} characters"));
+        problems.add(
+            &format!("panels.{key}"),
+            format!("a panel's key must be 1 to {MAX_SHORT} characters"),
+        );
     }
     text(problems, &at("title"), &panel.title, 0, MAX_SHORT);
-    bytes(problems, &at("description"), &panel.description, MAX_TEXT_BYTES);
+    bytes(
+        problems,
+        &at("description"),
+        &panel.description,
+        MAX_TEXT_BYTES,
+    );
     bytes(problems, &at("text"), &panel.text, MAX_TEXT_BYTES);
     text(problems, &at("unit"), &panel.unit, 0, MAX_SHORT);
     if panel.decimals.is_some_and(|d| d > 10) {
@@ -319,14 +346,29 @@ fn panel(
         problems.add(&at("thresholds"), format!("at most {MAX_STEPS} steps"));
     } else {
         for (i, step) in panel.thresholds.iter().enumerate() {
-            text(problems, &at(&format!("thresholds[{i}].color")), &step.color, 1, MAX_SHORT);
+            text(
+                problems,
+                &at(&format!("thresholds[{i}].color")),
+                &step.color,
+                1,
+                MAX_SHORT,
+            );
         }
     }
     if panel.overrides.len() > MAX_OVERRIDES {
-        problems.add(&at("overrides"), format!("at most {MAX_OVERRIDES} overrides"));
+        problems.add(
+            &at("overrides"),
+            format!("at most {MAX_OVERRIDES} overrides"),
+        );
     } else {
         for (i, over) in panel.overrides.iter().enumerate() {
-            text(problems, &at(&format!("overrides[{i}].matcher")), &over.matcher, 1, MAX_SHORT);
+            text(
+                problems,
+                &at(&format!("overrides[{i}].matcher")),
+                &over.matcher,
+                1,
+                MAX_SHORT,
+            );
         }
     }
     if panel.queries.len() > MAX_QUERIES {
@@ -341,7 +383,13 @@ fn panel(
         if let Err(problem) = expr(&query.expr, scope) {
             problems.add(&field, problem);
         }
-        text(problems, &at(&format!("queries[{i}].legend")), &query.legend, 0, MAX_SHORT);
+        text(
+            problems,
+            &at(&format!("queries[{i}].legend")),
+            &query.legend,
+            0,
+            MAX_SHORT,
+        );
     }
 }
 
@@ -396,7 +444,10 @@ fn section<'m>(
         if !model.panels.contains_key(&item.panel) {
             problems.add(&at("panel"), format!("there is no panel {}", item.panel));
         } else if !placed.insert(item.panel.as_str()) {
-            problems.add(&at("panel"), format!("panel {} is placed twice", item.panel));
+            problems.add(
+                &at("panel"),
+                format!("panel {} is placed twice", item.panel),
+            );
         }
         if item.w < 1 || item.w > GRID_COLUMNS {
             problems.add(&at("w"), format!("must be 1 to {GRID_COLUMNS}"));
@@ -509,7 +560,11 @@ mod tests {
         });
         assert_eq!(
             fields(&model),
-            ["panels.cpu.queries[0].expr", "panels.cpu.repeat", "variables[1].name"]
+            [
+                "panels.cpu.queries[0].expr",
+                "panels.cpu.repeat",
+                "variables[1].name"
+            ]
         );
     }
 
