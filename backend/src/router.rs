@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(notify::routes())
         .merge(incidents::routes())
         .merge(oncall::routes())
+        .merge(promql::batch::routes())
         .merge(scrape::routes())
         .merge(slo::routes())
         .merge(users::routes())
