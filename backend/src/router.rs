@@ -19,8 +19,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web;
 use crate::{
-    alerting, api_keys, audit, auth, events, incidents, ingest, notify, oncall, ops, promql,
-    references, scrape, slo, teams, users,
+    alerting, annotations, api_keys, audit, auth, events, incidents, ingest, notify, oncall, ops,
+    promql, references, scrape, slo, teams, users,
 };
 
 /// Content Security Policy for a WASM single-page app: only our own scripts (and compiling
@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::api::routes())
         .merge(alerting::routes())
+        .merge(annotations::routes())
         .merge(events::stream::routes())
         .merge(notify::routes())
         .merge(incidents::routes())
