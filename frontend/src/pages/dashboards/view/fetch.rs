@@ -15,7 +15,7 @@ use vigil_shared::dashboard::vars::{self, Format, Scope, Selection};
 use vigil_shared::dashboard::{Annotation, BatchItem, BatchQuery, Panel, PanelKind};
 
 use crate::api;
-use crate::components::panels::PanelData;
+use crate::components::PanelData;
 
 /// Most queries in one batch (the server's bound); more go in several.
 const MAX_BATCH: usize = 200;
@@ -220,7 +220,7 @@ impl Fetcher {
                 annotations: Vec::new(),
             };
             let queries = &target.panel.queries;
-            if !target.panel.kind.uses_queries() || queries.is_empty() {
+            if !target.panel.kind.uses_queries() || queries.iter().all(|q| q.hidden) {
                 slot.data.set(Some(shape));
                 continue;
             }
@@ -235,7 +235,8 @@ impl Fetcher {
             // server's cache answers them.
             let aligned_end = (end / step).floor() * step;
             let aligned_start = (start / step).floor() * step;
-            for (index, query) in queries.iter().enumerate() {
+            // Hidden queries are not drawn: not asked either.
+            for (index, query) in queries.iter().enumerate().filter(|(_, q)| !q.hidden) {
                 let ranged = !query.instant;
                 batch.items.push(BatchItem {
                     id: batch.items.len().to_string(),
@@ -246,7 +247,8 @@ impl Fetcher {
                 });
             }
             shape.results = vec![Err("No answer.".to_owned()); queries.len()];
-            batch.asked.push((key, shape));
+            let asked_for = (0..queries.len()).filter(|&i| !queries[i].hidden).collect();
+            batch.asked.push((key, shape, asked_for));
             slot.loading.set(true);
         }
         for batch in batches {
@@ -269,8 +271,10 @@ impl Fetcher {
             match answer {
                 Ok(answer) => {
                     let mut results = answer.results.into_iter();
-                    for (key, mut data) in asked {
-                        for (slot, result) in data.results.iter_mut().zip(results.by_ref()) {
+                    for (key, mut data, asked_for) in asked {
+                        let answered = asked_for.iter().zip(results.by_ref());
+                        for (&index, result) in answered {
+                            let slot = &mut data.results[index];
                             *slot = match (result.data, result.error) {
                                 (Some(data), _) => Ok(data),
                                 (None, error) => {
@@ -283,7 +287,7 @@ impl Fetcher {
                 }
                 Err(error) => {
                     this.failed.set(Some(error.message));
-                    for (key, _) in asked {
+                    for (key, _, _) in asked {
                         this.slot(&key).loading.set(false);
                         // Fetched again by the retry, or when next in view.
                         this.fetched.update_value(|f| {
@@ -356,10 +360,10 @@ fn utc(seconds: f64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds.floor() as i64, 0)
 }
 
-/// Queries sent together, and the copies they are for (in order, each with a result per
-/// query to fill in).
+/// Queries sent together, and the copies they are for, in order: each with a result per
+/// query to fill in and the indexes of the queries asked (hidden ones are not).
 #[derive(Default)]
 struct Batch {
     items: Vec<BatchItem>,
-    asked: Vec<(String, PanelData)>,
+    asked: Vec<(String, PanelData, Vec<usize>)>,
 }

@@ -4,12 +4,13 @@
 use leptos::html;
 use leptos::prelude::*;
 use vigil_shared::Role;
+use vigil_shared::dashboard::Panel;
 use vigil_shared::dashboard::vars::{self, Format, Scope};
 
 use super::layout::Placed;
 use super::use_board;
 use crate::api::encode_component;
-use crate::components::panels::PanelBody;
+use crate::components::PanelBody;
 use crate::session::use_session;
 
 /// A grid row's height and the gap between rows and columns, px (as in the stylesheet).
@@ -40,17 +41,24 @@ pub fn PanelFrame(placed: Placed, #[prop(optional)] fullscreen: bool) -> impl In
     };
     let key = placed.key.clone();
     let slot = board.fetcher.slot(&key);
-    let bound = placed.bound.clone();
-    let title = {
-        let template = panel.title.clone();
+    // The panel as drawn: its title, description and text with the variables filled in.
+    let shown = {
+        let bound = placed.bound.clone();
         Memo::new(move |_| {
             let scope = Scope {
                 values: board.values(bound.as_ref(), true),
                 ..Scope::default()
             };
-            vars::interpolate(&template, &scope, Format::Text)
+            let fill = |text: &str| vars::interpolate(text, &scope, Format::Text);
+            Panel {
+                title: fill(&panel.title),
+                description: fill(&panel.description),
+                text: fill(&panel.text),
+                ..panel.clone()
+            }
         })
     };
+    let title = Memo::new(move |_| shown.with(|p| p.title.clone()));
     let height = if fullscreen {
         (window_height() - FULLSCREEN_CHROME_PX).max(200.0) as u32
     } else {
@@ -97,16 +105,16 @@ pub fn PanelFrame(placed: Placed, #[prop(optional)] fullscreen: bool) -> impl In
             aria-label=move || title.get()
         >
             <header class="panel-header">
-                <h2 class="panel-title" title=panel.description.clone()>{move || title.get()}</h2>
+                <h2 class="panel-title" title=move || shown.with(|p| p.description.clone())>{move || title.get()}</h2>
                 {move || loading.get().then(|| view! { <span class="panel-loading" role="status" aria-label="Loading"><crate::components::Spinner/></span> })}
                 {menu}
             </header>
             <div class="panel-content">
                 <PanelBody
-                    panel=Signal::stored(panel.clone())
+                    panel=shown
                     data=Signal::derive(move || data.get())
                     height=Signal::stored(height)
-                    on_zoom=Some(on_zoom)
+                    on_zoom=on_zoom
                 />
             </div>
         </article>
