@@ -232,10 +232,17 @@ fn VariablePicker(variable: Variable) -> impl IntoView {
                 prop:value=move || choice.with(|c| c.address_values().first().cloned().unwrap_or_default())
                 on:change=move |ev| select.run(vec![event_target_value(&ev)])
             >
-                {move || choices_offered(&options.get(), &choice.get(), variable.include_all)
-                    .into_iter()
-                    .map(|(value, text)| view! { <option value=value>{text}</option> })
-                    .collect_view()}
+                {move || {
+                    let choice = choice.get();
+                    let current = choice.address_values();
+                    choices_offered(&options.get(), &choice, variable.include_all)
+                        .into_iter()
+                        .map(|(value, text)| {
+                            let selected = current.first() == Some(&value);
+                            view! { <option value=value selected=selected>{text}</option> }
+                        })
+                        .collect_view()
+                }}
             </select>
         }
         .into_any(),

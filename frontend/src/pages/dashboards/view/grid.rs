@@ -112,7 +112,7 @@ fn SectionView(section: PlacedSection) -> impl IntoView {
                         <span class="dashboard-row-caret" aria-hidden="true">{move || if collapsed.get() { "▸" } else { "▾" }}</span>
                         {title}
                         <Show when=move || collapsed.get()>
-                            <span class="muted">{move || format!(" ({} panels)", count())}</span>
+                            <span class="muted">{move || match count() { 1 => " (1 panel)".to_owned(), n => format!(" ({n} panels)") }}</span>
                         </Show>
                     </button>
                 </h2>

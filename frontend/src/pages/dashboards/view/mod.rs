@@ -129,7 +129,7 @@ impl Board {
             .map(|(name, choice)| (name, choice.address_values()))
             .collect();
         change(&mut next);
-        let path = use_location_path();
+        let path = current_path();
         let options = NavigateOptions {
             replace: !push,
             scroll: false,
@@ -233,7 +233,7 @@ impl Board {
 }
 
 /// The path shown (the dashboard's, or the home page's).
-fn use_location_path() -> String {
+fn current_path() -> String {
     web_sys::window()
         .and_then(|w| w.location().pathname().ok())
         .unwrap_or_else(|| "/".to_owned())
