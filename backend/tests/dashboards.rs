@@ -603,6 +603,24 @@ async fn bad_models_are_refused_on_their_json_path() {
 
     let titles = listed(&mut editor).await;
     assert_eq!(titles, ["Big", "Uid"]);
+
+    // The number of dashboards is bounded too.
+    sqlx::query(
+        "INSERT INTO dashboards (uid, title, model)
+         SELECT 'filler-' || n, 'Filler', '{}' FROM generate_series(1, $1 - 2) AS n",
+    )
+    .bind(store::MAX_DASHBOARDS)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let response = editor
+        .post(
+            "/api/v1/dashboards",
+            &json!({ "model": model("One too many") }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CONFLICT, "{}", response.text());
+    assert!(response.error().error.message.contains("10000 dashboards"));
 }
 
 #[tokio::test]

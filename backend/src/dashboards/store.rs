@@ -23,6 +23,10 @@ pub const KEPT_VERSIONS: i32 = 100;
 /// Most dashboards one list answers.
 pub const MAX_LISTED: i64 = 1_000;
 
+/// Most dashboards kept: each list reads at most [`MAX_LISTED`] of them, and a search still
+/// has to look through them all.
+pub const MAX_DASHBOARDS: i64 = 10_000;
+
 /// Most characters of a version's message.
 pub const MAX_MESSAGE: usize = 500;
 
@@ -148,6 +152,14 @@ async fn insert(
     check_message(&mut problems, message);
     validate::teams(conn, model, &mut problems).await?;
     problems.into_result()?;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM dashboards")
+        .fetch_one(&mut *conn)
+        .await?;
+    if count >= MAX_DASHBOARDS {
+        return Err(AppError::conflict(format!(
+            "There are already {MAX_DASHBOARDS} dashboards, the most Vigil keeps; delete some first."
+        )));
+    }
     let uid = uid.map_or_else(validate::new_uid, str::to_owned);
     let row = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO dashboards (uid, title, folder, tags, model, provisioned, updated_by)
