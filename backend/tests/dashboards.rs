@@ -195,6 +195,10 @@ async fn each_role_reads_and_only_editors_and_admins_write() {
         titles(admin.get("/api/v1/dashboards?q=100%25").await),
         Vec::<String>::new()
     );
+    assert_eq!(
+        titles(admin.get("/api/v1/dashboards?q=&tag=&folder=").await),
+        ["Shared", "Payments latency"]
+    );
 
     // API keys with the read scope read; they never write.
     let key: CreatedApiKey = admin
@@ -549,6 +553,10 @@ async fn bad_models_are_refused_on_their_json_path() {
         .post("/api/v1/dashboards", &json!({ "model": model(" ") }))
         .await;
     field_error(&response, "title");
+    let response = editor
+        .post("/api/v1/dashboards", &json!({ "title": "No model" }))
+        .await;
+    assert!(field_error(&response, "body").contains("model"));
 
     let response = editor
         .post(
