@@ -330,6 +330,21 @@ async fn hidden_dashboards_are_404_everywhere_and_teams_let_members_in() {
         "a hidden dashboard reads as one that does not exist"
     );
 
+    // An API key reads as a viewer in no team.
+    let key: CreatedApiKey = admin
+        .post(
+            "/api/v1/api-keys",
+            &json!({ "name": "grafana", "scopes": ["read"] }),
+        )
+        .await
+        .json();
+    let mut machine = app.with_api_key(&key.secret);
+    assert_eq!(listed(&mut machine).await, ["Everyone"]);
+    let response = machine
+        .get(&format!("/api/v1/dashboards/{}", team_only.uid))
+        .await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+
     // The team's member sees it by id and by uid.
     for key in [team_only.id.to_string(), team_only.uid.clone()] {
         let response = member.get(&format!("/api/v1/dashboards/{key}")).await;
