@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json as SqlJson;
 use sqlx::{FromRow, PgConnection};
 use vigil_shared::Role;
-use vigil_shared::dashboard::DashboardModel;
+use vigil_shared::dashboard::{Access, DashboardModel};
 
 use super::access::Who;
 use super::validate;
@@ -385,8 +385,8 @@ pub struct Listed {
     pub version: i32,
     pub provisioned: Option<String>,
     pub updated_at: DateTime<Utc>,
-    pub viewable_by: vigil_shared::dashboard::Access,
-    pub editable_by: vigil_shared::dashboard::Access,
+    pub viewable_by: Access,
+    pub editable_by: Access,
 }
 
 #[derive(FromRow)]
@@ -399,8 +399,8 @@ struct ListedRow {
     version: i32,
     provisioned: Option<String>,
     updated_at: DateTime<Utc>,
-    viewable_by: SqlJson<vigil_shared::dashboard::Access>,
-    editable_by: SqlJson<vigil_shared::dashboard::Access>,
+    viewable_by: SqlJson<Access>,
+    editable_by: SqlJson<Access>,
 }
 
 /// What the list is narrowed to.
