@@ -195,6 +195,10 @@ async fn each_role_reads_and_only_editors_and_admins_write() {
         titles(admin.get("/api/v1/dashboards?q=100%25").await),
         Vec::<String>::new()
     );
+    assert_eq!(
+        titles(admin.get("/api/v1/dashboards?q=&tag=&folder=").await),
+        ["Shared", "Payments latency"]
+    );
 
     // API keys with the read scope read; they never write.
     let key: CreatedApiKey = admin
@@ -325,6 +329,21 @@ async fn hidden_dashboards_are_404_everywhere_and_teams_let_members_in() {
         nonexistent.error().error.message,
         "a hidden dashboard reads as one that does not exist"
     );
+
+    // An API key reads as a viewer in no team.
+    let key: CreatedApiKey = admin
+        .post(
+            "/api/v1/api-keys",
+            &json!({ "name": "grafana", "scopes": ["read"] }),
+        )
+        .await
+        .json();
+    let mut machine = app.with_api_key(&key.secret);
+    assert_eq!(listed(&mut machine).await, ["Everyone"]);
+    let response = machine
+        .get(&format!("/api/v1/dashboards/{}", team_only.uid))
+        .await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
 
     // The team's member sees it by id and by uid.
     for key in [team_only.id.to_string(), team_only.uid.clone()] {
@@ -549,6 +568,10 @@ async fn bad_models_are_refused_on_their_json_path() {
         .post("/api/v1/dashboards", &json!({ "model": model(" ") }))
         .await;
     field_error(&response, "title");
+    let response = editor
+        .post("/api/v1/dashboards", &json!({ "title": "No model" }))
+        .await;
+    assert!(field_error(&response, "body").contains("model"));
 
     let response = editor
         .post(
@@ -603,6 +626,24 @@ async fn bad_models_are_refused_on_their_json_path() {
 
     let titles = listed(&mut editor).await;
     assert_eq!(titles, ["Big", "Uid"]);
+
+    // The number of dashboards is bounded too.
+    sqlx::query(
+        "INSERT INTO dashboards (uid, title, model)
+         SELECT 'filler-' || n, 'Filler', '{}' FROM generate_series(1, $1 - 2) AS n",
+    )
+    .bind(store::MAX_DASHBOARDS)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let response = editor
+        .post(
+            "/api/v1/dashboards",
+            &json!({ "model": model("One too many") }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CONFLICT, "{}", response.text());
+    assert!(response.error().error.message.contains("10000 dashboards"));
 }
 
 #[tokio::test]
