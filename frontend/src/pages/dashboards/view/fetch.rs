@@ -178,8 +178,8 @@ impl Fetcher {
         let this = *self;
         set_timeout(
             move || {
-                // The dashboard may be gone.
-                if this.flush_scheduled.try_set_value(false).is_some() {
+                // The dashboard may be gone (`None` says the flag was set).
+                if this.flush_scheduled.try_set_value(false).is_none() {
                     this.flush();
                 }
             },
