@@ -168,7 +168,7 @@ fn check(item: &BatchItem, path: &str, errors: &mut FieldErrors) -> Option<Query
                 }
             };
             let step_ms = (step * 1000.0).round();
-            let step_ms = if step_ms.is_finite() && step_ms >= 1.0 && step_ms < 1e15 {
+            let step_ms = if (1.0..1e15).contains(&step_ms) {
                 Some(step_ms as i64)
             } else {
                 errors.add(
