@@ -1,0 +1,3 @@
+//! Dashboards (SPEC §6).
+
+pub mod grafana;
