@@ -636,14 +636,17 @@ impl Converter {
                 path,
                 format!(
                     "the `:{format}` format is not supported; the variable is interpolated as \
-                     a regex alternation"
+                     for a query (a regex alternation of its values)"
                 ),
             );
         }
         for builtin in unsupported_builtins(&rewritten) {
             self.note(
                 path,
-                format!("`${builtin}` is not a Vigil built-in (only $__interval, $__rate_interval and $__range are)"),
+                format!(
+                    "`${builtin}` is not a Vigil built-in ($__interval, $__rate_interval and \
+                     $__range are, with their _ms and _s forms)"
+                ),
             );
         }
         rewritten
@@ -905,8 +908,12 @@ static GRAFANA_VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\[\[(\w+)(?::(\w+))?\]\]|\$\{(\w+):(\w+)\}").expect("a valid regex")
 });
 
-/// Rewrites Grafana-only variable forms into `$var`/`${var}` (braces when a word character
-/// follows); the formats dropped on the way.
+/// Formats of `${name:format}` that Vigil interpolates (see `vigil_shared::dashboard::vars`).
+const KNOWN_FORMATS: [&str; 5] = ["regex", "pipe", "csv", "raw", "text"];
+
+/// Rewrites Grafana's older `[[name]]` into `$name` (`${name}` when a word character
+/// follows), and drops formats Vigil does not know from `${name:format}`; the formats dropped
+/// on the way.
 fn rewrite_variables(text: &str) -> (String, Vec<String>) {
     let mut dropped = Vec::new();
     let mut rewritten = String::with_capacity(text.len());
@@ -915,14 +922,18 @@ fn rewrite_variables(text: &str) -> (String, Vec<String>) {
         let whole = captures.get(0).expect("the whole match");
         rewritten.push_str(&text[last..whole.start()]);
         let (name, format) = name_and_format(&captures);
-        if let Some(format) = format {
-            dropped.push(format.to_owned());
-        }
         let next = text[whole.end()..].chars().next();
-        if next.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            rewritten.push_str(&format!("${{{name}}}"));
-        } else {
-            rewritten.push_str(&format!("${name}"));
+        match format {
+            Some(format) if KNOWN_FORMATS.contains(&format) => {
+                rewritten.push_str(&format!("${{{name}:{format}}}"));
+            }
+            _ if next.is_some_and(|c| c.is_alphanumeric() || c == '_') => {
+                rewritten.push_str(&format!("${{{name}}}"));
+            }
+            _ => rewritten.push_str(&format!("${name}")),
+        }
+        if let Some(format) = format.filter(|f| !KNOWN_FORMATS.contains(f)) {
+            dropped.push(format.to_owned());
         }
         last = whole.end();
     }
@@ -938,7 +949,7 @@ fn name_and_format<'t>(captures: &Captures<'t>) -> (&'t str, Option<&'t str>) {
     }
 }
 
-/// Grafana built-ins (`$__interval_ms`, `${__range_s}`) Vigil does not interpolate.
+/// Grafana built-ins (`$__dashboard`, `${__from}`) Vigil does not interpolate.
 fn unsupported_builtins(text: &str) -> Vec<String> {
     static BUILTIN: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\$\{?(__\w+)").expect("a valid regex"));
@@ -946,7 +957,17 @@ fn unsupported_builtins(text: &str) -> Vec<String> {
         .captures_iter(text)
         .filter_map(|c| c.get(1))
         .map(|m| m.as_str())
-        .filter(|name| !matches!(*name, "__interval" | "__rate_interval" | "__range"))
+        .filter(|name| {
+            !matches!(
+                *name,
+                "__interval"
+                    | "__interval_ms"
+                    | "__rate_interval"
+                    | "__range"
+                    | "__range_s"
+                    | "__range_ms"
+            )
+        })
         .map(str::to_owned)
         .collect();
     found.dedup();
@@ -1112,7 +1133,7 @@ mod tests {
             "targets": [
                 {"expr": "rate(node_cpu_seconds_total{instance=\"[[node]]\"}[$__rate_interval])",
                  "legendFormat": "{{mode}}", "refId": "A", "range": true},
-                {"expr": "up{job=~\"${job:regex}\"}", "hide": true, "instant": true, "refId": "B"},
+                {"expr": "up{job=~\"${job:percentencode}\"}", "hide": true, "instant": true, "refId": "B"},
                 {"refId": "C"}
             ]
         });
@@ -1191,7 +1212,7 @@ mod tests {
         assert_eq!(
             notes_at(&converted, "panels[0].targets[1].expr").len(),
             1,
-            "the :regex format"
+            "the :percentencode format"
         );
         let lost = notes_at(&converted, "panels[0]");
         assert!(lost[0].contains("custom.transform"), "{lost:?}");
@@ -1437,17 +1458,22 @@ mod tests {
         let rewrite = |text: &str| rewrite_variables(text).0;
         assert_eq!(rewrite("[[job]]"), "$job");
         assert_eq!(rewrite("[[job]]_total"), "${job}_total");
-        assert_eq!(rewrite("${job:pipe}"), "$job");
-        assert_eq!(rewrite("[[job:csv]]x"), "${job}x");
+        assert_eq!(rewrite("${job:pipe}"), "${job:pipe}");
+        assert_eq!(rewrite("[[job:csv]]x"), "${job:csv}x");
+        assert_eq!(rewrite("${job:json}"), "$job");
+        assert_eq!(rewrite("[[job:lucene]]x"), "${job}x");
         assert_eq!(rewrite("${job} $job"), "${job} $job");
         assert_eq!(
             rewrite("rate(x[$__rate_interval]) [$__interval] $__range"),
             "rate(x[$__rate_interval]) [$__interval] $__range"
         );
-        assert_eq!(rewrite_variables("${a:csv} [[b:pipe]]").1, ["csv", "pipe"]);
         assert_eq!(
-            unsupported_builtins("$__interval_ms ${__range_s} $__range"),
-            ["__interval_ms", "__range_s"]
+            rewrite_variables("${a:json} [[b:pipe]] ${c:glob}").1,
+            ["json", "glob"]
+        );
+        assert_eq!(
+            unsupported_builtins("$__interval_ms ${__range_s} $__range $__dashboard ${__from}"),
+            ["__dashboard", "__from"]
         );
     }
 
