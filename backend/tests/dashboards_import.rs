@@ -1,12 +1,19 @@
 //! Grafana import: the real "Node Exporter Full" export converted (panel and variable
 //! counts, the report), and `POST /api/v1/dashboards/import` per role.
 
+mod common;
+
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use axum::http::StatusCode;
+use common::TestApp;
+use serde_json::{Value, json};
 use vigil::dashboards::grafana::{self, Format};
+use vigil_shared::Role;
 use vigil_shared::dashboard::vars;
-use vigil_shared::dashboard::{DrawStyle, PanelKind, Tooltip, VariableSource};
+use vigil_shared::dashboard::{
+    Dashboard, DashboardSummary, DrawStyle, ImportReport, PanelKind, Tooltip, VariableSource,
+};
 
 /// "Node Exporter Full" as Grafana exports it (test data beside the repository, never copied
 /// into the product).
@@ -142,4 +149,239 @@ fn an_old_export_is_refused_naming_schema_version() {
     json["schemaVersion"] = Value::from(22);
     let error = grafana::convert(&json).unwrap_err();
     assert_eq!(error.path, "schemaVersion");
+}
+
+const IMPORT: &str = "/api/v1/dashboards/import";
+
+/// A small Grafana dashboard with one stat panel over `expr`.
+fn small_grafana(uid: &str, expr: &str) -> Value {
+    json!({
+        "schemaVersion": 39,
+        "uid": uid,
+        "title": format!("Imported {uid}"),
+        "panels": [{"id": 1, "type": "stat", "title": "Up",
+                    "gridPos": {"x": 0, "y": 0, "w": 6, "h": 4},
+                    "targets": [{"expr": expr, "refId": "A"}]},
+                   {"id": 2, "type": "piechart", "title": "Share"}],
+    })
+}
+
+#[tokio::test]
+async fn a_dry_run_converts_node_exporter_full_and_saves_nothing() {
+    let app = TestApp::spawn().await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let response = editor
+        .post(
+            IMPORT,
+            &json!({ "dashboard": node_exporter_full(), "dry_run": true }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let report: ImportReport = response.json();
+    assert_eq!(report.format, "grafana");
+    assert_eq!((report.panels, report.variables), (125, 3));
+    assert_eq!(report.model.panels.len(), 125);
+    assert!(report.dashboard.is_none());
+    assert!(report.notes.iter().any(|n| n.path == "templating.list[0]"));
+    let listed: Vec<DashboardSummary> = editor.get("/api/v1/dashboards").await.json();
+    assert!(listed.iter().all(|d| d.uid != "rYdddlPWk"));
+}
+
+#[tokio::test]
+async fn editors_and_admins_import_and_viewers_and_responders_may_not() {
+    let app = TestApp::spawn().await;
+    for role in [Role::Viewer, Role::Responder] {
+        let mut client = app.login_as(role).await;
+        let response = client
+            .post(IMPORT, &json!({ "dashboard": small_grafana("x", "up") }))
+            .await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "{role}");
+    }
+    let mut anonymous = app.anonymous();
+    let response = anonymous
+        .post(IMPORT, &json!({ "dashboard": small_grafana("x", "up") }))
+        .await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+
+    let mut editor = app.login_as(Role::Editor).await;
+    let response = editor
+        .post(IMPORT, &json!({ "dashboard": node_exporter_full() }))
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let report: ImportReport = response.json();
+    let saved = report.dashboard.expect("saved");
+    assert_eq!(saved.uid, "rYdddlPWk");
+    assert!(saved.can_edit);
+    let dashboard: Dashboard = editor.get("/api/v1/dashboards/rYdddlPWk").await.json();
+    assert_eq!(dashboard.model.panels.len(), 125);
+    assert_eq!(dashboard.model.title, "Node Exporter Full");
+
+    let mut admin = app.login_as(Role::Admin).await;
+    let response = admin
+        .post(
+            IMPORT,
+            &json!({ "dashboard": small_grafana("admins", "up") }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let report: ImportReport = response.json();
+    assert_eq!(report.notes.len(), 1, "the pie chart: {:?}", report.notes);
+    assert_eq!(report.notes[0].path, "panels[1]");
+}
+
+#[tokio::test]
+async fn an_import_over_a_taken_uid_is_refused_unless_overwriting() {
+    let app = TestApp::spawn().await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let first = editor
+        .post(IMPORT, &json!({ "dashboard": small_grafana("same", "up") }))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let again = editor
+        .post(
+            IMPORT,
+            &json!({ "dashboard": small_grafana("same", "up == 1") }),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text());
+    assert!(again.text().contains("overwrite"));
+    let overwritten = editor
+        .post(
+            IMPORT,
+            &json!({ "dashboard": small_grafana("same", "up == 1"), "overwrite": true }),
+        )
+        .await;
+    assert_eq!(overwritten.status, StatusCode::OK, "{}", overwritten.text());
+    let dashboard: Dashboard = editor.get("/api/v1/dashboards/same").await.json();
+    assert_eq!(dashboard.version, 2);
+    assert_eq!(dashboard.model.panels["panel-1"].queries[0].expr, "up == 1");
+}
+
+#[tokio::test]
+async fn overwriting_a_dashboard_the_editor_may_not_change_is_refused() {
+    let app = TestApp::spawn().await;
+    let mut admin = app.login_as(Role::Admin).await;
+    let mut dashboard = small_grafana("admins-only", "up");
+    let created = admin.post(IMPORT, &json!({ "dashboard": dashboard })).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let mut model = created.json::<ImportReport>().model;
+    model.editable_by.roles = vec![Role::Admin];
+    let saved = admin
+        .request(
+            axum::http::Method::PUT,
+            "/api/v1/dashboards/admins-only",
+            Some(serde_json::to_vec(&json!({ "model": model, "version": 1 })).unwrap()),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
+
+    let mut editor = app.login_as(Role::Editor).await;
+    dashboard["title"] = json!("Taken over");
+    let response = editor
+        .post(
+            IMPORT,
+            &json!({ "dashboard": dashboard, "overwrite": true }),
+        )
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        response.text()
+    );
+    let kept: Dashboard = admin.get("/api/v1/dashboards/admins-only").await.json();
+    assert_eq!(kept.version, 2);
+}
+
+#[tokio::test]
+async fn a_vigil_export_imports_back() {
+    let app = TestApp::spawn().await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let created = editor
+        .post(
+            IMPORT,
+            &json!({ "dashboard": small_grafana("original", "up") }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let mut exported: Value = editor.get("/api/v1/dashboards/original").await.json();
+    exported["uid"] = json!("copy");
+    let response = editor.post(IMPORT, &json!({ "dashboard": exported })).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let report: ImportReport = response.json();
+    assert_eq!(report.format, "vigil");
+    assert!(report.notes.is_empty());
+    let copy: Dashboard = editor.get("/api/v1/dashboards/copy").await.json();
+    let original: Dashboard = editor.get("/api/v1/dashboards/original").await.json();
+    assert_eq!(copy.model, original.model);
+}
+
+#[tokio::test]
+async fn bad_imports_are_refused_with_the_path_of_each_problem() {
+    let app = TestApp::spawn().await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let fields = |response: &common::TestResponse| -> BTreeMap<String, String> {
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            response.text()
+        );
+        response.error().error.fields
+    };
+
+    let mut old = small_grafana("old", "up");
+    old["schemaVersion"] = json!(16);
+    let response = editor.post(IMPORT, &json!({ "dashboard": old })).await;
+    assert!(fields(&response).contains_key("schemaVersion"));
+
+    let response = editor
+        .post(
+            IMPORT,
+            &json!({ "dashboard": small_grafana("bad", "sum(rate(up[5m])"), "dry_run": true }),
+        )
+        .await;
+    let problems = fields(&response);
+    assert!(
+        problems
+            .keys()
+            .any(|k| k.starts_with("panels.panel-1.queries[0].expr")),
+        "{problems:?}"
+    );
+
+    let response = editor
+        .post(IMPORT, &json!({ "dashboard": {"title": "neither"} }))
+        .await;
+    assert!(fields(&response).contains_key("dashboard"));
+
+    let response = editor
+        .post(
+            IMPORT,
+            &json!({ "dashboard": {"title": "x", "layout": [], "panels": {"a": {"kind": "pie"}}} }),
+        )
+        .await;
+    assert!(fields(&response).keys().any(|k| k.starts_with("panels.a")));
+
+    let response = editor.post(IMPORT, &json!({ "dry_run": true })).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let listed: Vec<DashboardSummary> = editor.get("/api/v1/dashboards").await.json();
+    assert!(listed.is_empty(), "nothing was saved: {listed:?}");
+}
+
+#[tokio::test]
+async fn an_import_over_two_megabytes_is_refused_before_it_is_read() {
+    let app = TestApp::spawn().await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let mut dashboard = small_grafana("huge", "up");
+    dashboard["description"] = json!("x".repeat(2 * 1024 * 1024 + 1));
+    let response = editor
+        .post(IMPORT, &json!({ "dashboard": dashboard }))
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        response.text()
+    );
 }
