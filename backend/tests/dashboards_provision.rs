@@ -41,7 +41,8 @@ layout:
       - {panel: up, x: 0, y: 0, w: 6, h: 4}
 ";
 
-async fn provisioned(app: &TestApp) -> BTreeMap<String, DashboardSummary> {
+/// Every dashboard but the built-ins, by uid.
+async fn listed_but_built_in(app: &TestApp) -> BTreeMap<String, DashboardSummary> {
     let mut admin = app.login_as(Role::Admin).await;
     let listed: Vec<DashboardSummary> = admin.get("/api/v1/dashboards").await.json();
     listed
@@ -75,7 +76,7 @@ async fn dashboard_files_are_provisioned_followed_and_removed_with_their_files()
             removed: 0
         })
     );
-    let found = provisioned(&app).await;
+    let found = listed_but_built_in(&app).await;
     assert_eq!(found.len(), 2, "{found:?}");
     let node = &found["rYdddlPWk"];
     let yaml = &found["from-yaml"];
@@ -121,7 +122,7 @@ async fn dashboard_files_are_provisioned_followed_and_removed_with_their_files()
         (changed.model.title.as_str(), changed.version),
         ("From YAML, changed", 2)
     );
-    assert!(provisioned(&app).await.contains_key("rYdddlPWk"));
+    assert!(listed_but_built_in(&app).await.contains_key("rYdddlPWk"));
 
     // A removed file removes its dashboard (once no file is broken since the start: such a
     // file might be the one that held it).
@@ -129,7 +130,7 @@ async fn dashboard_files_are_provisioned_followed_and_removed_with_their_files()
     std::fs::remove_file(dir.join("broken.json")).unwrap();
     let pass = directory.sync(&app.db).await.unwrap().unwrap();
     assert_eq!(pass.removed, 1);
-    let found = provisioned(&app).await;
+    let found = listed_but_built_in(&app).await;
     assert_eq!(found.keys().collect::<Vec<_>>(), ["rYdddlPWk"]);
 }
 
@@ -139,7 +140,7 @@ async fn a_file_broken_since_the_start_keeps_every_provisioned_dashboard() {
     let dir = fresh_dir("dashboards-broken");
     std::fs::write(dir.join("a.yaml"), VIGIL_YAML).unwrap();
     Directory::new(dir.clone()).sync(&app.db).await.unwrap();
-    assert!(provisioned(&app).await.contains_key("a"));
+    assert!(listed_but_built_in(&app).await.contains_key("a"));
 
     // A restart finds the file broken: its dashboard cannot be told apart from one whose file
     // went away, so nothing is removed.
@@ -150,7 +151,37 @@ async fn a_file_broken_since_the_start_keeps_every_provisioned_dashboard() {
         .unwrap()
         .unwrap();
     assert_eq!((pass.broken, pass.removed), (1, 0));
-    assert!(provisioned(&app).await.contains_key("a"));
+    assert!(listed_but_built_in(&app).await.contains_key("a"));
+}
+
+#[tokio::test]
+async fn a_file_refused_by_the_store_is_skipped_and_the_others_provisioned() {
+    let app = TestApp::spawn().await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let created = editor
+        .post(
+            "/api/v1/dashboards",
+            &json!({ "uid": "taken", "model": {"title": "Mine", "panels": {}, "layout": []} }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let dir = fresh_dir("dashboards-refused");
+    std::fs::write(dir.join("taken.yaml"), VIGIL_YAML).unwrap();
+    std::fs::write(
+        dir.join("invalid.yaml"),
+        VIGIL_YAML.replace("sum(up)", "sum(up"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("fine.yml"), VIGIL_YAML).unwrap();
+    let pass = Directory::new(dir).sync(&app.db).await.unwrap().unwrap();
+    assert_eq!((pass.provisioned, pass.broken), (1, 2));
+    let found = listed_but_built_in(&app).await;
+    assert_eq!(found.keys().collect::<Vec<_>>(), ["fine", "taken"]);
+    assert_eq!(
+        found["taken"].provisioned, None,
+        "the editor's dashboard is untouched"
+    );
+    assert_eq!(found["taken"].title, "Mine");
 }
 
 #[tokio::test]
