@@ -6,14 +6,17 @@
 //! natively; the components only hand them to plotly or to the DOM.
 
 mod time_series;
+mod values;
 
 use std::collections::BTreeMap;
 
+use leptos::html;
 use leptos::prelude::*;
 use vigil_shared::dashboard::{Annotation, Panel, PanelKind, ThresholdStep};
 use vigil_shared::prometheus::QueryData;
+use wasm_bindgen::closure::Closure;
 
-use crate::components::Loading;
+use crate::components::{Loading, chart};
 use crate::format;
 
 /// What the page fetched for one panel: the window (unix seconds), the step, each of the
@@ -58,11 +61,63 @@ pub fn PanelBody(
             PanelKind::TimeSeries => {
                 view! { <time_series::TimeSeriesPanel panel data height on_zoom/> }.into_any()
             }
+            PanelKind::Stat => view! { <values::StatPanel panel data/> }.into_any(),
+            PanelKind::Gauge => view! { <values::GaugePanel panel data height/> }.into_any(),
+            PanelKind::BarGauge => view! { <values::BarGaugePanel panel data/> }.into_any(),
             other => view! {
                 <p class="panel-note">{format!("{} panels are drawn in a later version.", other.label())}</p>
             }
             .into_any(),
         }
+    }
+}
+
+/// A plotly figure (JSON), redrawn whenever it changes; with `on_zoom`, dragging across the
+/// x axis calls it with the new window (unix seconds).
+#[component]
+fn Plot(
+    #[prop(into)] figure: Signal<String>,
+    on_zoom: Option<Callback<(f64, f64)>>,
+) -> impl IntoView {
+    let node = NodeRef::<html::Div>::new();
+    let problem = RwSignal::new(None::<String>);
+    let drawn = RwSignal::new(false);
+    // The JS function plotly's zoom calls; it lives as long as the plot.
+    let zoom = on_zoom.map(|callback| {
+        StoredValue::new_local(Closure::<dyn Fn(f64, f64)>::new(move |from, to| {
+            callback.run((from, to))
+        }))
+    });
+    Effect::new(move |_| {
+        let figure = figure.get();
+        let Some(element) = node.get() else {
+            return;
+        };
+        let on_zoom = zoom.map(|zoom| zoom.with_value(|closure| closure.as_ref().clone()));
+        leptos::task::spawn_local(async move {
+            let outcome = chart::draw(&element, &figure, on_zoom.as_ref()).await;
+            let _ = drawn.try_set(outcome.is_ok());
+            let _ = problem.try_set(outcome.err());
+        });
+    });
+    on_cleanup(move || {
+        if let Some(element) = node.get_untracked() {
+            chart::purge(&element);
+        }
+    });
+    view! {
+        {move || problem.get().map(|p| view! { <p class="panel-message" role="alert">{format!("Chart: {p}.")}</p> })}
+        <div class="panel-plot" node_ref=node data-testid="panel-plot" data-drawn=move || drawn.get().to_string()></div>
+    }
+}
+
+/// What a panel has to say above its drawing: failed queries, series left out.
+#[component]
+fn Messages(#[prop(into)] messages: Signal<Vec<String>>) -> impl IntoView {
+    view! {
+        <For each=move || messages.get() key=|message| message.clone() let:message>
+            <p class="panel-message" role="alert">{message}</p>
+        </For>
     }
 }
 

@@ -4,14 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use leptos::html;
 use leptos::prelude::*;
 use serde_json::{Value, json};
 use vigil_shared::dashboard::{Axis, DrawStyle, Panel, SeriesOverride};
-use wasm_bindgen::prelude::*;
 
-use super::{PanelData, Series, collect_series, plot_text};
-use crate::components::chart::{self, MAX_SERIES, with_gaps};
+use super::{Messages, PanelData, Plot, Series, collect_series, plot_text};
+use crate::components::chart::{MAX_SERIES, with_gaps};
 use crate::format;
 use crate::theme::{Theme, use_theme};
 use crate::units;
@@ -30,16 +28,7 @@ pub(super) fn TimeSeriesPanel(
     height: Signal<u32>,
     on_zoom: Option<Callback<(f64, f64)>>,
 ) -> impl IntoView {
-    let node = NodeRef::<html::Div>::new();
     let theme = use_theme();
-    let problem = RwSignal::new(None::<String>);
-    let drawn = RwSignal::new(false);
-    // The JS function plotly's zoom calls; it lives as long as the panel.
-    let zoom = on_zoom.map(|callback| {
-        StoredValue::new_local(Closure::<dyn Fn(f64, f64)>::new(move |from, to| {
-            callback.run((from, to))
-        }))
-    });
     let series =
         Memo::new(move |_| panel.with(|panel| data.with(|data| collect_series(panel, data))));
     let messages = Memo::new(move |_| {
@@ -56,54 +45,30 @@ pub(super) fn TimeSeriesPanel(
     });
     let empty =
         Memo::new(move |_| series.with(|(series, errors)| series.is_empty() && errors.is_empty()));
-
-    Effect::new(move |_| {
-        let dark = theme.get() == Theme::Dark;
-        let plot_height = height
-            .get()
-            .saturating_sub(MESSAGE_HEIGHT * messages.with(Vec::len) as u32)
-            .max(80);
-        let figure = panel.with(|panel| {
-            data.with(|data| {
-                series.with(|(series, _)| {
-                    let look = Look {
-                        height: plot_height,
-                        dark,
-                        zoomable: zoom.is_some(),
-                    };
-                    figure(panel, series, data, &look, &format::plot_time)
+    let zoomable = on_zoom.is_some();
+    let figure = Signal::derive(move || {
+        let look = Look {
+            height: height
+                .get()
+                .saturating_sub(MESSAGE_HEIGHT * messages.with(Vec::len) as u32)
+                .max(80),
+            dark: theme.get() == Theme::Dark,
+            zoomable,
+        };
+        panel
+            .with(|panel| {
+                data.with(|data| {
+                    series
+                        .with(|(series, _)| figure(panel, series, data, &look, &format::plot_time))
                 })
             })
-        });
-        let Some(element) = node.get() else {
-            return;
-        };
-        let on_zoom = zoom.map(|zoom| zoom.with_value(|closure| closure.as_ref().clone()));
-        let figure = figure.to_string();
-        leptos::task::spawn_local(async move {
-            let outcome = chart::draw(&element, &figure, on_zoom.as_ref()).await;
-            let _ = drawn.try_set(outcome.is_ok());
-            let _ = problem.try_set(outcome.err());
-        });
-    });
-    on_cleanup(move || {
-        if let Some(element) = node.get_untracked() {
-            chart::purge(&element);
-        }
+            .to_string()
     });
 
     view! {
         <div class="panel-body panel-chart">
-            <For each=move || messages.get() key=|message| message.clone() let:message>
-                <p class="panel-message" role="alert">{message}</p>
-            </For>
-            {move || problem.get().map(|p| view! { <p class="panel-message" role="alert">{format!("Chart: {p}.")}</p> })}
-            <div
-                class="panel-plot"
-                node_ref=node
-                data-testid="panel-chart"
-                data-drawn=move || drawn.get().to_string()
-            ></div>
+            <Messages messages/>
+            <Plot figure on_zoom/>
             <Show when=move || empty.get()>
                 <p class="panel-empty">"No data"</p>
             </Show>
