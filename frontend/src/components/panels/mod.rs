@@ -5,6 +5,8 @@
 //! The figures and tables are built by plain functions of the panel and its data, tested
 //! natively; the components only hand them to plotly or to the DOM.
 
+mod heatmap;
+mod table;
 mod time_series;
 mod values;
 
@@ -64,6 +66,8 @@ pub fn PanelBody(
             PanelKind::Stat => view! { <values::StatPanel panel data/> }.into_any(),
             PanelKind::Gauge => view! { <values::GaugePanel panel data height/> }.into_any(),
             PanelKind::BarGauge => view! { <values::BarGaugePanel panel data/> }.into_any(),
+            PanelKind::Table => view! { <table::TablePanel panel data height/> }.into_any(),
+            PanelKind::Heatmap => view! { <heatmap::HeatmapPanel panel data height/> }.into_any(),
             other => view! {
                 <p class="panel-note">{format!("{} panels are drawn in a later version.", other.label())}</p>
             }
@@ -198,6 +202,18 @@ fn legend_name(template: &str, labels: &BTreeMap<String, String>, expr: &str) ->
     }
     name.push_str(rest);
     name
+}
+
+/// The latest value of a series that is a number, else the latest value, else NaN: what
+/// stats, gauges and tables show.
+fn last_value(points: &[(f64, f64)]) -> f64 {
+    points
+        .iter()
+        .rev()
+        .map(|p| p.1)
+        .find(|v| !v.is_nan())
+        .or_else(|| points.last().map(|p| p.1))
+        .unwrap_or(f64::NAN)
 }
 
 /// The colour thresholds give `value`: the step with the highest value at or below it, or the

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use serde_json::{Value, json};
 use vigil_shared::dashboard::{Panel, ThresholdStep};
 
-use super::{Messages, PanelData, Plot, Series, collect_series, plot_text, threshold_color};
+use super::{
+    Messages, PanelData, Plot, Series, collect_series, last_value, plot_text, threshold_color,
+};
 use crate::theme::{Theme, use_theme};
 use crate::units;
 
@@ -24,17 +26,6 @@ struct SingleValue {
     text: String,
     color: Option<String>,
     points: Vec<(f64, f64)>,
-}
-
-/// The latest value of a series that is a number, else the latest value, else NaN.
-fn last_value(points: &[(f64, f64)]) -> f64 {
-    points
-        .iter()
-        .rev()
-        .map(|p| p.1)
-        .find(|v| !v.is_nan())
-        .or_else(|| points.last().map(|p| p.1))
-        .unwrap_or(f64::NAN)
 }
 
 /// The first [`MAX_VALUES`] series as single values, and a note when some were left out.
