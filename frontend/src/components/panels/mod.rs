@@ -7,6 +7,7 @@
 
 mod heatmap;
 mod table;
+mod text;
 mod time_series;
 mod values;
 
@@ -20,6 +21,8 @@ use wasm_bindgen::closure::Closure;
 
 use crate::components::{Loading, chart};
 use crate::format;
+
+pub use text::markdown_html;
 
 /// What the page fetched for one panel: the window (unix seconds), the step, each of the
 /// panel's queries' results in order, and the annotations to draw.
@@ -55,6 +58,9 @@ pub fn PanelBody(
     let loaded = Memo::new(move |_| data.with(Option::is_some));
     let data = Signal::derive(move || data.get().unwrap_or_default());
     move || {
+        if kind.get() == PanelKind::Text {
+            return view! { <text::TextPanel panel height/> }.into_any();
+        }
         if !loaded.get() {
             return view! { <div class="panel-body panel-loading"><Loading what="the panel"/></div> }
                 .into_any();
