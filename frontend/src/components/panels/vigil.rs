@@ -236,8 +236,8 @@ pub(super) fn SloStatusPanel(data: Signal<PanelData>) -> impl IntoView {
                                 {list.statuses.into_iter().map(|status| view! {
                                     <tr>
                                         <td><a href=format!("/slos/{}", status.slo_id)>{status.name}</a></td>
-                                        <td class="num">{sli_text(status.sli)}</td>
-                                        <td class="num">{objective_text(status.objective)}</td>
+                                        <td class="figure">{sli_text(status.sli)}</td>
+                                        <td class="figure">{objective_text(status.objective)}</td>
                                         <td><BudgetBar remaining_percent=status.budget.remaining_percent health=status.health/></td>
                                         <td><HealthBadge health=status.health/></td>
                                     </tr>
