@@ -25,6 +25,9 @@ use crate::format;
 
 pub use text::markdown_html;
 
+/// Height of one line of messages above a drawing (failed queries, series left out).
+const MESSAGE_HEIGHT: u32 = 22;
+
 /// What the page fetched for one panel: the window (unix seconds), the step, each of the
 /// panel's queries' results in order, and the annotations to draw.
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use serde_json::{Value, json};
 use vigil_shared::dashboard::{Axis, DrawStyle, Panel, SeriesOverride};
 
-use super::{Messages, PanelData, Plot, Series, collect_series, plot_text};
+use super::{MESSAGE_HEIGHT, Messages, PanelData, Plot, Series, collect_series, plot_text};
 use crate::components::chart::{MAX_SERIES, with_gaps};
 use crate::format;
 use crate::theme::{Theme, use_theme};
@@ -17,9 +17,6 @@ use crate::units;
 /// Most series a legend lists; beyond it the legend would crowd out the chart, and the hover
 /// boxes still name each series.
 const MAX_LEGEND: usize = 20;
-
-/// Height of one line of messages above the chart (errors, "first 100 series").
-const MESSAGE_HEIGHT: u32 = 22;
 
 #[component]
 pub(super) fn TimeSeriesPanel(
@@ -200,6 +197,10 @@ fn trace(panel: &Panel, series: &Series, step: f64, time: &dyn Fn(f64) -> String
         "hovertemplate": "%{x}<br>%{text}",
         "line": {"width": 1.5},
     });
+    // A lone point (an instant query) would not show as a line.
+    if series.points.len() == 1 {
+        trace["mode"] = json!("markers");
+    }
     match panel.draw {
         DrawStyle::Line => {}
         DrawStyle::Area => trace["fill"] = json!("tozeroy"),
@@ -345,7 +346,8 @@ fn figure(
     json!({
         "data": traces,
         "layout": layout,
-        "config": {"responsive": true, "displaylogo": false, "displayModeBar": false},
+        // A double click would zoom back out to the data rather than the dashboard's window.
+        "config": {"responsive": true, "displaylogo": false, "displayModeBar": false, "doubleClick": false},
     })
 }
 
@@ -561,6 +563,20 @@ mod tests {
         let figure = draw(&panel, &data);
         assert_eq!(figure["data"].as_array().unwrap().len(), MAX_SERIES);
         assert_eq!(figure["layout"]["showlegend"], false);
+    }
+
+    #[test]
+    fn instant_results_show_as_markers() {
+        let panel = Panel {
+            queries: vec![query("up", "")],
+            ..Panel::default()
+        };
+        let data = PanelData {
+            results: vec![Ok(matrix(&[(&[("job", "api")], &[(30.0, 1.0)])]))],
+            end: 60.0,
+            ..PanelData::default()
+        };
+        assert_eq!(draw(&panel, &data)["data"][0]["mode"], "markers");
     }
 
     #[test]
