@@ -154,19 +154,26 @@ fn value_range(series: &[&Series], stacked: bool, from_zero: bool) -> Option<(f6
     Some((low, high))
 }
 
-/// A y axis: the panel's min and max as its range when set, and ticks labelled in the
-/// panel's unit over `range` (the data's, widened to `extra` values such as thresholds).
-fn y_axis(panel: &Panel, range: Option<(f64, f64)>, extra: &[f64], grid: &str) -> Value {
+/// A y axis: `bounds` (the panel's min and max, for the left axis) as its range when set,
+/// and ticks labelled in the panel's unit over `range` (the data's, widened to `extra` values
+/// such as thresholds).
+fn y_axis(
+    panel: &Panel,
+    bounds: (Option<f64>, Option<f64>),
+    range: Option<(f64, f64)>,
+    extra: &[f64],
+    grid: &str,
+) -> Value {
     let mut axis =
         json!({"automargin": true, "gridcolor": grid, "zerolinecolor": grid, "fixedrange": true});
     let widened = extra.iter().fold(range, |range, &value| match range {
         Some((low, high)) => Some((low.min(value), high.max(value))),
         None => Some((value, value)),
     });
-    let low = panel.min.or(widened.map(|r| r.0));
-    let high = panel.max.or(widened.map(|r| r.1));
+    let low = bounds.0.or(widened.map(|r| r.0));
+    let high = bounds.1.or(widened.map(|r| r.1));
     if let (Some(low), Some(high)) = (low, high) {
-        if panel.min.is_some() || panel.max.is_some() {
+        if bounds.0.is_some() || bounds.1.is_some() {
             axis["range"] = json!([low, high]);
             axis["autorange"] = json!(false);
         }
@@ -329,12 +336,19 @@ fn figure(
         "legend": {"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
         "dragmode": if look.zoomable { json!("zoom") } else { json!(false) },
         "xaxis": {"type": "date", "range": window, "gridcolor": grid, "automargin": true, "fixedrange": !look.zoomable},
-        "yaxis": y_axis(panel, value_range(&left, stacked, from_zero), &thresholds, grid),
+        "yaxis": y_axis(
+            panel,
+            (panel.min, panel.max),
+            value_range(&left, stacked, from_zero),
+            &thresholds,
+            grid,
+        ),
         "yaxis3": {"overlaying": "y", "range": [0, 1], "visible": false, "fixedrange": true},
         "shapes": shapes,
     });
     if !right.is_empty() {
-        let mut axis = y_axis(panel, value_range(&right, stacked, from_zero), &[], grid);
+        let range = value_range(&right, stacked, from_zero);
+        let mut axis = y_axis(panel, (None, None), range, &[], grid);
         axis["overlaying"] = json!("y");
         axis["side"] = json!("right");
         axis["showgrid"] = json!(false);
