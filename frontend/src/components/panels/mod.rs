@@ -60,7 +60,7 @@ pub fn PanelBody(
 ) -> impl IntoView {
     let kind = Memo::new(move |_| panel.with(|panel| panel.kind));
     let loaded = Memo::new(move |_| data.with(Option::is_some));
-    let data = Signal::derive(move || data.get().unwrap_or_default());
+    let data: Signal<PanelData> = Memo::new(move |_| data.get().unwrap_or_default()).into();
     // Text needs no data, and Vigil's own kinds fetch theirs (again whenever `data` changes);
     // the others wait for theirs.
     let loading =
