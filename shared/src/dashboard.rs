@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Role;
 
+pub mod vars;
+
 /// Columns of the layout grid, as in Grafana.
 pub const GRID_COLUMNS: u32 = 24;
 
@@ -389,6 +391,17 @@ pub struct SaveDashboard {
     /// On a create, a uid to use (letters, digits, `-` and `_`, at most 40); made up if absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// `POST /dashboards/{id}/restore`: saves an old version's model as the newest version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreDashboard {
+    /// The version to bring back.
+    pub version: i32,
+    /// The version the editor was looking at; a restore over a newer one is refused with 409.
+    pub from_version: i32,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
 }
