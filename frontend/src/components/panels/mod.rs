@@ -272,7 +272,10 @@ mod tests {
         }
     }
 
-    pub(super) fn matrix(series: &[(&[(&str, &str)], &[(f64, f64)])]) -> QueryData {
+    /// A series written out in a test: its labels and its points.
+    pub(super) type TestSeries<'a> = (&'a [(&'a str, &'a str)], &'a [(f64, f64)]);
+
+    pub(super) fn matrix(series: &[TestSeries]) -> QueryData {
         QueryData::Matrix(
             series
                 .iter()

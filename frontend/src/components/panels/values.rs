@@ -304,7 +304,7 @@ pub(super) fn BarGaugePanel(panel: Signal<Panel>, data: Signal<PanelData>) -> im
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{matrix, query};
+    use super::super::tests::{TestSeries, matrix, query};
     use super::*;
 
     fn steps() -> Vec<ThresholdStep> {
@@ -329,7 +329,7 @@ mod tests {
         }
     }
 
-    fn values(panel: &Panel, series: &[(&[(&str, &str)], &[(f64, f64)])]) -> Vec<SingleValue> {
+    fn values(panel: &Panel, series: &[TestSeries]) -> Vec<SingleValue> {
         let data = PanelData {
             results: vec![Ok(matrix(series))],
             ..PanelData::default()
