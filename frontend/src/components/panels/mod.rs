@@ -71,6 +71,7 @@ pub fn PanelBody(
         PanelKind::Incidents => view! { <vigil::IncidentsPanel panel data/> }.into_any(),
         PanelKind::OnCall => view! { <vigil::OnCallPanel data/> }.into_any(),
         PanelKind::SloStatus => view! { <vigil::SloStatusPanel data/> }.into_any(),
+        PanelKind::IncidentAnalytics => view! { <vigil::AnalyticsPanel data/> }.into_any(),
         _ if !loaded.get() => loading().into_any(),
         PanelKind::TimeSeries => {
             view! { <time_series::TimeSeriesPanel panel data height on_zoom/> }.into_any()

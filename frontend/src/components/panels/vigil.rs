@@ -1,11 +1,11 @@
 //! Panels of Vigil's own data, fetched from its API rather than through PromQL: firing and
-//! pending alerts, open incidents, who is on call, and SLOs. Each loads again whenever the
+//! pending alerts, open incidents, who is on call, SLOs, and MTTA/MTTR. Each loads again whenever the
 //! page hands it new data (a refresh, a new time range), and links to the page it sums up.
 
 use leptos::prelude::*;
 use vigil_shared::alerting::{Alert, AlertState, Severity};
 use vigil_shared::dashboard::Panel;
-use vigil_shared::incident::{Incident, IncidentList};
+use vigil_shared::incident::{AnalyticsRow, Incident, IncidentList};
 
 use super::PanelData;
 use crate::api::{self, ApiResult, IncidentFilter};
@@ -243,6 +243,69 @@ pub(super) fn SloStatusPanel(data: Signal<PanelData>) -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
+                        </table>
+                    }.into_any()
+                }}
+            </Loaded>
+        </div>
+    }
+}
+
+/// MTTA or MTTR as people read it, or a dash when no incident was acknowledged or resolved.
+fn mean_time(seconds: Option<f64>) -> String {
+    seconds.map_or_else(|| "—".to_owned(), format::duration)
+}
+
+/// MTTA and MTTR of the incidents triggered in the dashboard's time range: the overall
+/// figures as stats, then one row per service.
+#[component]
+pub(super) fn AnalyticsPanel(data: Signal<PanelData>) -> impl IntoView {
+    let analytics = LocalResource::new(move || {
+        let (start, end) = data.with(|data| (data.start, data.end));
+        async move {
+            let at = |seconds: f64| {
+                chrono::DateTime::from_timestamp(seconds as i64, 0).unwrap_or_default()
+            };
+            api::incident_analytics(at(start), at(end)).await
+        }
+    });
+    let row = |row: AnalyticsRow| {
+        view! {
+            <tr>
+                <td>{row.key}</td>
+                <td class="figure">{row.incidents}</td>
+                <td class="figure">{mean_time(row.mtta_seconds)}</td>
+                <td class="figure">{mean_time(row.mttr_seconds)}</td>
+            </tr>
+        }
+    };
+    view! {
+        <div class="panel-body panel-list">
+            <Loaded resource=analytics what="incident analytics" let:analytics>
+                <div class="incident-tiles">
+                    <div class="incident-tile" data-testid="mtta">
+                        <strong>{mean_time(analytics.overall.mtta_seconds)}</strong>
+                        <span>"MTTA"</span>
+                    </div>
+                    <div class="incident-tile" data-testid="mttr">
+                        <strong>{mean_time(analytics.overall.mttr_seconds)}</strong>
+                        <span>"MTTR"</span>
+                    </div>
+                    <a class="incident-tile" href="/incidents">
+                        <strong>{analytics.overall.incidents}</strong>
+                        <span>"incidents"</span>
+                    </a>
+                </div>
+                {if analytics.by_service.is_empty() {
+                    view! { <p class="panel-empty">"No incidents were triggered in this time range."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="table">
+                            <thead><tr>
+                                <th scope="col">"Service"</th><th scope="col">"Incidents"</th>
+                                <th scope="col">"MTTA"</th><th scope="col">"MTTR"</th>
+                            </tr></thead>
+                            <tbody>{analytics.by_service.into_iter().map(row).collect_view()}</tbody>
                         </table>
                     }.into_any()
                 }}
