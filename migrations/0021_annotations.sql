@@ -9,9 +9,8 @@ CREATE TABLE annotations (
     time_end      TIMESTAMPTZ CHECK (time_end >= time),
     text          TEXT        NOT NULL CHECK (length(text) BETWEEN 1 AND 2000),
     tags          TEXT[]      NOT NULL DEFAULT '{}' CHECK (cardinality(tags) <= 20),
-    -- Shown on this dashboard only; on every dashboard when NULL. (No foreign key yet: the
-    -- dashboards table comes with migration 0020, on another branch.)
-    dashboard_id  BIGINT,
+    -- Shown on this dashboard only (and gone with it); on every dashboard when NULL.
+    dashboard_id  BIGINT      REFERENCES dashboards (id) ON DELETE CASCADE,
     created_by    BIGINT      REFERENCES users (id) ON DELETE SET NULL,
     created_at    TIMESTAMPTZ NOT NULL DEFAULT now()
 );

@@ -47,6 +47,59 @@ fn close(a: DateTime<Utc>, b: DateTime<Utc>) -> bool {
     (a - b).num_milliseconds().abs() < 1_000
 }
 
+/// A new dashboard's id.
+async fn dashboard(editor: &mut Client<'_>, model: Value) -> i64 {
+    let created = editor
+        .post("/api/v1/dashboards", &json!({ "model": model }))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    created.json::<Value>()["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_dashboard_the_caller_cannot_see_is_refused_as_unknown() {
+    let app = TestApp::spawn().await;
+    let mut editor = app.login_as(Role::Editor).await;
+    let hidden = dashboard(
+        &mut editor,
+        json!({ "title": "Editors only", "viewable_by": { "roles": ["editor"] } }),
+    )
+    .await;
+    annotate(
+        &mut editor,
+        json!({ "text": "Editors' note", "dashboard_id": hidden }),
+    )
+    .await;
+    let seen: Vec<Annotation> = editor
+        .get(&format!("/api/v1/annotations?dashboard_id={hidden}"))
+        .await
+        .json();
+    assert_eq!(seen.len(), 1);
+
+    let mut responder = app.login_as(Role::Responder).await;
+    let response = responder
+        .post(
+            "/api/v1/annotations",
+            &json!({ "text": "t", "dashboard_id": hidden }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.error().error.fields.contains_key("dashboard_id"));
+    let response = responder
+        .get(&format!("/api/v1/annotations?dashboard_id={hidden}"))
+        .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.error().error.fields.contains_key("dashboard_id"));
+    // No such dashboard: the same answer.
+    let response = editor
+        .post(
+            "/api/v1/annotations",
+            &json!({ "text": "t", "dashboard_id": hidden + 1000 }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 #[tokio::test]
 async fn a_manual_annotation_round_trips_is_filtered_by_tags_and_deleted_by_its_author() {
     let app = TestApp::spawn().await;
@@ -72,9 +125,11 @@ async fn a_manual_annotation_round_trips_is_filtered_by_tags_and_deleted_by_its_
     )
     .await;
     assert_eq!(config.time_end, None);
+    let mut editor = app.login_as(Role::Editor).await;
+    let board = dashboard(&mut editor, json!({ "title": "Checkout" })).await;
     let elsewhere = annotate(
         &mut responder,
-        json!({ "text": "Only on dashboard 42", "dashboard_id": 42 }),
+        json!({ "text": "Only on the Checkout dashboard", "dashboard_id": board }),
     )
     .await;
 
@@ -87,8 +142,8 @@ async fn a_manual_annotation_round_trips_is_filtered_by_tags_and_deleted_by_its_
         "oldest first, global only"
     );
     assert_eq!(all[0], deploy);
-    let on_42 = list(&mut viewer, from, to, "&dashboard_id=42").await;
-    assert_eq!(ids(&on_42), [&deploy.id, &config.id, &elsewhere.id]);
+    let on_board = list(&mut viewer, from, to, &format!("&dashboard_id={board}")).await;
+    assert_eq!(ids(&on_board), [&deploy.id, &config.id, &elsewhere.id]);
     let tagged = list(&mut viewer, from, to, "&tags=deploy").await;
     assert_eq!(ids(&tagged), [&deploy.id]);
     let both = list(&mut viewer, from, to, "&tags=checkout,deploy").await;
@@ -125,7 +180,6 @@ async fn a_manual_annotation_round_trips_is_filtered_by_tags_and_deleted_by_its_
         responder.delete(&path(&deploy)).await.status,
         StatusCode::NO_CONTENT
     );
-    let mut editor = app.login_as(Role::Editor).await;
     assert_eq!(
         editor.delete(&path(&config)).await.status,
         StatusCode::NO_CONTENT
@@ -135,6 +189,14 @@ async fn a_manual_annotation_round_trips_is_filtered_by_tags_and_deleted_by_its_
         StatusCode::NOT_FOUND
     );
     assert!(list(&mut viewer, from, to, "").await.is_empty());
+    // A dashboard's annotations go with it.
+    let deleted = editor.delete(&format!("/api/v1/dashboards/{board}")).await;
+    assert!(deleted.status.is_success(), "{}", deleted.text());
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM annotations")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
 
     let mut admin = app.login_as(Role::Admin).await;
     let log: Value = admin

@@ -190,7 +190,7 @@ pub fn axis_ticks(low: f64, high: f64, unit: &str, decimals: Option<u8>) -> Vec<
     };
     let scale = scale(unit, low.abs().max(high.abs()));
     let (from, to) = (low / scale.divisor, high / scale.divisor);
-    let step = round_step((to - from) / 5.0);
+    let step = nice_step((to - from) / 5.0);
     let digits = decimals.map_or_else(|| (-step.log10().floor()).max(0.0) as usize, usize::from);
     let first = (from / step).ceil() as i64;
     let last = (to / step).floor() as i64;
@@ -203,8 +203,9 @@ pub fn axis_ticks(low: f64, high: f64, unit: &str, decimals: Option<u8>) -> Vec<
         .collect()
 }
 
-/// The round value (1, 2 or 5 times a power of ten) at or above `raw`.
-fn round_step(raw: f64) -> f64 {
+/// The round value (1, 2 or 5 times a power of ten) at or above `raw` (positive): a step
+/// between ticks, or what a range is rounded up to.
+pub fn nice_step(raw: f64) -> f64 {
     let power = 10f64.powf(raw.log10().floor());
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()

@@ -11,7 +11,7 @@ use vigil_shared::dashboard::{Annotation, NewAnnotation};
 
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Responder};
-use crate::error::{AppError, AppResult, FieldErrors, Json, Path};
+use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 use crate::state::AppState;
 
 pub const MAX_TEXT_CHARS: usize = 2_000;
@@ -140,6 +140,9 @@ pub(super) async fn create(
 ) -> AppResult<(StatusCode, Json<Annotation>)> {
     let new = check(&request, Utc::now()).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
+    if let Some(dashboard) = new.dashboard_id {
+        super::check_dashboard(&mut tx, &user, dashboard).await?;
+    }
     // Counted under a lock, so concurrent adds cannot pass the bound together.
     sqlx::query("LOCK TABLE annotations IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
@@ -165,7 +168,10 @@ pub(super) async fn create(
     .bind(new.dashboard_id)
     .bind(user.id)
     .fetch_one(&mut *tx)
-    .await?;
+    .await
+    .on_constraint("annotations_dashboard_id_fkey", || {
+        AppError::invalid("dashboard_id", "the dashboard was just deleted")
+    })?;
     let annotation = row.into_annotation();
     audit::record(
         &mut *tx,

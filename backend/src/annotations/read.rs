@@ -9,7 +9,7 @@ use vigil_shared::dashboard::Annotation;
 use super::manual;
 use crate::alerting::periods::{self, FiringPeriod};
 use crate::auth::AuthUser;
-use crate::error::{AppResult, FieldErrors, Json, Query};
+use crate::error::{AppError, AppResult, FieldErrors, Json, Query};
 use crate::incidents::{self, ServiceIncident};
 use crate::promql::api::parse_time;
 use crate::state::AppState;
@@ -191,13 +191,16 @@ fn alert_annotation(period: FiringPeriod) -> Annotation {
 /// Every annotation overlapping the range that carries the tags asked for, oldest first; when
 /// more than `limit` overlap, the newest `limit` of them.
 pub(super) async fn list(
-    _user: AuthUser,
+    user: AuthUser,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<Vec<Annotation>>> {
-    let filter = filter(&query, Utc::now()).map_err(crate::error::AppError::Validation)?;
+    let filter = filter(&query, Utc::now()).map_err(AppError::Validation)?;
     let (from, to, limit) = (filter.from, filter.to, filter.limit);
     let mut conn = state.db.acquire().await?;
+    if let Some(dashboard) = filter.dashboard_id {
+        super::check_dashboard(&mut conn, &user, dashboard).await?;
+    }
     let mut found = manual::overlapping(
         &mut conn,
         from,

@@ -122,8 +122,12 @@ pub fn team_field(model: &DashboardModel, team: Option<i64>) -> String {
     .unwrap_or_else(|| "viewable_by.teams".to_owned())
 }
 
+/// Uids that would hide a page of the UI or an endpoint at the same address
+/// (`/dashboards/new`, `/api/v1/dashboards/import`).
+const RESERVED_UIDS: [&str; 3] = ["new", "import", "export"];
+
 /// Why `uid` is not a uid: letters, digits, `-` and `_`, at most 40, not all digits (an
-/// address holding only digits names a dashboard by id).
+/// address holding only digits names a dashboard by id), and not a reserved word.
 pub fn uid(uid: &str) -> Result<(), String> {
     if uid.is_empty() || uid.len() > MAX_UID {
         Err(format!("must be 1 to {MAX_UID} characters"))
@@ -134,6 +138,8 @@ pub fn uid(uid: &str) -> Result<(), String> {
         Err("may hold only letters, digits, `-` and `_`".to_owned())
     } else if uid.bytes().all(|b| b.is_ascii_digit()) {
         Err("must not be all digits (those address dashboards by id)".to_owned())
+    } else if RESERVED_UIDS.contains(&uid) {
+        Err(format!("`{uid}` is reserved (it is the address of a page)"))
     } else {
         Ok(())
     }
@@ -624,6 +630,8 @@ mod tests {
     fn uids_are_checked_and_made_up() {
         assert!(uid("node-exporter_full").is_ok());
         assert!(uid("12345").is_err());
+        assert!(uid("import").is_err(), "the import endpoint's address");
+        assert!(uid("new").is_err(), "the new dashboard page's address");
         assert!(uid("a/b").is_err());
         assert!(uid(&"a".repeat(41)).is_err());
         let made = new_uid();

@@ -22,7 +22,7 @@ use vigil_shared::prometheus::QueryData;
 use super::api::{seconds_to_ms, to_data};
 use super::{Engine, MAX_POINTS, QueryError, QueryLimits, QueryOutput};
 use crate::auth::ReadAccess;
-use crate::error::{AppResult, FieldErrors, Json};
+use crate::error::{AppError, AppResult, FieldErrors, Json};
 use crate::state::AppState;
 
 /// Most items one batch may hold (a dashboard of 50 panels with 4 queries each).
@@ -96,17 +96,16 @@ async fn batch(
 
 /// Checks every item's bounds and merges the items that ask the same thing.
 fn plan(items: &[BatchItem]) -> AppResult<Plan> {
-    let mut errors = FieldErrors::new();
     if items.len() > MAX_ITEMS {
-        errors.add(
+        return Err(AppError::invalid(
             "queries",
             format!(
                 "holds {} queries; at most {MAX_ITEMS} are accepted in one batch",
                 items.len()
             ),
-        );
-        return errors.into_result().map(|()| Plan::default());
+        ));
     }
+    let mut errors = FieldErrors::new();
     let mut plan = Plan::default();
     let mut seen: HashMap<Query, usize> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
@@ -168,7 +167,7 @@ fn check(item: &BatchItem, path: &str, errors: &mut FieldErrors) -> Option<Query
                 }
             };
             let step_ms = (step * 1000.0).round();
-            let step_ms = if step_ms.is_finite() && step_ms >= 1.0 && step_ms < 1e15 {
+            let step_ms = if (1.0..1e15).contains(&step_ms) {
                 Some(step_ms as i64)
             } else {
                 errors.add(
@@ -304,9 +303,9 @@ mod tests {
         }
     }
 
-    fn fields(error: crate::error::AppError) -> Vec<String> {
+    fn fields(error: AppError) -> Vec<String> {
         match error {
-            crate::error::AppError::Validation(fields) => fields.into_map().into_keys().collect(),
+            AppError::Validation(fields) => fields.into_map().into_keys().collect(),
             other => panic!("not a validation error: {other}"),
         }
     }

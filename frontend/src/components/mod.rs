@@ -25,7 +25,7 @@ pub use field::{CheckboxField, SelectField, TextField};
 pub use form::FormState;
 pub use leave_warning::warn_before_leaving;
 pub use loaded::{Loaded, load_failed};
-pub use panels::{PanelBody, PanelData, threshold_color};
+pub use panels::{PanelBody, PanelData, markdown_html, threshold_color};
 pub use promql_editor::PromqlEditor;
 pub use query_builder::QueryBuilder;
 pub use severity::{SEVERITY_FILTER, SeverityBadge};

@@ -5,16 +5,28 @@
 //! The figures and tables are built by plain functions of the panel and its data, tested
 //! natively; the components only hand them to plotly or to the DOM.
 
+mod heatmap;
+mod table;
+mod text;
 mod time_series;
+mod values;
+mod vigil;
 
 use std::collections::BTreeMap;
 
+use leptos::html;
 use leptos::prelude::*;
 use vigil_shared::dashboard::{Annotation, Panel, PanelKind, ThresholdStep};
 use vigil_shared::prometheus::QueryData;
+use wasm_bindgen::closure::Closure;
 
-use crate::components::Loading;
+use crate::components::{Loading, chart};
 use crate::format;
+
+pub use text::markdown_html;
+
+/// Height of one line of messages above a drawing (failed queries, series left out).
+const MESSAGE_HEIGHT: u32 = 22;
 
 /// What the page fetched for one panel: the window (unix seconds), the step, each of the
 /// panel's queries' results in order, and the annotations to draw.
@@ -48,21 +60,76 @@ pub fn PanelBody(
 ) -> impl IntoView {
     let kind = Memo::new(move |_| panel.with(|panel| panel.kind));
     let loaded = Memo::new(move |_| data.with(Option::is_some));
-    let data = Signal::derive(move || data.get().unwrap_or_default());
-    move || {
-        if !loaded.get() {
-            return view! { <div class="panel-body panel-loading"><Loading what="the panel"/></div> }
-                .into_any();
+    let data: Signal<PanelData> = Memo::new(move |_| data.get().unwrap_or_default()).into();
+    // Text needs no data, and Vigil's own kinds fetch theirs (again whenever `data` changes);
+    // the others wait for theirs.
+    let loading =
+        || view! { <div class="panel-body panel-loading"><Loading what="the panel"/></div> };
+    move || match kind.get() {
+        PanelKind::Text => view! { <text::TextPanel panel height/> }.into_any(),
+        PanelKind::AlertList => view! { <vigil::AlertListPanel panel data/> }.into_any(),
+        PanelKind::Incidents => view! { <vigil::IncidentsPanel panel data/> }.into_any(),
+        PanelKind::OnCall => view! { <vigil::OnCallPanel data/> }.into_any(),
+        PanelKind::SloStatus => view! { <vigil::SloStatusPanel data/> }.into_any(),
+        PanelKind::IncidentAnalytics => view! { <vigil::AnalyticsPanel data/> }.into_any(),
+        _ if !loaded.get() => loading().into_any(),
+        PanelKind::TimeSeries => {
+            view! { <time_series::TimeSeriesPanel panel data height on_zoom/> }.into_any()
         }
-        match kind.get() {
-            PanelKind::TimeSeries => {
-                view! { <time_series::TimeSeriesPanel panel data height on_zoom/> }.into_any()
-            }
-            other => view! {
-                <p class="panel-note">{format!("{} panels are drawn in a later version.", other.label())}</p>
-            }
-            .into_any(),
+        PanelKind::Stat => view! { <values::StatPanel panel data/> }.into_any(),
+        PanelKind::Gauge => view! { <values::GaugePanel panel data height/> }.into_any(),
+        PanelKind::BarGauge => view! { <values::BarGaugePanel panel data/> }.into_any(),
+        PanelKind::Table => view! { <table::TablePanel panel data height/> }.into_any(),
+        PanelKind::Heatmap => view! { <heatmap::HeatmapPanel panel data height/> }.into_any(),
+    }
+}
+
+/// A plotly figure (JSON), redrawn whenever it changes; with `on_zoom`, dragging across the
+/// x axis calls it with the new window (unix seconds).
+#[component]
+fn Plot(
+    #[prop(into)] figure: Signal<String>,
+    on_zoom: Option<Callback<(f64, f64)>>,
+) -> impl IntoView {
+    let node = NodeRef::<html::Div>::new();
+    let problem = RwSignal::new(None::<String>);
+    let drawn = RwSignal::new(false);
+    // The JS function plotly's zoom calls; it lives as long as the plot.
+    let zoom = on_zoom.map(|callback| {
+        StoredValue::new_local(Closure::<dyn Fn(f64, f64)>::new(move |from, to| {
+            callback.run((from, to))
+        }))
+    });
+    Effect::new(move |_| {
+        let figure = figure.get();
+        let Some(element) = node.get() else {
+            return;
+        };
+        let on_zoom = zoom.map(|zoom| zoom.with_value(|closure| closure.as_ref().clone()));
+        leptos::task::spawn_local(async move {
+            let outcome = chart::draw(&element, &figure, on_zoom.as_ref()).await;
+            let _ = drawn.try_set(outcome.is_ok());
+            let _ = problem.try_set(outcome.err());
+        });
+    });
+    on_cleanup(move || {
+        if let Some(element) = node.get_untracked() {
+            chart::purge(&element);
         }
+    });
+    view! {
+        {move || problem.get().map(|p| view! { <p class="panel-message" role="alert">{format!("Chart: {p}.")}</p> })}
+        <div class="panel-plot" node_ref=node data-testid="panel-plot" data-drawn=move || drawn.get().to_string()></div>
+    }
+}
+
+/// What a panel has to say above its drawing: failed queries, series left out.
+#[component]
+fn Messages(#[prop(into)] messages: Signal<Vec<String>>) -> impl IntoView {
+    view! {
+        <For each=move || messages.get() key=|message| message.clone() let:message>
+            <p class="panel-message" role="alert">{message}</p>
+        </For>
     }
 }
 
@@ -145,6 +212,18 @@ fn legend_name(template: &str, labels: &BTreeMap<String, String>, expr: &str) ->
     name
 }
 
+/// The latest value of a series that is a number, else the latest value, else NaN: what
+/// stats, gauges and tables show.
+fn last_value(points: &[(f64, f64)]) -> f64 {
+    points
+        .iter()
+        .rev()
+        .map(|p| p.1)
+        .find(|v| !v.is_nan())
+        .or_else(|| points.last().map(|p| p.1))
+        .unwrap_or(f64::NAN)
+}
+
 /// The colour thresholds give `value`: the step with the highest value at or below it, or the
 /// base step (the one without a value). None without thresholds.
 pub fn threshold_color(thresholds: &[ThresholdStep], value: f64) -> Option<&str> {
@@ -194,7 +273,10 @@ mod tests {
         }
     }
 
-    pub(super) fn matrix(series: &[(&[(&str, &str)], &[(f64, f64)])]) -> QueryData {
+    /// A series written out in a test: its labels and its points.
+    pub(super) type TestSeries<'a> = (&'a [(&'a str, &'a str)], &'a [(f64, f64)]);
+
+    pub(super) fn matrix(series: &[TestSeries]) -> QueryData {
         QueryData::Matrix(
             series
                 .iter()

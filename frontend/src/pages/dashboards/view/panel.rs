@@ -106,7 +106,7 @@ pub fn PanelFrame(placed: Placed, #[prop(optional)] fullscreen: bool) -> impl In
         >
             <header class="panel-header">
                 <h2 class="panel-title" title=move || shown.with(|p| p.description.clone())>{move || title.get()}</h2>
-                {move || loading.get().then(|| view! { <span class="panel-loading" role="status" aria-label="Loading"><crate::components::Spinner/></span> })}
+                {move || loading.get().then(|| view! { <span class="panel-fetching" role="status" aria-label="Loading"><crate::components::Spinner/></span> })}
                 {menu}
             </header>
             <div class="panel-content">
