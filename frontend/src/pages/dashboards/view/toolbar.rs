@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::address::REFRESH_CHOICES;
 use super::use_board;
+use crate::api::encode_component;
 use crate::components::{Spinner, TimeRangePicker};
 
 #[component]
@@ -96,7 +97,7 @@ pub fn Toolbar() -> impl IntoView {
                     </select>
                 </div>
                 {can_edit.then(|| view! {
-                    <a class="button" href=format!("/dashboards/{uid}/edit")>"Edit"</a>
+                    <a class="button" href=format!("/dashboards/{}/edit", encode_component(&uid))>"Edit"</a>
                 })}
             </div>
         </header>
