@@ -17,7 +17,9 @@ use leptos::prelude::*;
 use wasm_split_helpers::{SplitLoaderError, wasm_split};
 
 use crate::components::Loading;
-use crate::pages::{account, admin, alerts, explore, incidents, oncall, reports, slos, targets};
+use crate::pages::{
+    account, admin, alerts, dashboards, explore, incidents, oncall, reports, slos, targets,
+};
 
 /// Draws a page; its code is in a chunk that has been loaded.
 pub type PageView = fn() -> AnyView;
@@ -94,6 +96,33 @@ pub fn routing() -> Result<PageView, SplitLoaderError> {
     Ok(|| view! { <alerts::routing::RoutingPage/> }.into_any())
 }
 
+// Dashboards: the list, the editor, importing, and versions.
+
+#[wasm_split(dashboards, fallible)]
+pub fn dashboard_list() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::list::DashboardListPage/> }.into_any())
+}
+
+#[wasm_split(dashboards, fallible)]
+pub fn new_dashboard() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::editor::NewDashboardPage/> }.into_any())
+}
+
+#[wasm_split(dashboards, fallible)]
+pub fn edit_dashboard() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::editor::EditDashboardPage/> }.into_any())
+}
+
+#[wasm_split(dashboards, fallible)]
+pub fn import_dashboard() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::import::ImportPage/> }.into_any())
+}
+
+#[wasm_split(dashboards, fallible)]
+pub fn dashboard_versions() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::versions::VersionsPage/> }.into_any())
+}
+
 // Incidents: the list, declaring one, and an incident's page. Most visits go on to an incident,
 // so the app fetches this chunk once it is up (`preload_incidents`).
 
@@ -168,7 +197,7 @@ pub fn reports() -> Result<PageView, SplitLoaderError> {
     Ok(|| view! { <reports::ReportsPage/> }.into_any())
 }
 
-// Admin: users, teams, API keys and the audit log.
+// Admin: users, teams, API keys, the audit log and home dashboards.
 
 #[wasm_split(admin, fallible)]
 pub fn users() -> Result<PageView, SplitLoaderError> {
@@ -188,6 +217,11 @@ pub fn api_keys() -> Result<PageView, SplitLoaderError> {
 #[wasm_split(admin, fallible)]
 pub fn audit_log() -> Result<PageView, SplitLoaderError> {
     Ok(|| view! { <admin::audit_log::AuditLogPage/> }.into_any())
+}
+
+#[wasm_split(admin, fallible)]
+pub fn home_dashboards() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <admin::home_dashboards::HomeDashboardsPage/> }.into_any())
 }
 
 // Explore: queries and charts, and the scrape targets.

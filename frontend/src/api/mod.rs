@@ -9,6 +9,7 @@
 mod admin;
 mod alerts;
 mod auth;
+mod dashboard_edit;
 mod incidents;
 mod notify;
 mod oncall;
@@ -20,6 +21,7 @@ mod status;
 pub use admin::*;
 pub use alerts::*;
 pub use auth::*;
+pub use dashboard_edit::*;
 pub use incidents::*;
 pub use notify::*;
 pub use oncall::*;

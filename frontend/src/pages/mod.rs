@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod alerts;
+pub mod dashboards;
 pub mod explore;
 pub mod home;
 pub mod incidents;
