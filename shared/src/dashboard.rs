@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::Role;
 
+pub mod vars;
+
 /// Columns of the layout grid, as in Grafana.
 pub const GRID_COLUMNS: u32 = 24;
 
