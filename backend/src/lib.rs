@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod csv;
+pub mod dashboards;
 pub mod db;
 pub mod demo;
 pub mod error;

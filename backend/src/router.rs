@@ -19,8 +19,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web;
 use crate::{
-    alerting, api_keys, audit, auth, events, incidents, ingest, notify, oncall, ops, promql,
-    references, scrape, slo, teams, users,
+    alerting, api_keys, audit, auth, dashboards, events, incidents, ingest, notify, oncall, ops,
+    promql, references, scrape, slo, teams, users,
 };
 
 /// Content Security Policy for a WASM single-page app: only our own scripts (and compiling
@@ -33,6 +33,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wa
 pub fn router(state: AppState) -> Router {
     references::register(&[
         alerting::rules::REFERRERS,
+        dashboards::store::REFERRERS,
         notify::policies::REFERRERS,
         oncall::REFERRERS,
         slo::store::REFERRERS,
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oncall::routes())
         .merge(scrape::routes())
         .merge(slo::routes())
+        .merge(dashboards::routes())
         .merge(users::routes())
         .merge(teams::routes())
         .merge(api_keys::routes())

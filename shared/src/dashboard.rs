@@ -395,6 +395,17 @@ pub struct SaveDashboard {
     pub message: String,
 }
 
+/// `POST /dashboards/{id}/restore`: saves an old version's model as the newest version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreDashboard {
+    /// The version to bring back.
+    pub version: i32,
+    /// The version the editor was looking at; a restore over a newer one is refused with 409.
+    pub from_version: i32,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
 /// One saved version.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DashboardVersion {

@@ -309,6 +309,14 @@ async fn delete_team(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The ids of the teams user `user_id` belongs to, in order.
+pub async fn of_user<'e>(db: impl PgExecutor<'e>, user_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT team_id FROM team_members WHERE user_id = $1 ORDER BY team_id")
+        .bind(user_id)
+        .fetch_all(db)
+        .await
+}
+
 /// The names of the teams `ids`, by id (ids of no team are left out).
 pub async fn names<'e>(
     db: impl PgExecutor<'e>,
