@@ -5,7 +5,7 @@
 
 use vigil_shared::dashboard::{
     Dashboard, DashboardModel, DashboardSummary, DashboardVersion, HomeDashboard, HomeDashboards,
-    ImportDashboard, ImportReport, OwnHomeDashboard, SaveDashboard,
+    ImportDashboard, ImportReport, OwnHomeDashboard, RestoreDashboard, SaveDashboard,
 };
 
 use super::{ApiResult, Method, call, delete_at, encode, encode_component, json, save};
@@ -84,21 +84,16 @@ pub async fn dashboard_version(id: i64, version: i32) -> ApiResult<DashboardMode
     .await
 }
 
-#[derive(serde::Serialize)]
-struct Restore {
-    version: i32,
-    from_version: i32,
-}
-
 /// Saves the model of `version` as a new version, over `from_version` (the newest the caller
 /// has seen; 409 if there is a newer one).
 pub async fn restore_dashboard(id: i64, version: i32, from_version: i32) -> ApiResult<Dashboard> {
     json(
         Method::Post,
         &format!("/api/v1/dashboards/{id}/restore"),
-        encode(&Restore {
+        encode(&RestoreDashboard {
             version,
             from_version,
+            message: format!("Restored version {version}"),
         }),
     )
     .await

@@ -145,6 +145,7 @@ fn DashboardEditor(dashboard: Dashboard, is_new: bool) -> impl IntoView {
     let message = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
     let saved_notice = RwSignal::new(None::<String>);
+    let conflict = RwSignal::new(String::new());
 
     // The address follows the open panel editor, so that it can be linked to.
     Effect::new(move |_| {
@@ -186,7 +187,11 @@ fn DashboardEditor(dashboard: Dashboard, is_new: bool) -> impl IntoView {
                     dialog.set(Dialog::Closed);
                     saved_notice.set(Some(format!("Saved as version {}.", saved.version)));
                 }
-                Err(error) if error.status == 409 => dialog.set(Dialog::Conflict),
+                // Someone saved since (a 409 about the version); other 409s are banners.
+                Err(error) if error.status == 409 && error.field("version").is_some() => {
+                    conflict.set(error.message);
+                    dialog.set(Dialog::Conflict);
+                }
                 Err(error) => {
                     dialog.set(Dialog::Closed);
                     editor.error.set(Some(error));
@@ -324,6 +329,7 @@ fn DashboardEditor(dashboard: Dashboard, is_new: bool) -> impl IntoView {
                 <div class="dialog-backdrop">
                     <div class="dialog card" role="alertdialog" aria-modal="true" aria-label="Dashboard changed">
                         <h2>"Someone saved this dashboard meanwhile"</h2>
+                        <p>{move || conflict.get()}</p>
                         <p>"Your changes were not saved. Reload to see the latest version (your changes are discarded), or save yours as a new dashboard."</p>
                         <div class="form-actions">
                             <button class="button" type="button" on:click=move |_| reload()>"Reload"</button>

@@ -1,10 +1,13 @@
 //! A panel drawn as it will be on the dashboard, while it is edited: its queries run over the
-//! dashboard's default range, once the fields have been still for a moment.
+//! dashboard's default range, each variable standing for its first value, once the fields
+//! have been still for a moment.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use vigil_shared::dashboard::{Panel, PanelQuery};
+use vigil_shared::dashboard::vars::{self, Format, Scope, Selection};
+use vigil_shared::dashboard::{Panel, PanelQuery, Variable, VariableSource};
 use vigil_shared::prometheus::QueryData;
 
 use super::Editor;
@@ -13,10 +16,10 @@ use crate::components::TimeRange;
 
 /// How long the fields must be still before the preview redraws.
 const SETTLE: Duration = Duration::from_millis(400);
-/// Points a range query asks for, about.
-const POINTS: f64 = 250.0;
-/// The finest step asked, seconds (the scrape interval).
-const MIN_STEP: f64 = 15.0;
+/// Width the step is fitted to, px (about a panel's).
+const WIDTH_PX: u32 = 600;
+/// The usual scrape interval, seconds, for `$__rate_interval`.
+const SCRAPE_SECONDS: f64 = 15.0;
 
 /// What the panel's queries answered over a window.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,24 +31,52 @@ pub struct Answers {
     pub results: Vec<Result<QueryData, String>>,
 }
 
-/// The step of a range query over `seconds`: about [`POINTS`] points, never finer than
-/// [`MIN_STEP`], in whole seconds.
-pub fn step_for(seconds: f64) -> f64 {
-    (seconds / POINTS).max(MIN_STEP).round()
+/// The first value each variable offers, as a preview shows the panel: its default, else the
+/// first of its list (for a label values query, the first the server knows).
+async fn first_values(variables: &[Variable]) -> BTreeMap<String, Selection> {
+    let mut values = BTreeMap::new();
+    for variable in variables {
+        let first = match (variable.default.first(), &variable.source) {
+            (Some(default), _) => Some(default.clone()),
+            (None, VariableSource::Custom { values } | VariableSource::Interval { values, .. }) => {
+                values.first().cloned()
+            }
+            (None, VariableSource::TextBox { value }) => Some(value.clone()),
+            (None, VariableSource::Query { query, .. }) => match vars::parse_label_values(query) {
+                Some(asked) => api::label_values(&asked.label, asked.selector.as_deref())
+                    .await
+                    .ok()
+                    .and_then(|found| found.into_iter().next()),
+                None => None,
+            },
+        };
+        if let Some(first) = first {
+            values.insert(variable.name.clone(), Selection::Values(vec![first]));
+        }
+    }
+    values
 }
 
-/// Runs every query of the panel over `range` (instant ones at its end).
-async fn run(queries: Vec<PanelQuery>, range: TimeRange) -> Answers {
+/// Runs every query of the panel over `range` (instant ones at its end), the variables
+/// filled in.
+async fn run(queries: Vec<PanelQuery>, variables: Vec<Variable>, range: TimeRange) -> Answers {
     let (start, end) = range.window();
-    let step = step_for(end - start);
+    let step = vars::step_for(end - start, WIDTH_PX);
+    let scope = Scope {
+        values: first_values(&variables).await,
+        interval: step,
+        rate_interval: vars::rate_interval(step, SCRAPE_SECONDS),
+        range: end - start,
+    };
     let mut results = Vec::with_capacity(queries.len());
     for query in &queries {
-        let answer = if query.expr.trim().is_empty() {
+        let expr = vars::interpolate(&query.expr, &scope, Format::Query);
+        let answer = if expr.trim().is_empty() {
             Err("No query yet.".to_owned())
         } else if query.instant {
-            api::query_instant(&query.expr, end).await.map_err(|e| e.message)
+            api::query_instant(&expr, end).await.map_err(|e| e.message)
         } else {
-            api::query_range(&query.expr, start, end, step).await.map_err(|e| e.message)
+            api::query_range(&expr, start, end, step).await.map_err(|e| e.message)
         };
         results.push(answer);
     }
@@ -87,11 +118,12 @@ pub fn PanelPreview(#[prop(into)] panel: Signal<Panel>, height: Signal<u32>) -> 
             .model
             .with(|m| TimeRange::parse(&m.time.range).unwrap_or_default())
     });
+    let variables = Memo::new(move |_| editor.model.with(|m| m.variables.clone()));
     let answers = LocalResource::new(move || {
-        let (queries, range) = (queries.get(), range.get());
+        let (queries, variables, range) = (queries.get(), variables.get(), range.get());
         async move {
             match queries {
-                Some(queries) => Some(run(queries, range).await),
+                Some(queries) => Some(run(queries, variables, range).await),
                 None => None,
             }
         }
@@ -123,16 +155,5 @@ fn summary(panel: Panel, answers: Option<Answers>) -> impl IntoView {
     view! {
         <p><strong>{panel.title}</strong>" · "{panel.kind.label()}</p>
         <ul class="muted">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn steps_give_a_few_hundred_points_and_no_finer_than_the_scrape() {
-        assert_eq!(step_for(6.0 * 3600.0), 86.0);
-        assert_eq!(step_for(300.0), MIN_STEP);
     }
 }
