@@ -10,4 +10,5 @@ pub mod live;
 pub mod pages;
 pub mod session;
 pub mod theme;
+pub mod units;
 pub mod zone;

@@ -30,6 +30,23 @@ export async function vigilDrawChart(element, figure) {
   await loadPlotly();
   await window.Plotly.react(element, JSON.parse(figure));
 }
+export async function vigilDrawZoomable(element, figure, onZoom) {
+  await vigilDrawChart(element, figure);
+  element.vigilZoom = onZoom;
+  if (element.vigilZoomWatched) return;
+  element.vigilZoomWatched = true;
+  // Plotly reports a drag across the x axis as the new range, in the local times it was given.
+  const seconds = (text) => {
+    const local = String(text).replace(' ', 'T');
+    return new Date(local.includes('T') ? local.slice(0, 23) : local + 'T00:00').getTime() / 1000;
+  };
+  element.on('plotly_relayout', (event) => {
+    const from = event['xaxis.range[0]'];
+    const to = event['xaxis.range[1]'];
+    if (from === undefined || to === undefined || !element.vigilZoom) return;
+    element.vigilZoom(seconds(from), seconds(to));
+  });
+}
 export function vigilPurgeChart(element) {
   if (window.Plotly) window.Plotly.purge(element);
 }
@@ -37,6 +54,12 @@ export function vigilPurgeChart(element) {
 extern "C" {
     #[wasm_bindgen(catch, js_name = vigilDrawChart)]
     async fn draw_chart(element: &web_sys::HtmlElement, figure: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_name = vigilDrawZoomable)]
+    async fn draw_zoomable_chart(
+        element: &web_sys::HtmlElement,
+        figure: &str,
+        on_zoom: &JsValue,
+    ) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = vigilPurgeChart)]
     fn purge_chart(element: &web_sys::HtmlElement);
 }
@@ -127,9 +150,38 @@ pub fn TimeSeriesChart(
     }
 }
 
-/// Points as plotly wants them: local-time labels and values, with a gap (null) wherever
-/// consecutive points are more than a step and a half apart.
-fn with_gaps(points: &[(f64, f64)], step: f64) -> (Vec<String>, Vec<Option<f64>>) {
+/// Draws a plotly figure (JSON) into `element`, loading plotly.js the first time. With
+/// `on_zoom` (a JS function of the new `(from, to)` in unix seconds), dragging across the x
+/// axis calls it. Dashboard panels draw through this.
+pub(super) async fn draw(
+    element: &web_sys::HtmlElement,
+    figure: &str,
+    on_zoom: Option<&JsValue>,
+) -> Result<(), String> {
+    let drawn = match on_zoom {
+        Some(on_zoom) => draw_zoomable_chart(element, figure, on_zoom).await,
+        None => draw_chart(element, figure).await,
+    };
+    drawn.map(|_| ()).map_err(|error| {
+        js_sys::Error::from(error)
+            .message()
+            .as_string()
+            .unwrap_or_else(|| "the chart could not be drawn".to_owned())
+    })
+}
+
+/// Frees what plotly keeps for a chart whose element goes away.
+pub(super) fn purge(element: &web_sys::HtmlElement) {
+    purge_chart(element);
+}
+
+/// Points as plotly wants them: labels written by `time` (local times) and values, with a gap
+/// (null) wherever consecutive points are more than a step and a half apart.
+pub(super) fn with_gaps(
+    points: &[(f64, f64)],
+    step: f64,
+    time: impl Fn(f64) -> String,
+) -> (Vec<String>, Vec<Option<f64>>) {
     let mut x = Vec::with_capacity(points.len());
     let mut y = Vec::with_capacity(points.len());
     let mut previous: Option<f64> = None;
@@ -138,10 +190,10 @@ fn with_gaps(points: &[(f64, f64)], step: f64) -> (Vec<String>, Vec<Option<f64>>
             && step > 0.0
             && at - previous > step * 1.5
         {
-            x.push(format::plot_time(previous + step));
+            x.push(time(previous + step));
             y.push(None);
         }
-        x.push(format::plot_time(at));
+        x.push(time(at));
         y.push(value.is_finite().then_some(value));
         previous = Some(at);
     }
@@ -162,7 +214,7 @@ fn figure(data: &ChartData, dark: bool) -> String {
         .iter()
         .take(MAX_SERIES)
         .map(|series| {
-            let (x, y) = with_gaps(&series.points, data.step);
+            let (x, y) = with_gaps(&series.points, data.step, format::plot_time);
             json!({
                 "type": "scatter",
                 "mode": "lines",
