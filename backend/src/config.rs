@@ -41,6 +41,9 @@ pub struct AppConfig {
     /// The mail relay users' email contact methods and scheduled SLA reports are sent through
     /// (`--smtp-url`); without one, such deliveries fail at once.
     pub smtp: Option<SmtpRelay>,
+    /// A directory of dashboard files (Vigil's or Grafana's JSON, or YAML) to provision and
+    /// keep in step with (`--dashboards-dir`).
+    pub dashboards_dir: Option<PathBuf>,
 }
 
 /// Consecutive failed logins that lock an account, and for how long.
@@ -78,6 +81,7 @@ impl Default for AppConfig {
             rule_import_max: 1000,
             outbound: Outbound::default(),
             smtp: None,
+            dashboards_dir: None,
         }
     }
 }

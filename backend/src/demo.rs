@@ -21,6 +21,16 @@ pub const DEMO_USERS: [(&str, &str, Role); 4] = [
     ("viewer@vigil.local", "Vic Viewer", Role::Viewer),
 ];
 
+/// Each demo role's home dashboard (a built-in's uid), set when the role has none: what a
+/// viewer or editor watches (their services), what a responder needs (incidents and who is
+/// on call), and Vigil's own health for the admin.
+pub const DEMO_HOMES: [(Role, &str); 4] = [
+    (Role::Viewer, "service-health"),
+    (Role::Responder, "on-call"),
+    (Role::Editor, "service-health"),
+    (Role::Admin, "platform-overview"),
+];
+
 /// A password people can type: 16 characters from 96 random bits.
 pub fn random_password() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<12>())

@@ -18,7 +18,7 @@ use crate::metrics::StoreConfig;
 use crate::notify::send::SmtpRelay;
 use crate::router;
 use crate::state::{AppState, ServerInfo};
-use crate::{demo, scrape, users, workers};
+use crate::{dashboards, demo, scrape, users, workers};
 
 pub async fn run(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let started_at = Utc::now();
@@ -61,6 +61,11 @@ async fn serve_with(
         rule_import_max: args.rule_import_max as usize,
         outbound: args.outbound_allow.clone(),
         smtp,
+        // An empty value counts as not given, as deployment templates pass `VAR=`.
+        dashboards_dir: args
+            .dashboards_dir
+            .clone()
+            .filter(|dir| !dir.as_os_str().is_empty()),
         ..AppConfig::default()
     };
     let info = ServerInfo {
@@ -74,6 +79,14 @@ async fn serve_with(
         demo::seed::seed(&pool, Utc::now())
             .await
             .context("setting up the demo's team, schedule, escalation policy and alert rules")?;
+    }
+    let built_in = dashboards::provision::provision_built_in(&pool)
+        .await
+        .context("provisioning the built-in dashboards")?;
+    if args.demo {
+        dashboards::provision::set_missing_role_homes(&pool, &built_in, &demo::DEMO_HOMES)
+            .await
+            .context("setting the demo users' home dashboards")?;
     }
 
     let shutdown = CancellationToken::new();

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerting::alerts::{Evaluator, evaluator_worker};
 use crate::metrics::{cache, retention, rollup};
 use crate::state::AppState;
-use crate::{auth, events, incidents, notify, scrape, slo};
+use crate::{auth, dashboards, events, incidents, notify, scrape, slo};
 
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const LONGEST_BACKOFF: Duration = Duration::from_secs(60);
@@ -170,6 +170,12 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
     workers.supervise("scheduled SLA reports", move || {
         slo::schedule::schedule_worker(db.clone(), mailer.clone(), stop.clone())
     });
+    if let Some(dir) = state.config.dashboards_dir.clone() {
+        let (stop, db) = (shutdown.clone(), state.db.clone());
+        workers.supervise("dashboard provisioning", move || {
+            dashboards::provision::directory_worker(db.clone(), dir.clone(), stop.clone())
+        });
+    }
     workers
 }
 

@@ -154,6 +154,14 @@ pub struct ServeArgs {
     #[arg(long, env = "VIGIL_RULE_IMPORT_MAX", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rule_import_max: u32,
 
+    /// Directory of dashboard files to provision: *.json, *.yaml and *.yml, in Vigil's model
+    /// or as Grafana exports them. Loaded at start and again when a file changes (checked
+    /// every 10 s); each is read-only in the UI (save a copy to change it), a removed file
+    /// removes its dashboard, and a broken one is logged and skipped. A file's uid is its
+    /// own, or made from its name.
+    #[arg(long, env = "VIGIL_DASHBOARDS_DIR")]
+    pub dashboards_dir: Option<PathBuf>,
+
     /// Directory of the built web frontend (holding index.html and assets/).
     #[arg(long, env = "VIGIL_WEB_DIR", default_value = "frontend/dist")]
     pub web_dir: PathBuf,

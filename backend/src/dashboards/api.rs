@@ -43,7 +43,7 @@ pub fn routes() -> Router<AppState> {
 
 /// A body read as `T`, a mismatch answered 422 on its path in the model (`panels.x.kind`)
 /// rather than as one message for the whole body.
-fn parse<T: DeserializeOwned>(body: Value) -> AppResult<T> {
+pub(super) fn parse<T: DeserializeOwned>(body: Value) -> AppResult<T> {
     serde_path_to_error::deserialize(body).map_err(|error| {
         let path = error.path().to_string();
         let field = path.strip_prefix("model.").unwrap_or(&path).to_owned();
@@ -114,7 +114,7 @@ fn summary(who: &Who, listed: Listed) -> DashboardSummary {
     }
 }
 
-fn summary_of(who: &Who, stored: Stored) -> DashboardSummary {
+pub(super) fn summary_of(who: &Who, stored: Stored) -> DashboardSummary {
     summary(
         who,
         Listed {

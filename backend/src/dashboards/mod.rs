@@ -4,6 +4,9 @@
 
 pub mod access;
 pub mod api;
+pub mod grafana;
+pub mod import;
+pub mod provision;
 pub mod store;
 pub mod validate;
 
@@ -12,5 +15,5 @@ use axum::Router;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    api::routes()
+    api::routes().merge(import::routes())
 }
