@@ -12,6 +12,8 @@ use super::preview::PanelPreview;
 
 /// Height of a grid row, px.
 pub const ROW_PX: f64 = 30.0;
+/// Height of a grid panel's header and buttons, px.
+const CHROME_PX: u32 = 64;
 /// Tallest a panel may be, in rows.
 const MAX_HEIGHT: u32 = 40;
 /// Most panels a dashboard may have (the server refuses more).
@@ -369,7 +371,11 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
             editor.open_panel.set(None);
         }
     };
-    let height = Signal::derive(move || item.get().map_or(0, |i| (f64::from(i.h) * ROW_PX) as u32));
+    // What is left of the panel's rows below its header and buttons.
+    let height = Signal::derive(move || {
+        item.get()
+            .map_or(0, |i| ((f64::from(i.h) * ROW_PX) as u32).saturating_sub(CHROME_PX).max(40))
+    });
     let button = move |label: &'static str, text: &'static str, n: Nudge| {
         view! {
             <button class="icon-button" type="button" title=label
@@ -404,7 +410,7 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
                 <span class="muted grid-place">{move || item.get().map(|i| format!("{}×{} at {},{}", i.w, i.h, i.x, i.y))}</span>
             </div>
             <div class="grid-panel-body">
-                {move || panel.get().map(|p| view! { <PanelPreview panel=p height=height/> })}
+                <PanelPreview panel=Signal::derive(move || panel.get().unwrap_or_default()) height=height/>
             </div>
             <span class="resize-handle" title="Drag to resize" aria-hidden="true"
                 on:pointerdown=move |ev| start(ev, true)></span>

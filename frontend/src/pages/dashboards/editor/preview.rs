@@ -8,11 +8,11 @@ use std::time::Duration;
 use leptos::prelude::*;
 use vigil_shared::dashboard::vars::{self, Format, Scope, Selection};
 use vigil_shared::dashboard::{Panel, PanelQuery, Variable, VariableSource};
-use vigil_shared::prometheus::QueryData;
 
 use super::Editor;
 use crate::api;
 use crate::components::TimeRange;
+use crate::components::{PanelBody, PanelData};
 
 /// How long the fields must be still before the preview redraws.
 const SETTLE: Duration = Duration::from_millis(400);
@@ -20,16 +20,6 @@ const SETTLE: Duration = Duration::from_millis(400);
 const WIDTH_PX: u32 = 600;
 /// The usual scrape interval, seconds, for `$__rate_interval`.
 const SCRAPE_SECONDS: f64 = 15.0;
-
-/// What the panel's queries answered over a window.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Answers {
-    pub start: f64,
-    pub end: f64,
-    pub step: f64,
-    /// One per query, in order.
-    pub results: Vec<Result<QueryData, String>>,
-}
 
 /// The first value each variable offers, as a preview shows the panel: its default, else the
 /// first of its list (for a label values query, the first the server knows).
@@ -58,8 +48,8 @@ async fn first_values(variables: &[Variable]) -> BTreeMap<String, Selection> {
 }
 
 /// Runs every query of the panel over `range` (instant ones at its end), the variables
-/// filled in.
-async fn run(queries: Vec<PanelQuery>, variables: Vec<Variable>, range: TimeRange) -> Answers {
+/// filled in; hidden ones are not asked.
+async fn run(queries: Vec<PanelQuery>, variables: Vec<Variable>, range: TimeRange) -> PanelData {
     let (start, end) = range.window();
     let step = vars::step_for(end - start, WIDTH_PX);
     let scope = Scope {
@@ -71,7 +61,9 @@ async fn run(queries: Vec<PanelQuery>, variables: Vec<Variable>, range: TimeRang
     let mut results = Vec::with_capacity(queries.len());
     for query in &queries {
         let expr = vars::interpolate(&query.expr, &scope, Format::Query);
-        let answer = if expr.trim().is_empty() {
+        let answer = if query.hidden {
+            Err("Hidden.".to_owned())
+        } else if expr.trim().is_empty() {
             Err("No query yet.".to_owned())
         } else if query.instant {
             api::query_instant(&expr, end).await.map_err(|e| e.message)
@@ -80,11 +72,12 @@ async fn run(queries: Vec<PanelQuery>, variables: Vec<Variable>, range: TimeRang
         };
         results.push(answer);
     }
-    Answers {
+    PanelData {
         start,
         end,
         step,
         results,
+        annotations: Vec::new(),
     }
 }
 
@@ -119,41 +112,20 @@ pub fn PanelPreview(#[prop(into)] panel: Signal<Panel>, height: Signal<u32>) -> 
             .with(|m| TimeRange::parse(&m.time.range).unwrap_or_default())
     });
     let variables = Memo::new(move |_| editor.model.with(|m| m.variables.clone()));
-    let answers = LocalResource::new(move || {
+    let data = LocalResource::new(move || {
         let (queries, variables, range) = (queries.get(), variables.get(), range.get());
         async move {
             match queries {
-                Some(queries) => Some(run(queries, variables, range).await),
-                None => None,
+                Some(queries) => run(queries, variables, range).await,
+                // Vigil's own kinds and text fetch (or have) what they draw.
+                None => PanelData::default(),
             }
         }
     });
-    let answers = Signal::derive(move || answers.get().flatten());
+    let data = Signal::derive(move || data.get());
     view! {
         <div class="panel-preview-body" style=move || format!("height: {}px", height.get())>
-            {move || summary(settled.get(), answers.get())}
+            <PanelBody panel=settled data=data height=height/>
         </div>
-    }
-}
-
-/// What the panel would show, in words: its kind and title, and what each query answered.
-fn summary(panel: Panel, answers: Option<Answers>) -> impl IntoView {
-    let lines: Vec<String> = answers
-        .map(|a| {
-            a.results
-                .iter()
-                .enumerate()
-                .map(|(i, r)| match r {
-                    Ok(QueryData::Vector(v)) => format!("Query {}: {} series", i + 1, v.len()),
-                    Ok(QueryData::Matrix(m)) => format!("Query {}: {} series", i + 1, m.len()),
-                    Ok(_) => format!("Query {}: one value", i + 1),
-                    Err(why) => format!("Query {}: {why}", i + 1),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    view! {
-        <p><strong>{panel.title}</strong>" · "{panel.kind.label()}</p>
-        <ul class="muted">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
     }
 }
