@@ -126,7 +126,7 @@ fn row(dashboard: DashboardSummary) -> impl IntoView {
     let href = format!("/dashboards/{}", api::encode_component(&dashboard.uid));
     view! {
         <li class="dashboard-row">
-            <a href=href>{dashboard.title.clone()}</a>
+            <a href=href.clone()>{dashboard.title.clone()}</a>
             {dashboard.provisioned.clone().map(|source| view! {
                 <span class="badge badge-muted" title=format!("Provisioned from {source}; read-only")>"provisioned"</span>
             })}
@@ -134,6 +134,9 @@ fn row(dashboard: DashboardSummary) -> impl IntoView {
                 {dashboard.tags.iter().map(|t| view! { <span class="badge">{t.clone()}</span> }).collect_view()}
             </span>
             <span class="muted">{format!("v{} · updated {}", dashboard.version, format::ago(&dashboard.updated_at))}</span>
+            {(dashboard.can_edit && dashboard.provisioned.is_none()).then(|| view! {
+                <a class="button small" href=format!("{href}/edit") aria-label=format!("Edit {}", dashboard.title)>"Edit"</a>
+            })}
         </li>
     }
 }

@@ -15,9 +15,9 @@ pub const ROW_PX: f64 = 30.0;
 /// Height of a grid panel's header and buttons, px.
 const CHROME_PX: u32 = 64;
 /// Tallest a panel may be, in rows.
-const MAX_HEIGHT: u32 = 40;
+const MAX_HEIGHT: u32 = 100;
 /// Most panels a dashboard may have (the server refuses more).
-const MAX_PANELS: usize = 200;
+const MAX_PANELS: usize = 300;
 
 #[component]
 pub fn Layout() -> impl IntoView {

@@ -32,9 +32,10 @@ const UNITS: [(&str, &str); 13] = [
     ("none", "None"),
 ];
 
-/// Most queries a panel may have, thresholds and overrides (the server refuses more).
-const MAX_QUERIES: usize = 10;
-const MAX_STEPS: usize = 20;
+/// Most queries a panel may have, threshold steps and overrides (the server refuses more).
+const MAX_QUERIES: usize = 20;
+const MAX_STEPS: usize = 50;
+const MAX_OVERRIDES: usize = 100;
 
 /// Height of the preview, px.
 const PREVIEW_PX: u32 = 300;
@@ -343,7 +344,7 @@ fn Overrides(key: StoredValue<String>) -> impl IntoView {
                     </div>
                 }
             }).collect_view()}
-            <button class="button small" type="button" on:click=add disabled=move || { count.get() >= MAX_STEPS }>"Add override"</button>
+            <button class="button small" type="button" on:click=add disabled=move || { count.get() >= MAX_OVERRIDES }>"Add override"</button>
         </fieldset>
     }
 }
