@@ -20,7 +20,7 @@ function watchConsole(page: Page): string[] {
 }
 
 /** Adds a panel of `kind` to the first row; its editor opens. */
-async function addPanel(page: Page, kind: string, title: string, query: string, unit: string) {
+async function addPanel(page: Page, kind: 'Stat' | 'Time series', title: string, query: string, unit: string) {
   const layout = page.getByRole('group', { name: 'Layout' });
   await layout.getByLabel('Kind of panel').first().selectOption({ label: kind });
   await layout.getByRole('button', { name: 'Add panel' }).first().click();
@@ -34,7 +34,8 @@ async function addPanel(page: Page, kind: string, title: string, query: string, 
   await promql.fill(query);
   await editor.getByLabel('Unit').selectOption(unit);
   // The preview runs the query as typed.
-  await expect(editor.getByRole('region', { name: 'Preview' })).not.toContainText('No query yet');
+  const preview = editor.getByRole('region', { name: 'Preview' });
+  await expect(preview.locator(kind === 'Stat' ? '.stat-value' : '[data-testid="panel-plot"][data-drawn="true"]')).toBeVisible();
   await expect(page).toHaveURL(/[?&]panel=panel-\d+/);
   await editor.getByRole('button', { name: 'Done' }).click();
   await expect(editor).toHaveCount(0);
@@ -90,14 +91,14 @@ test('an editor builds a dashboard, a stale save is a conflict, and the versions
   const editUrl = page.url();
   const uid = new URL(editUrl).pathname.split('/')[2];
 
-  // After a reload both panels are there, drawn from their queries.
+  // After a reload both panels are there, drawn from their queries: the stat's figure in its
+  // unit, the time series' chart.
   await page.reload();
-  for (const name of ['Request rate', 'Requests by job']) {
-    const panel = page.getByRole('article', { name: `Panel ${name}` });
-    await expect(panel).toBeVisible();
-    await expect(panel.locator('.grid-panel-body')).not.toBeEmpty();
-    await expect(panel.locator('.grid-panel-body')).not.toContainText(/error|No query yet/i);
-  }
+  const statValue = page.getByRole('article', { name: 'Panel Request rate' }).locator('.stat-value');
+  await expect(statValue).toHaveText(/^[\d.,]+\s?[A-Za-z]?\s?req\/s$/);
+  const chart = page.getByRole('article', { name: 'Panel Requests by job' }).getByTestId('panel-plot');
+  await expect(chart).toHaveAttribute('data-drawn', 'true');
+  await expect(chart.locator('.scatterlayer .trace')).not.toHaveCount(0);
   await expect(page.getByRole('article', { name: 'Panel Request rate' }).locator('.grid-place')).toHaveText('7×6 at 3,0');
 
   // A second editor saves first.

@@ -305,7 +305,11 @@ fn DashboardEditor(dashboard: Dashboard, is_new: bool) -> impl IntoView {
             }.into_any(),
             Tab::Json => view! { <json::JsonTab on_applied=Callback::new(move |()| tab.set(Tab::Form))/> }.into_any(),
         }}
-        {move || editor.open_panel.get().map(|key| view! { <panel::PanelEditor key=key/> })}
+        // Drawn again when the model is replaced: its query editors keep their own text.
+        {move || {
+            editor.generation.track();
+            editor.open_panel.get().map(|key| view! { <panel::PanelEditor key=key/> })
+        }}
         {move || (dialog.get() == Dialog::Message).then(|| view! {
             <div class="dialog-backdrop">
                 <form class="dialog card" role="dialog" aria-modal="true" aria-label="Save dashboard"
