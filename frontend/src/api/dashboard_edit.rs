@@ -101,12 +101,7 @@ pub async fn restore_dashboard(id: i64, version: i32, from_version: i32) -> ApiR
 
 /// Converts (and unless `dry_run`, saves) a dashboard in Vigil's or Grafana's JSON.
 pub async fn import_dashboard(request: &ImportDashboard) -> ApiResult<ImportReport> {
-    json(
-        Method::Post,
-        "/api/v1/dashboards/import",
-        encode(request),
-    )
-    .await
+    json(Method::Post, "/api/v1/dashboards/import", encode(request)).await
 }
 
 /// The home dashboards per role and per team (admins).

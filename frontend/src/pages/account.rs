@@ -97,7 +97,9 @@ fn HomeChoice(home: HomeDashboard, dashboards: Vec<DashboardSummary>) -> impl In
         _ => String::new(),
     };
     let followed = match (&home.dashboard, home.chosen_by.as_str()) {
-        (Some(dashboard), "team" | "role") => format!("Follow my team and role (now {})", dashboard.title),
+        (Some(dashboard), "team" | "role") => {
+            format!("Follow my team and role (now {})", dashboard.title)
+        }
         _ => "Follow my team and role".to_owned(),
     };
     let pick = RwSignal::new(chosen);

@@ -59,7 +59,11 @@ fn HomeForm(
         })
         .collect();
     let options: Vec<(String, String)> = std::iter::once((String::new(), "None".to_owned()))
-        .chain(dashboards.iter().map(|d| (d.id.to_string(), d.title.clone())))
+        .chain(
+            dashboards
+                .iter()
+                .map(|d| (d.id.to_string(), d.title.clone())),
+        )
         .collect();
     let request = {
         let (roles, team_choices) = (roles.clone(), team_choices.clone());
@@ -70,7 +74,9 @@ fn HomeForm(
                 .collect(),
             teams: team_choices
                 .iter()
-                .filter_map(|(team, pick)| Some((team.id.to_string(), pick.get_untracked().parse().ok()?)))
+                .filter_map(|(team, pick)| {
+                    Some((team.id.to_string(), pick.get_untracked().parse().ok()?))
+                })
                 .collect::<BTreeMap<_, _>>(),
         }
     };
@@ -78,9 +84,15 @@ fn HomeForm(
         ev.prevent_default();
         saved.set(false);
         let request = request();
-        form.submit(async move { api::save_home_dashboards(&request).await }, move |()| saved.set(true));
+        form.submit(
+            async move { api::save_home_dashboards(&request).await },
+            move |()| saved.set(true),
+        );
     };
-    let select = move |id: String, label: String, pick: RwSignal<String>, options: Vec<(String, String)>| {
+    let select = move |id: String,
+                       label: String,
+                       pick: RwSignal<String>,
+                       options: Vec<(String, String)>| {
         let current = pick.get_untracked();
         view! {
             <div class="field">

@@ -53,7 +53,10 @@ fn ImportForm() -> impl IntoView {
             async move { api::import_dashboard(&request).await },
             move |answer| match (&answer.dashboard, dry_run) {
                 (Some(saved), false) => {
-                    navigate(&format!("/dashboards/{}", api::encode_component(&saved.uid)), Default::default());
+                    navigate(
+                        &format!("/dashboards/{}", api::encode_component(&saved.uid)),
+                        Default::default(),
+                    );
                 }
                 _ => report.set(Some(answer)),
             },
@@ -79,7 +82,11 @@ fn ImportForm() -> impl IntoView {
             return;
         }
         leptos::task::spawn_local(async move {
-            match JsFuture::from(file.text()).await.ok().and_then(|v| v.as_string()) {
+            match JsFuture::from(file.text())
+                .await
+                .ok()
+                .and_then(|v| v.as_string())
+            {
                 Some(content) => {
                     report.set(None);
                     text.set(content);
@@ -124,7 +131,11 @@ fn ImportForm() -> impl IntoView {
 }
 
 fn report_view(report: ImportReport) -> impl IntoView {
-    let format = if report.format == "grafana" { "Grafana" } else { "Vigil" };
+    let format = if report.format == "grafana" {
+        "Grafana"
+    } else {
+        "Vigil"
+    };
     view! {
         <div class="card" role="status" aria-label="Conversion report">
             <h2>{format!("{} ({format} JSON): {} panels, {} variables", report.model.title, report.panels, report.variables)}</h2>

@@ -20,9 +20,8 @@ pub fn DashboardListPage() -> impl IntoView {
     let tag = RwSignal::new(String::new());
     let folder = RwSignal::new(String::new());
     // Every dashboard, for the tag and folder choices; the filtered list below.
-    let everything = LocalResource::new(|| async {
-        api::list_dashboards(&DashboardFilter::default()).await
-    });
+    let everything =
+        LocalResource::new(|| async { api::list_dashboards(&DashboardFilter::default()).await });
     let dashboards = LocalResource::new(move || {
         let filter = DashboardFilter {
             q: q.get(),

@@ -120,13 +120,17 @@ fn VersionTable(
 #[component]
 fn Compare(id: i64, versions: Vec<i32>) -> impl IntoView {
     if versions.len() < 2 {
-        return view! { <p class="muted">"Only one version so far: nothing to compare."</p> }.into_any();
+        return view! { <p class="muted">"Only one version so far: nothing to compare."</p> }
+            .into_any();
     }
     let older = RwSignal::new(versions[1].to_string());
     let newer = RwSignal::new(versions[0].to_string());
     let compared = RwSignal::new(None::<Result<(i32, i32, String, String), ApiError>>);
     let compare = move |_| {
-        let (Ok(a), Ok(b)) = (older.get_untracked().parse::<i32>(), newer.get_untracked().parse::<i32>()) else {
+        let (Ok(a), Ok(b)) = (
+            older.get_untracked().parse::<i32>(),
+            newer.get_untracked().parse::<i32>(),
+        ) else {
             return;
         };
         leptos::task::spawn_local(async move {

@@ -51,11 +51,18 @@ pub fn Layout() -> impl IntoView {
 fn SectionView(index: Option<usize>) -> impl IntoView {
     let editor = expect_context::<Editor>();
     let at = index.unwrap_or(0);
-    let section = Memo::new(move |_| editor.model.with(|m| m.layout.get(at).cloned().unwrap_or_default()));
-    let keys = Memo::new(move |_| section.with(|s| s.items.iter().map(|i| i.panel.clone()).collect::<Vec<_>>()));
+    let section = Memo::new(move |_| {
+        editor
+            .model
+            .with(|m| m.layout.get(at).cloned().unwrap_or_default())
+    });
+    let keys = Memo::new(move |_| {
+        section.with(|s| s.items.iter().map(|i| i.panel.clone()).collect::<Vec<_>>())
+    });
     let titled = Memo::new(move |_| section.with(|s| s.title.is_some()));
     let collapsed = Memo::new(move |_| section.with(|s| s.collapsed));
-    let name = move || section.with(|s| s.title.clone().unwrap_or_else(|| "Untitled row".to_owned()));
+    let name =
+        move || section.with(|s| s.title.clone().unwrap_or_else(|| "Untitled row".to_owned()));
     let kind = RwSignal::new("time_series".to_owned());
     let add_panel = move |_| {
         let kind = kind_from(&kind.get_untracked());
@@ -211,10 +218,11 @@ fn remove_section(model: &mut DashboardModel, at: usize) {
     let into = at.saturating_sub(1).min(model.layout.len() - 1);
     let into = &mut model.layout[into];
     let below = bottom(into);
-    into.items.extend(removed.items.into_iter().map(|item| GridItem {
-        y: item.y + below,
-        ..item
-    }));
+    into.items
+        .extend(removed.items.into_iter().map(|item| GridItem {
+            y: item.y + below,
+            ..item
+        }));
 }
 
 fn title_section(model: &mut DashboardModel, at: usize) {
@@ -286,11 +294,21 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
                 .cloned()
         })
     });
-    let panel = Memo::new(move |_| editor.model.with(|m| key.with_value(|k| m.panels.get(k).cloned())));
+    let panel = Memo::new(move |_| {
+        editor
+            .model
+            .with(|m| key.with_value(|k| m.panels.get(k).cloned()))
+    });
     let title = move || {
         panel.with(|p| {
             p.as_ref()
-                .map(|p| if p.title.is_empty() { "Untitled".to_owned() } else { p.title.clone() })
+                .map(|p| {
+                    if p.title.is_empty() {
+                        "Untitled".to_owned()
+                    } else {
+                        p.title.clone()
+                    }
+                })
                 .unwrap_or_default()
         })
     };
@@ -315,7 +333,10 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
         if editor.read_only || ev.button() != 0 {
             return;
         }
-        let Some(target) = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+        let Some(target) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        else {
             return;
         };
         // Buttons in the header are clicked, not dragged.
@@ -373,8 +394,11 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
     };
     // What is left of the panel's rows below its header and buttons.
     let height = Signal::derive(move || {
-        item.get()
-            .map_or(0, |i| ((f64::from(i.h) * ROW_PX) as u32).saturating_sub(CHROME_PX).max(40))
+        item.get().map_or(0, |i| {
+            ((f64::from(i.h) * ROW_PX) as u32)
+                .saturating_sub(CHROME_PX)
+                .max(40)
+        })
     });
     let button = move |label: &'static str, text: &'static str, n: Nudge| {
         view! {
@@ -434,14 +458,26 @@ mod tests {
 
     #[test]
     fn moves_stay_inside_the_grid() {
-        assert_eq!(nudged(&item(0, 0, 12, 8), Nudge::Move { dx: -3, dy: -1 }), item(0, 0, 12, 8));
-        assert_eq!(nudged(&item(10, 2, 12, 8), Nudge::Move { dx: 5, dy: 1 }), item(12, 3, 12, 8));
+        assert_eq!(
+            nudged(&item(0, 0, 12, 8), Nudge::Move { dx: -3, dy: -1 }),
+            item(0, 0, 12, 8)
+        );
+        assert_eq!(
+            nudged(&item(10, 2, 12, 8), Nudge::Move { dx: 5, dy: 1 }),
+            item(12, 3, 12, 8)
+        );
     }
 
     #[test]
     fn resizes_keep_a_cell_and_the_right_edge() {
-        assert_eq!(nudged(&item(20, 0, 4, 2), Nudge::Resize { dw: 3, dh: -5 }), item(20, 0, 4, 1));
-        assert_eq!(nudged(&item(0, 0, 4, 2), Nudge::Resize { dw: -9, dh: 1 }), item(0, 0, 1, 3));
+        assert_eq!(
+            nudged(&item(20, 0, 4, 2), Nudge::Resize { dw: 3, dh: -5 }),
+            item(20, 0, 4, 1)
+        );
+        assert_eq!(
+            nudged(&item(0, 0, 4, 2), Nudge::Resize { dw: -9, dh: 1 }),
+            item(0, 0, 1, 3)
+        );
     }
 
     #[test]
@@ -467,6 +503,13 @@ mod tests {
         add(&mut model, 1, PanelKind::Stat);
         remove_section(&mut model, 1);
         assert_eq!(model.layout.len(), 1);
-        assert_eq!(model.layout[0].items.iter().map(|i| i.y).collect::<Vec<_>>(), vec![0, 5]);
+        assert_eq!(
+            model.layout[0]
+                .items
+                .iter()
+                .map(|i| i.y)
+                .collect::<Vec<_>>(),
+            vec![0, 5]
+        );
     }
 }

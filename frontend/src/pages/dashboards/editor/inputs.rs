@@ -154,7 +154,12 @@ pub fn select(
 }
 
 /// A checkbox.
-pub fn check(id: String, label: &'static str, get: impl ReadModel<bool>, set: impl WriteModel<bool>) -> AnyView {
+pub fn check(
+    id: String,
+    label: &'static str,
+    get: impl ReadModel<bool>,
+    set: impl WriteModel<bool>,
+) -> AnyView {
     let editor = expect_context::<Editor>();
     let label_for = id.clone();
     view! {

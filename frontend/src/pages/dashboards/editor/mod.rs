@@ -137,8 +137,12 @@ fn DashboardEditor(dashboard: Dashboard, is_new: bool) -> impl IntoView {
     let uid = RwSignal::new(dashboard.uid.clone());
     let version = RwSignal::new(dashboard.version);
     let saved_model = RwSignal::new(dashboard.model.clone());
-    let dirty = Memo::new(move |_| !read_only && editor.model.with(|m| saved_model.with(|s| m != s)));
-    warn_before_leaving(dirty, "This dashboard has unsaved changes. Leave without saving?");
+    let dirty =
+        Memo::new(move |_| !read_only && editor.model.with(|m| saved_model.with(|s| m != s)));
+    warn_before_leaving(
+        dirty,
+        "This dashboard has unsaved changes. Leave without saving?",
+    );
 
     let tab = RwSignal::new(Tab::Form);
     let dialog = RwSignal::new(Dialog::Closed);
@@ -386,7 +390,10 @@ fn download(model: &DashboardModel, uid: &str) {
     let Ok(link) = document.create_element("a") else {
         return;
     };
-    let href = format!("data:application/json;charset=utf-8,{}", api::encode_component(&text));
+    let href = format!(
+        "data:application/json;charset=utf-8,{}",
+        api::encode_component(&text)
+    );
     let _ = link.set_attribute("href", &href);
     let _ = link.set_attribute("download", &format!("{name}.json"));
     if let Some(body) = document.body() {

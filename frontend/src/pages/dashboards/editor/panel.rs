@@ -44,7 +44,11 @@ const PREVIEW_PX: u32 = 300;
 pub fn PanelEditor(key: String) -> impl IntoView {
     let editor = expect_context::<Editor>();
     let key = StoredValue::new(key);
-    let panel = Memo::new(move |_| editor.model.with(|m| key.with_value(|k| m.panels.get(k).cloned())));
+    let panel = Memo::new(move |_| {
+        editor
+            .model
+            .with(|m| key.with_value(|k| m.panels.get(k).cloned()))
+    });
     let close = move |_| editor.open_panel.set(None);
     view! {
         <div class="dialog-backdrop">
@@ -69,7 +73,12 @@ fn read<T>(
     get: impl Fn(&Panel) -> T + Copy + Send + Sync + 'static,
 ) -> impl ReadModel<T> {
     move |m: &DashboardModel| {
-        key.with_value(|k| m.panels.get(k).map(get).unwrap_or_else(|| get(&Panel::default())))
+        key.with_value(|k| {
+            m.panels
+                .get(k)
+                .map(get)
+                .unwrap_or_else(|| get(&Panel::default()))
+        })
     }
 }
 
@@ -104,7 +113,11 @@ fn PanelForm(key: StoredValue<String>, panel: Memo<Option<Panel>>) -> impl IntoV
     let repeat_options = {
         let mut options = vec![(String::new(), "Do not repeat".to_owned())];
         editor.model.with_untracked(|m| {
-            options.extend(m.variables.iter().map(|v| (v.name.clone(), format!("Once per ${}", v.name))));
+            options.extend(
+                m.variables
+                    .iter()
+                    .map(|v| (v.name.clone(), format!("Once per ${}", v.name))),
+            );
         });
         options
     };
@@ -201,10 +214,18 @@ where
     T: 'static,
 {
     let editor = expect_context::<Editor>();
-    Memo::new(move |_| editor.model.with(|m| key.with_value(|k| m.panels.get(k).map_or(0, |p| list(p).len()))))
+    Memo::new(move |_| {
+        editor
+            .model
+            .with(|m| key.with_value(|k| m.panels.get(k).map_or(0, |p| list(p).len())))
+    })
 }
 
-fn edit_list<T>(key: StoredValue<String>, list: fn(&mut Panel) -> &mut Vec<T>, change: impl FnOnce(&mut Vec<T>)) {
+fn edit_list<T>(
+    key: StoredValue<String>,
+    list: fn(&mut Panel) -> &mut Vec<T>,
+    change: impl FnOnce(&mut Vec<T>),
+) {
     let editor = expect_context::<Editor>();
     editor.edit(|m| {
         key.with_value(|k| {
@@ -239,22 +260,33 @@ fn QueryRow(key: StoredValue<String>, index: usize) -> impl IntoView {
     let editor = expect_context::<Editor>();
     let queries: fn(&Panel) -> &Vec<PanelQuery> = |p| &p.queries;
     let queries_mut: fn(&mut Panel) -> &mut Vec<PanelQuery> = |p| &mut p.queries;
-    let expr = RwSignal::new(editor.model.with_untracked(item(key, queries, index, |q: &PanelQuery| q.expr.clone())));
+    let expr = RwSignal::new(editor.model.with_untracked(item(
+        key,
+        queries,
+        index,
+        |q: &PanelQuery| q.expr.clone(),
+    )));
     // The PromQL editor types into its own signal; the model follows.
     Effect::new(move |_| {
         let typed = expr.get();
-        let current = editor.model.with_untracked(item(key, queries, index, |q: &PanelQuery| q.expr.clone()));
+        let current = editor
+            .model
+            .with_untracked(item(key, queries, index, |q: &PanelQuery| q.expr.clone()));
         if typed != current {
-            editor.edit(|m| set_item(key, queries_mut, index, |q: &mut PanelQuery, v| q.expr = v)(m, typed));
+            editor.edit(|m| {
+                set_item(key, queries_mut, index, |q: &mut PanelQuery, v| q.expr = v)(m, typed)
+            });
         }
     });
     let error = editor.field(format!("panels.{}.queries[{index}].expr", key.get_value()));
     let name = letter(index);
-    let remove = move |_| edit_list(key, queries_mut, |q| {
-        if index < q.len() {
-            q.remove(index);
-        }
-    });
+    let remove = move |_| {
+        edit_list(key, queries_mut, |q| {
+            if index < q.len() {
+                q.remove(index);
+            }
+        })
+    };
     view! {
         <div class="query-row" role="group" aria-label=format!("Query {name}")>
             <PromqlEditor value=expr on_run=Callback::new(|()| {}) error=error
@@ -285,10 +317,16 @@ fn Thresholds(key: StoredValue<String>) -> impl IntoView {
     let add = move |_| {
         edit_list(key, steps_mut, |s| {
             let step = if s.is_empty() {
-                ThresholdStep { value: None, color: "green".to_owned() }
+                ThresholdStep {
+                    value: None,
+                    color: "green".to_owned(),
+                }
             } else {
                 let last = s.iter().filter_map(|t| t.value).fold(0.0_f64, f64::max);
-                ThresholdStep { value: Some(if s.len() == 1 { 80.0 } else { last + 10.0 }), color: "red".to_owned() }
+                ThresholdStep {
+                    value: Some(if s.len() == 1 { 80.0 } else { last + 10.0 }),
+                    color: "red".to_owned(),
+                }
             };
             s.push(step);
         })
@@ -322,7 +360,11 @@ fn Overrides(key: StoredValue<String>) -> impl IntoView {
     let overrides_mut: fn(&mut Panel) -> &mut Vec<SeriesOverride> = |p| &mut p.overrides;
     let count = count_of(key, overrides);
     let add = move |_| edit_list(key, overrides_mut, |o| o.push(SeriesOverride::default()));
-    let axes = vec![(String::new(), "Default".to_owned()), ("left".to_owned(), "Left".to_owned()), ("right".to_owned(), "Right".to_owned())];
+    let axes = vec![
+        (String::new(), "Default".to_owned()),
+        ("left".to_owned(), "Left".to_owned()),
+        ("right".to_owned(), "Right".to_owned()),
+    ];
     view! {
         <fieldset class="editor-list" aria-label="Overrides">
             <legend>"Series overrides"</legend>

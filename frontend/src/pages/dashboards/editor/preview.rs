@@ -68,7 +68,9 @@ async fn run(queries: Vec<PanelQuery>, variables: Vec<Variable>, range: TimeRang
         } else if query.instant {
             api::query_instant(&expr, end).await.map_err(|e| e.message)
         } else {
-            api::query_range(&expr, start, end, step).await.map_err(|e| e.message)
+            api::query_range(&expr, start, end, step)
+                .await
+                .map_err(|e| e.message)
         };
         results.push(answer);
     }
@@ -103,9 +105,8 @@ pub fn PanelPreview(#[prop(into)] panel: Signal<Panel>, height: Signal<u32>) -> 
             SETTLE,
         );
     });
-    let queries = Memo::new(move |_| {
-        settled.with(|p| p.kind.uses_queries().then(|| p.queries.clone()))
-    });
+    let queries =
+        Memo::new(move |_| settled.with(|p| p.kind.uses_queries().then(|| p.queries.clone())));
     let range = Memo::new(move |_| {
         editor
             .model

@@ -11,7 +11,9 @@ use super::inputs;
 use crate::api;
 
 /// Time ranges offered, as the time picker writes them.
-const RANGES: [&str; 10] = ["5m", "15m", "30m", "1h", "3h", "6h", "12h", "24h", "2d", "7d"];
+const RANGES: [&str; 10] = [
+    "5m", "15m", "30m", "1h", "3h", "6h", "12h", "24h", "2d", "7d",
+];
 /// Refresh intervals offered; empty is none.
 const REFRESHES: [&str; 7] = ["", "10s", "30s", "1m", "5m", "15m", "1h"];
 
@@ -33,7 +35,11 @@ pub fn Settings() -> impl IntoView {
     let refreshes = REFRESHES
         .iter()
         .map(|r| {
-            let label = if r.is_empty() { "Off".to_owned() } else { format!("Every {r}") };
+            let label = if r.is_empty() {
+                "Off".to_owned()
+            } else {
+                format!("Every {r}")
+            };
             ((*r).to_owned(), label)
         })
         .collect();

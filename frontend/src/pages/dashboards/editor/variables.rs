@@ -63,7 +63,9 @@ fn kind_of(source: &VariableSource) -> &'static str {
 /// A fresh source of `kind`, keeping what the old one listed where that makes sense.
 fn source_of(kind: &str, old: &VariableSource) -> VariableSource {
     let values = match old {
-        VariableSource::Custom { values } | VariableSource::Interval { values, .. } => values.clone(),
+        VariableSource::Custom { values } | VariableSource::Interval { values, .. } => {
+            values.clone()
+        }
         _ => Vec::new(),
     };
     match kind {
@@ -71,8 +73,13 @@ fn source_of(kind: &str, old: &VariableSource) -> VariableSource {
             query: String::new(),
             regex: String::new(),
         },
-        "interval" => VariableSource::Interval { values, auto: false },
-        "text_box" => VariableSource::TextBox { value: String::new() },
+        "interval" => VariableSource::Interval {
+            values,
+            auto: false,
+        },
+        "text_box" => VariableSource::TextBox {
+            value: String::new(),
+        },
         _ => VariableSource::Custom { values },
     }
 }
@@ -83,14 +90,20 @@ fn VariableRow(index: usize, count: Memo<usize>) -> impl IntoView {
     let id = move |field: &str| format!("var-{index}-{field}");
     let path = move |field: &str| format!("variables[{index}].{field}");
     let kind = Memo::new(move |_| {
-        editor
-            .model
-            .with(|m| m.variables.get(index).map(|v| kind_of(&v.source)).unwrap_or("custom"))
+        editor.model.with(|m| {
+            m.variables
+                .get(index)
+                .map(|v| kind_of(&v.source))
+                .unwrap_or("custom")
+        })
     });
     let name = Memo::new(move |_| {
-        editor
-            .model
-            .with(|m| m.variables.get(index).map(|v| v.name.clone()).unwrap_or_default())
+        editor.model.with(|m| {
+            m.variables
+                .get(index)
+                .map(|v| v.name.clone())
+                .unwrap_or_default()
+        })
     });
     let swap = move |other: usize| editor.edit(|m| m.variables.swap(index, other));
     let remove = move |_| {
