@@ -198,3 +198,41 @@ test('viewers see the dashboards but not the editor', async ({ page }) => {
   await page.goto('/dashboards/new');
   await expect(page.getByText('Building and importing dashboards needs the editor role.')).toBeVisible();
 });
+
+test('an admin sets a role\'s home dashboard, and a viewer picks their own on the account page', async ({ page, browser }) => {
+  const problems = watchConsole(page);
+  await logIn(page, 'admin@vigil.local');
+  await page.goto('/admin/users');
+  await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Home dashboards' }).click();
+  await expect(page).toHaveURL(/\/admin\/home-dashboards$/);
+  const viewerHome = page.getByLabel('Role viewer', { exact: true });
+  await expect(viewerHome.locator('option:checked')).toHaveText('Service health');
+  await viewerHome.selectOption({ label: 'SLA overview' });
+  await page.getByRole('button', { name: 'Save home dashboards' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Home dashboards saved.' })).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel('Role viewer', { exact: true }).locator('option:checked')).toHaveText('SLA overview');
+
+  const viewer = await loggedInPage(browser, 'viewer@vigil.local');
+  await viewer.page.goto('/account');
+  const own = viewer.page.getByLabel('Home dashboard', { exact: true });
+  await expect(own.locator('option:checked')).toHaveText('Follow my team and role (now SLA overview)');
+  await own.selectOption({ label: 'Platform overview' });
+  await viewer.page.getByRole('form', { name: 'My home dashboard' }).getByRole('button', { name: 'Save' }).click();
+  await expect(viewer.page.getByRole('status').filter({ hasText: 'Home dashboard saved.' })).toBeVisible();
+  let home = await (await viewer.page.request.get('/api/v1/home-dashboard')).json();
+  expect([home.chosen_by, home.dashboard.title]).toEqual(['user', 'Platform overview']);
+  await own.selectOption({ index: 0 });
+  await viewer.page.getByRole('form', { name: 'My home dashboard' }).getByRole('button', { name: 'Save' }).click();
+  await expect.poll(async () => (await (await viewer.page.request.get('/api/v1/home-dashboard')).json()).chosen_by).toBe('role');
+  home = await (await viewer.page.request.get('/api/v1/home-dashboard')).json();
+  expect(home.dashboard.title).toBe('SLA overview');
+  expect(viewer.problems, 'no script errors in the viewer\'s console').toEqual([]);
+  await viewer.context.close();
+
+  // The demo's choice again, for the other tests.
+  await page.getByLabel('Role viewer', { exact: true }).selectOption({ label: 'Service health' });
+  await page.getByRole('button', { name: 'Save home dashboards' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Home dashboards saved.' })).toBeVisible();
+  expect(problems, 'no script errors in the console').toEqual([]);
+});
