@@ -64,6 +64,13 @@ ensure_alertmanager() {
   apt_install prometheus-alertmanager
 }
 
+# Debian's Prometheus node exporter: a real exporter whose metrics the imported "Node Exporter
+# Full" dashboard (shared/fixtures/grafana) draws, scraped by the browser tests.
+ensure_node_exporter() {
+  command -v prometheus-node-exporter >/dev/null 2>&1 && return 0
+  apt_install prometheus-node-exporter
+}
+
 # PyYAML, for scripts/promql-fixtures.py.
 ensure_pyyaml() {
   python3 -c 'import yaml' 2>/dev/null && return 0

@@ -2,7 +2,7 @@
 # Runs every test: formatting and lints, unit and integration tests against a real
 # PostgreSQL, and browser tests in Debian's chromium against the real server.
 # Installs what it needs (PostgreSQL, chromium, poppler-utils, the wasm32 target, npm packages, the
-# OpenTelemetry Python SDK for the OTLP peer test).
+# OpenTelemetry Python SDK for the OTLP peer test, Debian's node exporter for the dashboard import).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -15,6 +15,7 @@ ensure_node
 ensure_wasm_target
 ensure_prometheus
 ensure_alertmanager
+ensure_node_exporter
 ensure_pyyaml
 ensure_otel_sdk
 

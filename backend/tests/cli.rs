@@ -232,6 +232,8 @@ fn help_describes_every_command_and_flag() {
         "VIGIL_SMTP_URL",
         "--smtp-from",
         "VIGIL_SMTP_FROM",
+        "--dashboards-dir",
+        "VIGIL_DASHBOARDS_DIR",
     ] {
         assert!(
             text.contains(word),
@@ -254,6 +256,14 @@ fn help_describes_every_command_and_flag() {
 #[tokio::test(flavor = "multi_thread")]
 async fn serve_runs_with_demo_users_on_the_embedded_database_and_stops_cleanly() {
     let dir = data_dir("serve");
+    let dashboards = dir.with_extension("dashboards");
+    std::fs::create_dir_all(&dashboards).unwrap();
+    std::fs::write(
+        dashboards.join("team.yaml"),
+        "title: Team board\npanels: {}\nlayout: []\n",
+    )
+    .unwrap();
+    std::fs::write(dashboards.join("broken.json"), "{").unwrap();
     let mut server = Server::spawn(
         vigil(&dir)
             .args([
@@ -264,6 +274,7 @@ async fn serve_runs_with_demo_users_on_the_embedded_database_and_stops_cleanly()
                 "--web-dir",
                 "/nonexistent",
             ])
+            .env("VIGIL_DASHBOARDS_DIR", &dashboards)
             .env("VIGIL_DEMO_PASSWORD", "demo password")
             .env("VIGIL_LOG_FORMAT", "json"),
     );
@@ -307,6 +318,30 @@ async fn serve_runs_with_demo_users_on_the_embedded_database_and_stops_cleanly()
     .await;
     let rules: serde_json::Value = serde_json::from_str(&rules.body).unwrap();
     assert_eq!(rules["rules"].as_array().map(Vec::len), Some(3), "{rules}");
+    // The viewer lands on Service health; the dashboards directory is provisioned beside the
+    // built-ins, its broken file skipped.
+    let home = request(&address, "GET", "/api/v1/home-dashboard", &headers, None).await;
+    assert!(
+        home.body.contains(r#""uid":"service-health""#),
+        "{}",
+        home.body
+    );
+    let mut listed = String::new();
+    for _ in 0..50 {
+        listed = request(&address, "GET", "/api/v1/dashboards", &headers, None)
+            .await
+            .body;
+        if listed.contains(r#""uid":"team""#) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for uid in ["platform-overview", "on-call", "sla-overview", "team"] {
+        assert!(
+            listed.contains(&format!(r#""uid":"{uid}""#)),
+            "{uid}: {listed}"
+        );
+    }
 
     assert!(
         server.stop_with(Signal::SIGTERM),

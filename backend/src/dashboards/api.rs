@@ -46,8 +46,13 @@ pub fn routes() -> Router<AppState> {
 pub(super) fn parse<T: DeserializeOwned>(body: Value) -> AppResult<T> {
     serde_path_to_error::deserialize(body).map_err(|error| {
         let path = error.path().to_string();
-        let field = path.strip_prefix("model.").unwrap_or(&path).to_owned();
-        AppError::invalid(&field, error.into_inner().to_string())
+        let field = match path.strip_prefix("model.") {
+            Some(field) => field,
+            // A field missing from the body itself.
+            None if path == "." => "body",
+            None => &path,
+        };
+        AppError::invalid(field, error.into_inner().to_string())
     })
 }
 
@@ -168,7 +173,7 @@ async fn list(
             .map(|q| q.trim().to_owned())
             .filter(|q| !q.is_empty()),
         tag: params.tag.filter(|t| !t.is_empty()),
-        folder: params.folder,
+        folder: params.folder.filter(|f| !f.is_empty()),
     };
     let mut conn = state.db.acquire().await?;
     let who = Who::caller(&mut conn, &caller).await?;

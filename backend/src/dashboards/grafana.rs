@@ -41,10 +41,14 @@ impl Format {
 
 /// Tells the two models apart by shape: Vigil's has a `layout` and `panels` keyed by name (or
 /// is an API answer holding such a `model`); Grafana's has a `schemaVersion` and a `panels`
-/// array. None when it is neither.
+/// array (or is Grafana's API answer holding such a `dashboard`). None when it is neither.
 pub fn detect(dashboard: &Value) -> Option<Format> {
     let object = dashboard.as_object()?;
-    if object.contains_key("schemaVersion") || object.get("panels").is_some_and(Value::is_array) {
+    let grafana = object
+        .get("dashboard")
+        .and_then(Value::as_object)
+        .unwrap_or(object);
+    if grafana.contains_key("schemaVersion") || grafana.get("panels").is_some_and(Value::is_array) {
         return Some(Format::Grafana);
     }
     let model = object
@@ -1049,6 +1053,10 @@ mod tests {
     fn the_format_is_told_apart_by_shape() {
         assert_eq!(detect(&json!({"schemaVersion": 30})), Some(Format::Grafana));
         assert_eq!(detect(&json!({"panels": []})), Some(Format::Grafana));
+        assert_eq!(
+            detect(&json!({"dashboard": {"schemaVersion": 30}, "meta": {}})),
+            Some(Format::Grafana)
+        );
         assert_eq!(
             detect(&json!({"title": "x", "panels": {}, "layout": []})),
             Some(Format::Vigil)

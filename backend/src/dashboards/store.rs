@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json as SqlJson;
 use sqlx::{FromRow, PgConnection};
 use vigil_shared::Role;
-use vigil_shared::dashboard::DashboardModel;
+use vigil_shared::dashboard::{Access, DashboardModel};
 
 use super::access::Who;
 use super::validate;
@@ -22,6 +22,10 @@ pub const KEPT_VERSIONS: i32 = 100;
 
 /// Most dashboards one list answers.
 pub const MAX_LISTED: i64 = 1_000;
+
+/// Most dashboards kept: each list reads at most [`MAX_LISTED`] of them, and a search still
+/// has to look through them all.
+pub const MAX_DASHBOARDS: i64 = 10_000;
 
 /// Most characters of a version's message.
 pub const MAX_MESSAGE: usize = 500;
@@ -148,6 +152,14 @@ async fn insert(
     check_message(&mut problems, message);
     validate::teams(conn, model, &mut problems).await?;
     problems.into_result()?;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM dashboards")
+        .fetch_one(&mut *conn)
+        .await?;
+    if count >= MAX_DASHBOARDS {
+        return Err(AppError::conflict(format!(
+            "There are already {MAX_DASHBOARDS} dashboards, the most Vigil keeps; delete some first."
+        )));
+    }
     let uid = uid.map_or_else(validate::new_uid, str::to_owned);
     let row = sqlx::query_as::<_, Row>(&format!(
         "INSERT INTO dashboards (uid, title, folder, tags, model, provisioned, updated_by)
@@ -373,8 +385,8 @@ pub struct Listed {
     pub version: i32,
     pub provisioned: Option<String>,
     pub updated_at: DateTime<Utc>,
-    pub viewable_by: vigil_shared::dashboard::Access,
-    pub editable_by: vigil_shared::dashboard::Access,
+    pub viewable_by: Access,
+    pub editable_by: Access,
 }
 
 #[derive(FromRow)]
@@ -387,8 +399,8 @@ struct ListedRow {
     version: i32,
     provisioned: Option<String>,
     updated_at: DateTime<Utc>,
-    viewable_by: SqlJson<vigil_shared::dashboard::Access>,
-    editable_by: SqlJson<vigil_shared::dashboard::Access>,
+    viewable_by: SqlJson<Access>,
+    editable_by: SqlJson<Access>,
 }
 
 /// What the list is narrowed to.

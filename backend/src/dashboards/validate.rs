@@ -69,12 +69,12 @@ pub fn model(model: &DashboardModel) -> FieldErrors {
         problems.add("variables", format!("at most {MAX_VARIABLES} variables"));
         return problems;
     }
-    variables(&mut problems, &model.variables);
+    let scope = scope(&model.variables);
+    variables(&mut problems, &model.variables, &scope);
     if model.panels.len() > MAX_PANELS {
         problems.add("panels", format!("at most {MAX_PANELS} panels"));
         return problems;
     }
-    let scope = scope(&model.variables);
     for (key, panel) in &model.panels {
         self::panel(&mut problems, key, panel, &model.variables, &scope);
     }
@@ -122,8 +122,12 @@ pub fn team_field(model: &DashboardModel, team: Option<i64>) -> String {
     .unwrap_or_else(|| "viewable_by.teams".to_owned())
 }
 
+/// Uids that would hide a page of the UI or an endpoint at the same address
+/// (`/dashboards/new`, `/api/v1/dashboards/import`).
+const RESERVED_UIDS: [&str; 3] = ["new", "import", "export"];
+
 /// Why `uid` is not a uid: letters, digits, `-` and `_`, at most 40, not all digits (an
-/// address holding only digits names a dashboard by id).
+/// address holding only digits names a dashboard by id), and not a reserved word.
 pub fn uid(uid: &str) -> Result<(), String> {
     if uid.is_empty() || uid.len() > MAX_UID {
         Err(format!("must be 1 to {MAX_UID} characters"))
@@ -134,6 +138,8 @@ pub fn uid(uid: &str) -> Result<(), String> {
         Err("may hold only letters, digits, `-` and `_`".to_owned())
     } else if uid.bytes().all(|b| b.is_ascii_digit()) {
         Err("must not be all digits (those address dashboards by id)".to_owned())
+    } else if RESERVED_UIDS.contains(&uid) {
+        Err(format!("`{uid}` is reserved (it is the address of a page)"))
     } else {
         Ok(())
     }
@@ -208,7 +214,7 @@ fn access(problems: &mut FieldErrors, field: &str, access: &Access) {
     }
 }
 
-fn variables(problems: &mut FieldErrors, variables: &[Variable]) {
+fn variables(problems: &mut FieldErrors, variables: &[Variable], scope: &Scope) {
     let mut seen = HashSet::new();
     for (i, variable) in variables.iter().enumerate() {
         let at = |field: &str| format!("variables[{i}].{field}");
@@ -225,9 +231,13 @@ fn variables(problems: &mut FieldErrors, variables: &[Variable]) {
         match &variable.source {
             VariableSource::Query { query, regex } => {
                 text(problems, &at("source.query"), query, 1, MAX_LONG);
+                // The browser applies the regex (in its own dialect), so only its size is
+                // checked here.
                 text(problems, &at("source.regex"), regex, 0, MAX_LONG);
-                if !regex.is_empty() && regex::Regex::new(regex).is_err() {
-                    problems.add(&at("source.regex"), "is not a valid regular expression");
+                if query.len() <= MAX_LONG
+                    && let Err(problem) = label_values(query, scope)
+                {
+                    problems.add(&at("source.query"), problem);
                 }
             }
             VariableSource::Custom { values: list }
@@ -238,6 +248,20 @@ fn variables(problems: &mut FieldErrors, variables: &[Variable]) {
                 text(problems, &at("source.value"), value, 0, MAX_LONG)
             }
         }
+    }
+}
+
+/// Why a query variable's `query` is not `label_values(label)` or
+/// `label_values(selector, label)` with a selector that parses once variables are filled in.
+fn label_values(query: &str, scope: &Scope) -> Result<(), String> {
+    let filled = vars::interpolate(query, scope, Format::Query);
+    let parsed = vars::parse_label_values(&filled).ok_or_else(|| {
+        "must be label_values(label) or label_values(metric{…}, label)".to_owned()
+    })?;
+    match parsed.selector {
+        Some(selector) => expr(&selector, &Scope::default())
+            .map_err(|problem| format!("has a selector that {problem}")),
+        None => Ok(()),
     }
 }
 
@@ -569,6 +593,31 @@ mod tests {
     }
 
     #[test]
+    fn query_variables_take_label_values_chained_on_earlier_ones() {
+        let mut model = base();
+        let query = |text: &str| VariableSource::Query {
+            query: text.to_owned(),
+            regex: String::new(),
+        };
+        model.variables.push(Variable {
+            name: "instance".to_owned(),
+            source: query("label_values(up{job=\"$job\"}, instance)"),
+            ..Variable::default()
+        });
+        assert_eq!(fields(&model), Vec::<String>::new());
+        model.variables[1].source = query("up{job=\"$job\"}");
+        model.variables.push(Variable {
+            name: "broken".to_owned(),
+            source: query("label_values(up{job=, instance)"),
+            ..Variable::default()
+        });
+        assert_eq!(
+            fields(&model),
+            ["variables[1].source.query", "variables[2].source.query"]
+        );
+    }
+
+    #[test]
     fn counts_are_bounded_before_parsing() {
         let mut model = base();
         for i in 0..=MAX_PANELS {
@@ -581,6 +630,8 @@ mod tests {
     fn uids_are_checked_and_made_up() {
         assert!(uid("node-exporter_full").is_ok());
         assert!(uid("12345").is_err());
+        assert!(uid("import").is_err(), "the import endpoint's address");
+        assert!(uid("new").is_err(), "the new dashboard page's address");
         assert!(uid("a/b").is_err());
         assert!(uid(&"a".repeat(41)).is_err());
         let made = new_uid();
