@@ -25,7 +25,7 @@ pub use json::json_problem;
 
 use super::EditorsOnly;
 use crate::api::{self, ApiError};
-use crate::components::{Loaded, replace_address, warn_before_leaving};
+use crate::components::{Loaded, confirm, replace_address, warn_before_leaving};
 
 /// What every part of the editor shares.
 #[derive(Clone, Copy)]
@@ -262,6 +262,33 @@ fn DashboardEditor(dashboard: Dashboard, is_new: bool) -> impl IntoView {
         });
     };
 
+    // Deleting the saved dashboard (its versions go with it), then back to the list.
+    let delete = {
+        let navigate = navigate.clone();
+        move || {
+            let Some(target) = id.get_untracked() else {
+                return;
+            };
+            let question = format!(
+                "Delete the dashboard \"{}\" and all its versions?",
+                saved_model.with_untracked(|m| m.title.clone())
+            );
+            if !confirm(&question) {
+                return;
+            }
+            let navigate = navigate.clone();
+            leptos::task::spawn_local(async move {
+                match api::delete_dashboard(target).await {
+                    Ok(()) => {
+                        saved_model.set(editor.model.get_untracked());
+                        navigate("/dashboards", Default::default());
+                    }
+                    Err(error) => editor.error.set(Some(error)),
+                }
+            });
+        }
+    };
+
     let title = move || editor.model.with(|m| m.title.clone());
     let view_href = move || format!("/dashboards/{}", api::encode_component(&uid.get()));
     let save_copy_button = save_copy.clone();
@@ -274,6 +301,12 @@ fn DashboardEditor(dashboard: Dashboard, is_new: bool) -> impl IntoView {
                 <Show when=move || id.get().is_some()>
                     <a class="button" href=move || format!("{}/versions", view_href())>"Versions"</a>
                     <a class="button" href=view_href>"Open dashboard"</a>
+                </Show>
+                <Show when=move || !read_only && id.get().is_some()>
+                    <button class="button danger" type="button" on:click={
+                        let delete = delete.clone();
+                        move |_| delete()
+                    }>"Delete"</button>
                 </Show>
                 {if read_only {
                     view! {
