@@ -132,6 +132,7 @@ test('an editor builds a dashboard, a stale save is a conflict, and the versions
   await expect(page).toHaveURL(/\/dashboards\/[^/]+\/edit$/);
   await expect(page.getByRole('group', { name: 'Settings' }).getByLabel('Title')).toHaveValue(`${title} (renamed) (copy)`);
   await expect(page.getByRole('group', { name: 'Settings' }).getByLabel('Folder')).toHaveValue('Shop');
+  const copyUrl = page.url();
   await other.context.close();
 
   // The history lists every save with its message, compares two, and restores the first.
@@ -158,6 +159,15 @@ test('an editor builds a dashboard, a stale save is a conflict, and the versions
   await page.goto('/dashboards');
   await page.getByLabel('Tag', { exact: true }).selectOption('e2e');
   await expect(page.getByRole('link', { name: title, exact: true })).toBeVisible();
+  await expect(page.getByRole('link', { name: `${title} (renamed) (copy)`, exact: true })).toBeVisible();
+
+  // The copy is deleted from its editor, after a confirmation.
+  await page.goto(copyUrl);
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page).toHaveURL(/\/dashboards$/);
+  await expect(page.getByRole('link', { name: title, exact: true })).toBeVisible();
+  await expect(page.getByRole('link', { name: `${title} (renamed) (copy)`, exact: true })).toHaveCount(0);
 
   expect(problems, 'no script errors in the console').toEqual([]);
 });
