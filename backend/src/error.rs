@@ -38,6 +38,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// Fields with a problem.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub fn into_map(self) -> BTreeMap<String, String> {
         self.0
     }

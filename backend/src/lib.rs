@@ -2,6 +2,7 @@
 //! the same application the binary runs.
 
 pub mod alerting;
+pub mod annotations;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

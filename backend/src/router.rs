@@ -19,8 +19,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::web;
 use crate::{
-    alerting, api_keys, audit, auth, dashboards, events, incidents, ingest, notify, oncall, ops,
-    promql, references, scrape, slo, teams, users,
+    alerting, annotations, api_keys, audit, auth, dashboards, events, incidents, ingest, notify,
+    oncall, ops, promql, references, scrape, slo, teams, users,
 };
 
 /// Content Security Policy for a WASM single-page app: only our own scripts (and compiling
@@ -41,10 +41,12 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::api::routes())
         .merge(alerting::routes())
+        .merge(annotations::routes())
         .merge(events::stream::routes())
         .merge(notify::routes())
         .merge(incidents::routes())
         .merge(oncall::routes())
+        .merge(promql::batch::routes())
         .merge(scrape::routes())
         .merge(slo::routes())
         .merge(dashboards::routes())

@@ -147,10 +147,12 @@ pub enum PanelKind {
     OnCall,
     /// SLO status and error budgets.
     SloStatus,
+    /// MTTA and MTTR of the incidents triggered in the time range, overall and per service.
+    IncidentAnalytics,
 }
 
 impl PanelKind {
-    pub const ALL: [PanelKind; 11] = [
+    pub const ALL: [PanelKind; 12] = [
         PanelKind::TimeSeries,
         PanelKind::Stat,
         PanelKind::Gauge,
@@ -162,6 +164,7 @@ impl PanelKind {
         PanelKind::Incidents,
         PanelKind::OnCall,
         PanelKind::SloStatus,
+        PanelKind::IncidentAnalytics,
     ];
 
     pub fn label(self) -> &'static str {
@@ -177,6 +180,7 @@ impl PanelKind {
             PanelKind::Incidents => "Open incidents",
             PanelKind::OnCall => "Who is on call",
             PanelKind::SloStatus => "SLO status",
+            PanelKind::IncidentAnalytics => "MTTA and MTTR",
         }
     }
 

@@ -8,6 +8,7 @@ pub mod fingerprint;
 pub mod import;
 pub mod inbox;
 pub mod inhibition;
+pub mod periods;
 pub mod record;
 pub mod rules;
 pub mod silences;

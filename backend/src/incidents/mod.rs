@@ -9,7 +9,7 @@ mod list;
 mod notifications;
 mod service;
 
-pub use service::{ServiceIncident, for_services};
+pub use service::{ServiceIncident, for_services, overlapping};
 
 use axum::Router;
 use axum::routing::{get, post};

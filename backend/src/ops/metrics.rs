@@ -59,6 +59,8 @@ pub struct Metrics {
     rule_evaluation_failures: Counter,
     rule_evaluation_duration: Histogram,
     database_restarts: Counter,
+    query_batch_items: Counter,
+    query_batch_evaluations: Counter,
 }
 
 impl Metrics {
@@ -121,6 +123,18 @@ impl Metrics {
             "Times this process restarted the embedded PostgreSQL after it died",
             database_restarts.clone(),
         );
+        let query_batch_items = Counter::default();
+        registry.register(
+            "vigil_query_batch_items",
+            "Queries asked for in batched query requests (/api/v1/query/batch)",
+            query_batch_items.clone(),
+        );
+        let query_batch_evaluations = Counter::default();
+        registry.register(
+            "vigil_query_batch_evaluations",
+            "Queries batched query requests evaluated (identical items of a batch run once)",
+            query_batch_evaluations.clone(),
+        );
         let resident_memory = Gauge::<u64, AtomicU64>::default();
         registry.register(
             "process_resident_memory_bytes",
@@ -154,6 +168,8 @@ impl Metrics {
             rule_evaluation_failures,
             rule_evaluation_duration,
             database_restarts,
+            query_batch_items,
+            query_batch_evaluations,
         }
     }
 
@@ -169,6 +185,12 @@ impl Metrics {
             self.rule_evaluation_failures.inc();
         }
         self.rule_evaluation_duration.observe(seconds);
+    }
+
+    /// Counts the items of one batched query request and the distinct queries it evaluated.
+    pub fn record_query_batch(&self, items: usize, evaluated: usize) {
+        self.query_batch_items.inc_by(items as u64);
+        self.query_batch_evaluations.inc_by(evaluated as u64);
     }
 
     /// Counts what one ingestion request stored and refused.

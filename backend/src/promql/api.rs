@@ -188,16 +188,21 @@ impl Params {
 /// A Prometheus API time: Unix seconds (fractions allowed) or RFC 3339, within
 /// [`limits::MAX_TIME_MS`] of 1970 (so that no arithmetic on it can overflow).
 pub fn parse_time(text: &str) -> Option<i64> {
-    let millis = if let Ok(seconds) = text.parse::<f64>() {
-        if !seconds.is_finite() || seconds.abs() * 1000.0 > limits::MAX_TIME_MS as f64 {
-            return None;
-        }
-        let whole = seconds.trunc();
-        let millis = ((seconds - whole) * 1000.0).round();
-        whole as i64 * 1000 + millis as i64
-    } else {
-        DateTime::parse_from_rfc3339(text).ok()?.timestamp_millis()
-    };
+    if let Ok(seconds) = text.parse::<f64>() {
+        return seconds_to_ms(seconds);
+    }
+    let millis = DateTime::parse_from_rfc3339(text).ok()?.timestamp_millis();
+    (millis.abs() <= limits::MAX_TIME_MS).then_some(millis)
+}
+
+/// Unix seconds (fractions allowed) as milliseconds, within [`limits::MAX_TIME_MS`] of 1970.
+pub fn seconds_to_ms(seconds: f64) -> Option<i64> {
+    if !seconds.is_finite() || seconds.abs() * 1000.0 > limits::MAX_TIME_MS as f64 {
+        return None;
+    }
+    let whole = seconds.trunc();
+    let millis = ((seconds - whole) * 1000.0).round();
+    let millis = whole as i64 * 1000 + millis as i64;
     (millis.abs() <= limits::MAX_TIME_MS).then_some(millis)
 }
 
@@ -253,7 +258,8 @@ fn pair(time_ms: i64, value: f64) -> SamplePair {
     SamplePair(time_ms as f64 / 1000.0, format_value(value))
 }
 
-fn to_data(output: QueryOutput) -> QueryData {
+/// A query's output in the Prometheus API's shape.
+pub(super) fn to_data(output: QueryOutput) -> QueryData {
     match output {
         QueryOutput::Vector { time_ms, samples } => QueryData::Vector(
             samples

@@ -8,6 +8,7 @@
 
 mod aggregate;
 pub mod api;
+pub mod batch;
 mod binary;
 mod eval;
 mod functions;

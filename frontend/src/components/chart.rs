@@ -30,10 +30,19 @@ export async function vigilDrawChart(element, figure) {
   await loadPlotly();
   await window.Plotly.react(element, JSON.parse(figure));
 }
-export async function vigilDrawZoomable(element, figure, onZoom) {
+export async function vigilDrawPanel(element, figure, onZoom) {
   await vigilDrawChart(element, figure);
+  // Panels change width without the window doing so (the grid, the editor).
+  if (!element.vigilResize && window.ResizeObserver) {
+    element.vigilResize = new ResizeObserver(() => {
+      if (element.data && element.offsetParent !== null) {
+        window.Plotly.Plots.resize(element).catch(() => {});
+      }
+    });
+    element.vigilResize.observe(element);
+  }
   element.vigilZoom = onZoom;
-  if (element.vigilZoomWatched) return;
+  if (!onZoom || element.vigilZoomWatched) return;
   element.vigilZoomWatched = true;
   // Plotly reports a drag across the x axis as the new range, in the local times it was given.
   const seconds = (text) => {
@@ -48,14 +57,18 @@ export async function vigilDrawZoomable(element, figure, onZoom) {
   });
 }
 export function vigilPurgeChart(element) {
+  if (element.vigilResize) {
+    element.vigilResize.disconnect();
+    element.vigilResize = null;
+  }
   if (window.Plotly) window.Plotly.purge(element);
 }
 "#)]
 extern "C" {
     #[wasm_bindgen(catch, js_name = vigilDrawChart)]
     async fn draw_chart(element: &web_sys::HtmlElement, figure: &str) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(catch, js_name = vigilDrawZoomable)]
-    async fn draw_zoomable_chart(
+    #[wasm_bindgen(catch, js_name = vigilDrawPanel)]
+    async fn draw_panel_chart(
         element: &web_sys::HtmlElement,
         figure: &str,
         on_zoom: &JsValue,
@@ -150,18 +163,15 @@ pub fn TimeSeriesChart(
     }
 }
 
-/// Draws a plotly figure (JSON) into `element`, loading plotly.js the first time. With
-/// `on_zoom` (a JS function of the new `(from, to)` in unix seconds), dragging across the x
-/// axis calls it. Dashboard panels draw through this.
+/// Draws a dashboard panel's plotly figure (JSON) into `element`, loading plotly.js the first
+/// time, and redraws it whenever the element changes size. With `on_zoom` (a JS function of
+/// the new `(from, to)` in unix seconds), dragging across the x axis calls it.
 pub(super) async fn draw(
     element: &web_sys::HtmlElement,
     figure: &str,
     on_zoom: Option<&JsValue>,
 ) -> Result<(), String> {
-    let drawn = match on_zoom {
-        Some(on_zoom) => draw_zoomable_chart(element, figure, on_zoom).await,
-        None => draw_chart(element, figure).await,
-    };
+    let drawn = draw_panel_chart(element, figure, on_zoom.unwrap_or(&JsValue::NULL)).await;
     drawn.map(|_| ()).map_err(|error| {
         js_sys::Error::from(error)
             .message()

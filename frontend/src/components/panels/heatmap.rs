@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde_json::{Value, json};
 use vigil_shared::dashboard::Panel;
 
-use super::{Messages, PanelData, Plot, Series, collect_series};
+use super::{MESSAGE_HEIGHT, Messages, PanelData, Plot, Series, collect_series};
 use crate::format;
 use crate::theme::{Theme, use_theme};
 use crate::units;
@@ -173,7 +173,7 @@ pub(super) fn HeatmapPanel(
         built.with(|(grid, messages)| {
             let height = height
                 .get()
-                .saturating_sub(22 * messages.len() as u32)
+                .saturating_sub(MESSAGE_HEIGHT * messages.len() as u32)
                 .max(80);
             figure(grid, height, dark, &format::plot_time).to_string()
         })

@@ -10,6 +10,7 @@ mod table;
 mod text;
 mod time_series;
 mod values;
+mod vigil;
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,9 @@ use crate::components::{Loading, chart};
 use crate::format;
 
 pub use text::markdown_html;
+
+/// Height of one line of messages above a drawing (failed queries, series left out).
+const MESSAGE_HEIGHT: u32 = 22;
 
 /// What the page fetched for one panel: the window (unix seconds), the step, each of the
 /// panel's queries' results in order, and the annotations to draw.
@@ -56,29 +60,27 @@ pub fn PanelBody(
 ) -> impl IntoView {
     let kind = Memo::new(move |_| panel.with(|panel| panel.kind));
     let loaded = Memo::new(move |_| data.with(Option::is_some));
-    let data = Signal::derive(move || data.get().unwrap_or_default());
-    move || {
-        if kind.get() == PanelKind::Text {
-            return view! { <text::TextPanel panel height/> }.into_any();
+    let data: Signal<PanelData> = Memo::new(move |_| data.get().unwrap_or_default()).into();
+    // Text needs no data, and Vigil's own kinds fetch theirs (again whenever `data` changes);
+    // the others wait for theirs.
+    let loading =
+        || view! { <div class="panel-body panel-loading"><Loading what="the panel"/></div> };
+    move || match kind.get() {
+        PanelKind::Text => view! { <text::TextPanel panel height/> }.into_any(),
+        PanelKind::AlertList => view! { <vigil::AlertListPanel panel data/> }.into_any(),
+        PanelKind::Incidents => view! { <vigil::IncidentsPanel panel data/> }.into_any(),
+        PanelKind::OnCall => view! { <vigil::OnCallPanel data/> }.into_any(),
+        PanelKind::SloStatus => view! { <vigil::SloStatusPanel data/> }.into_any(),
+        PanelKind::IncidentAnalytics => view! { <vigil::AnalyticsPanel data/> }.into_any(),
+        _ if !loaded.get() => loading().into_any(),
+        PanelKind::TimeSeries => {
+            view! { <time_series::TimeSeriesPanel panel data height on_zoom/> }.into_any()
         }
-        if !loaded.get() {
-            return view! { <div class="panel-body panel-loading"><Loading what="the panel"/></div> }
-                .into_any();
-        }
-        match kind.get() {
-            PanelKind::TimeSeries => {
-                view! { <time_series::TimeSeriesPanel panel data height on_zoom/> }.into_any()
-            }
-            PanelKind::Stat => view! { <values::StatPanel panel data/> }.into_any(),
-            PanelKind::Gauge => view! { <values::GaugePanel panel data height/> }.into_any(),
-            PanelKind::BarGauge => view! { <values::BarGaugePanel panel data/> }.into_any(),
-            PanelKind::Table => view! { <table::TablePanel panel data height/> }.into_any(),
-            PanelKind::Heatmap => view! { <heatmap::HeatmapPanel panel data height/> }.into_any(),
-            other => view! {
-                <p class="panel-note">{format!("{} panels are drawn in a later version.", other.label())}</p>
-            }
-            .into_any(),
-        }
+        PanelKind::Stat => view! { <values::StatPanel panel data/> }.into_any(),
+        PanelKind::Gauge => view! { <values::GaugePanel panel data height/> }.into_any(),
+        PanelKind::BarGauge => view! { <values::BarGaugePanel panel data/> }.into_any(),
+        PanelKind::Table => view! { <table::TablePanel panel data height/> }.into_any(),
+        PanelKind::Heatmap => view! { <heatmap::HeatmapPanel panel data height/> }.into_any(),
     }
 }
 
@@ -271,7 +273,10 @@ mod tests {
         }
     }
 
-    pub(super) fn matrix(series: &[(&[(&str, &str)], &[(f64, f64)])]) -> QueryData {
+    /// A series written out in a test: its labels and its points.
+    pub(super) type TestSeries<'a> = (&'a [(&'a str, &'a str)], &'a [(f64, f64)]);
+
+    pub(super) fn matrix(series: &[TestSeries]) -> QueryData {
         QueryData::Matrix(
             series
                 .iter()

@@ -175,7 +175,7 @@ pub(super) fn TablePanel(
                                                 {row
                                                     .into_iter()
                                                     .enumerate()
-                                                    .map(|(i, cell)| view! { <td class:num=i == last>{cell.text}</td> })
+                                                    .map(|(i, cell)| view! { <td class:figure=i == last>{cell.text}</td> })
                                                     .collect_view()}
                                             </tr>
                                         }

@@ -167,11 +167,7 @@ pub fn markdown_html(markdown: &str) -> String {
                 TagEnd::Emphasis => html.push_str("</em>"),
                 TagEnd::Strong => html.push_str("</strong>"),
                 TagEnd::Strikethrough => html.push_str("</del>"),
-                TagEnd::Link => {
-                    if links.pop() == Some(true) {
-                        html.push_str("</a>");
-                    }
-                }
+                TagEnd::Link if links.pop() == Some(true) => html.push_str("</a>"),
                 _ => {}
             },
             // Raw HTML is shown as the text it is.

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use serde_json::{Value, json};
 use vigil_shared::dashboard::{Axis, DrawStyle, Panel, SeriesOverride};
 
-use super::{Messages, PanelData, Plot, Series, collect_series, plot_text};
+use super::{MESSAGE_HEIGHT, Messages, PanelData, Plot, Series, collect_series, plot_text};
 use crate::components::chart::{MAX_SERIES, with_gaps};
 use crate::format;
 use crate::theme::{Theme, use_theme};
@@ -17,9 +17,6 @@ use crate::units;
 /// Most series a legend lists; beyond it the legend would crowd out the chart, and the hover
 /// boxes still name each series.
 const MAX_LEGEND: usize = 20;
-
-/// Height of one line of messages above the chart (errors, "first 100 series").
-const MESSAGE_HEIGHT: u32 = 22;
 
 #[component]
 pub(super) fn TimeSeriesPanel(
@@ -157,19 +154,26 @@ fn value_range(series: &[&Series], stacked: bool, from_zero: bool) -> Option<(f6
     Some((low, high))
 }
 
-/// A y axis: the panel's min and max as its range when set, and ticks labelled in the
-/// panel's unit over `range` (the data's, widened to `extra` values such as thresholds).
-fn y_axis(panel: &Panel, range: Option<(f64, f64)>, extra: &[f64], grid: &str) -> Value {
+/// A y axis: `bounds` (the panel's min and max, for the left axis) as its range when set,
+/// and ticks labelled in the panel's unit over `range` (the data's, widened to `extra` values
+/// such as thresholds).
+fn y_axis(
+    panel: &Panel,
+    bounds: (Option<f64>, Option<f64>),
+    range: Option<(f64, f64)>,
+    extra: &[f64],
+    grid: &str,
+) -> Value {
     let mut axis =
         json!({"automargin": true, "gridcolor": grid, "zerolinecolor": grid, "fixedrange": true});
     let widened = extra.iter().fold(range, |range, &value| match range {
         Some((low, high)) => Some((low.min(value), high.max(value))),
         None => Some((value, value)),
     });
-    let low = panel.min.or(widened.map(|r| r.0));
-    let high = panel.max.or(widened.map(|r| r.1));
+    let low = bounds.0.or(widened.map(|r| r.0));
+    let high = bounds.1.or(widened.map(|r| r.1));
     if let (Some(low), Some(high)) = (low, high) {
-        if panel.min.is_some() || panel.max.is_some() {
+        if bounds.0.is_some() || bounds.1.is_some() {
             axis["range"] = json!([low, high]);
             axis["autorange"] = json!(false);
         }
@@ -200,6 +204,10 @@ fn trace(panel: &Panel, series: &Series, step: f64, time: &dyn Fn(f64) -> String
         "hovertemplate": "%{x}<br>%{text}",
         "line": {"width": 1.5},
     });
+    // A lone point (an instant query) would not show as a line.
+    if series.points.len() == 1 {
+        trace["mode"] = json!("markers");
+    }
     match panel.draw {
         DrawStyle::Line => {}
         DrawStyle::Area => trace["fill"] = json!("tozeroy"),
@@ -328,12 +336,19 @@ fn figure(
         "legend": {"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"},
         "dragmode": if look.zoomable { json!("zoom") } else { json!(false) },
         "xaxis": {"type": "date", "range": window, "gridcolor": grid, "automargin": true, "fixedrange": !look.zoomable},
-        "yaxis": y_axis(panel, value_range(&left, stacked, from_zero), &thresholds, grid),
+        "yaxis": y_axis(
+            panel,
+            (panel.min, panel.max),
+            value_range(&left, stacked, from_zero),
+            &thresholds,
+            grid,
+        ),
         "yaxis3": {"overlaying": "y", "range": [0, 1], "visible": false, "fixedrange": true},
         "shapes": shapes,
     });
     if !right.is_empty() {
-        let mut axis = y_axis(panel, value_range(&right, stacked, from_zero), &[], grid);
+        let range = value_range(&right, stacked, from_zero);
+        let mut axis = y_axis(panel, (None, None), range, &[], grid);
         axis["overlaying"] = json!("y");
         axis["side"] = json!("right");
         axis["showgrid"] = json!(false);
@@ -345,7 +360,8 @@ fn figure(
     json!({
         "data": traces,
         "layout": layout,
-        "config": {"responsive": true, "displaylogo": false, "displayModeBar": false},
+        // A double click would zoom back out to the data rather than the dashboard's window.
+        "config": {"responsive": true, "displaylogo": false, "displayModeBar": false, "doubleClick": false},
     })
 }
 
@@ -561,6 +577,20 @@ mod tests {
         let figure = draw(&panel, &data);
         assert_eq!(figure["data"].as_array().unwrap().len(), MAX_SERIES);
         assert_eq!(figure["layout"]["showlegend"], false);
+    }
+
+    #[test]
+    fn instant_results_show_as_markers() {
+        let panel = Panel {
+            queries: vec![query("up", "")],
+            ..Panel::default()
+        };
+        let data = PanelData {
+            results: vec![Ok(matrix(&[(&[("job", "api")], &[(30.0, 1.0)])]))],
+            end: 60.0,
+            ..PanelData::default()
+        };
+        assert_eq!(draw(&panel, &data)["data"][0]["mode"], "markers");
     }
 
     #[test]

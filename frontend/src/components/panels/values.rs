@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use vigil_shared::dashboard::{Panel, ThresholdStep};
 
 use super::{
-    Messages, PanelData, Plot, Series, collect_series, last_value, plot_text, threshold_color,
+    MESSAGE_HEIGHT, Messages, PanelData, Plot, Series, collect_series, last_value, plot_text,
+    threshold_color,
 };
 use crate::theme::{Theme, use_theme};
 use crate::units;
@@ -147,7 +148,7 @@ fn gauge_figure(panel: &Panel, values: &[SingleValue], height: u32, dark: bool) 
             "type": "indicator",
             "mode": "gauge",
             "value": if value.value.is_finite() { json!(value.value) } else { json!(null) },
-            "domain": {"x": [left + 0.01, right - 0.01], "y": [0, 0.92]},
+            "domain": {"x": [left + 0.06, right - 0.06], "y": [0, 0.92]},
             "gauge": {
                 "axis": {
                     "range": [low, high],
@@ -247,7 +248,7 @@ pub(super) fn GaugePanel(
     let figure = Signal::derive(move || {
         let dark = theme.get() == Theme::Dark;
         let lines = values.with(|v| v.1.len()) as u32;
-        let height = height.get().saturating_sub(22 * lines).max(80);
+        let height = height.get().saturating_sub(MESSAGE_HEIGHT * lines).max(80);
         panel
             .with(|panel| values.with(|(values, _)| gauge_figure(panel, values, height, dark)))
             .to_string()
@@ -303,7 +304,7 @@ pub(super) fn BarGaugePanel(panel: Signal<Panel>, data: Signal<PanelData>) -> im
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{matrix, query};
+    use super::super::tests::{TestSeries, matrix, query};
     use super::*;
 
     fn steps() -> Vec<ThresholdStep> {
@@ -328,7 +329,7 @@ mod tests {
         }
     }
 
-    fn values(panel: &Panel, series: &[(&[(&str, &str)], &[(f64, f64)])]) -> Vec<SingleValue> {
+    fn values(panel: &Panel, series: &[TestSeries]) -> Vec<SingleValue> {
         let data = PanelData {
             results: vec![Ok(matrix(series))],
             ..PanelData::default()
