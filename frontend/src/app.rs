@@ -57,10 +57,11 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("") view=Shell>
                         <Route path=path!("") view=home::HomePage/>
                         <Route path=path!("account") view=|| lazy_page(chunks::account)/>
-                        <Route
-                            path=path!("dashboards")
-                            view=|| view! { <NotBuilt title="Dashboards" purpose="Role-based dashboards of panels drawn from PromQL queries."/> }
-                        />
+                        <Route path=path!("dashboards") view=|| lazy_page(chunks::dashboard_list)/>
+                        <Route path=path!("dashboards/new") view=|| lazy_page(chunks::new_dashboard)/>
+                        <Route path=path!("dashboards/import") view=|| lazy_page(chunks::import_dashboard)/>
+                        <Route path=path!("dashboards/:uid/edit") view=|| lazy_page(chunks::edit_dashboard)/>
+                        <Route path=path!("dashboards/:uid/versions") view=|| lazy_page(chunks::dashboard_versions)/>
                         <Route path=path!("dashboards/:uid") view=|| lazy_page(chunks::dashboard)/>
                         <Route path=path!("explore") view=|| lazy_page(chunks::explore)/>
                         <Route path=path!("explore/targets") view=|| lazy_page(chunks::targets)/>
@@ -102,6 +103,7 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("teams") view=|| lazy_page(chunks::teams)/>
                             <Route path=path!("api-keys") view=|| lazy_page(chunks::api_keys)/>
                             <Route path=path!("audit-log") view=|| lazy_page(chunks::audit_log)/>
+                            <Route path=path!("home-dashboards") view=|| lazy_page(chunks::home_dashboards)/>
                         </ParentRoute>
                     </ParentRoute>
                 </Routes>

@@ -96,7 +96,8 @@ pub fn routing() -> Result<PageView, SplitLoaderError> {
     Ok(|| view! { <alerts::routing::RoutingPage/> }.into_any())
 }
 
-// Dashboards: one dashboard's page, and the home page's dashboard.
+// Dashboards: one dashboard's page and the home page's dashboard, the list, the editor,
+// importing, and versions.
 
 #[wasm_split(dashboards, fallible)]
 pub fn dashboard() -> Result<PageView, SplitLoaderError> {
@@ -106,6 +107,31 @@ pub fn dashboard() -> Result<PageView, SplitLoaderError> {
 #[wasm_split(dashboards, fallible)]
 pub fn home_dashboard() -> Result<PageView, SplitLoaderError> {
     Ok(|| view! { <dashboards::view::HomeDashboardPage/> }.into_any())
+}
+
+#[wasm_split(dashboards, fallible)]
+pub fn dashboard_list() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::list::DashboardListPage/> }.into_any())
+}
+
+#[wasm_split(dashboards, fallible)]
+pub fn new_dashboard() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::editor::NewDashboardPage/> }.into_any())
+}
+
+#[wasm_split(dashboards, fallible)]
+pub fn edit_dashboard() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::editor::EditDashboardPage/> }.into_any())
+}
+
+#[wasm_split(dashboards, fallible)]
+pub fn import_dashboard() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::import::ImportPage/> }.into_any())
+}
+
+#[wasm_split(dashboards, fallible)]
+pub fn dashboard_versions() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <dashboards::versions::VersionsPage/> }.into_any())
 }
 
 // Incidents: the list, declaring one, and an incident's page. Most visits go on to an incident,
@@ -182,7 +208,7 @@ pub fn reports() -> Result<PageView, SplitLoaderError> {
     Ok(|| view! { <reports::ReportsPage/> }.into_any())
 }
 
-// Admin: users, teams, API keys and the audit log.
+// Admin: users, teams, API keys, the audit log and home dashboards.
 
 #[wasm_split(admin, fallible)]
 pub fn users() -> Result<PageView, SplitLoaderError> {
@@ -202,6 +228,11 @@ pub fn api_keys() -> Result<PageView, SplitLoaderError> {
 #[wasm_split(admin, fallible)]
 pub fn audit_log() -> Result<PageView, SplitLoaderError> {
     Ok(|| view! { <admin::audit_log::AuditLogPage/> }.into_any())
+}
+
+#[wasm_split(admin, fallible)]
+pub fn home_dashboards() -> Result<PageView, SplitLoaderError> {
+    Ok(|| view! { <admin::home_dashboards::HomeDashboardsPage/> }.into_any())
 }
 
 // Explore: queries and charts, and the scrape targets.

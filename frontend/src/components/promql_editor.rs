@@ -148,16 +148,18 @@ pub fn PromqlEditor(
     error: Signal<Option<String>>,
     #[prop(optional)] placeholder: Option<&'static str>,
     /// The textarea's id (and the label's `for`).
-    #[prop(optional)]
-    id: Option<&'static str>,
+    #[prop(optional, into)]
+    id: Option<String>,
     /// The field's label, for forms with more than one query ("Query" by default).
-    #[prop(optional)]
-    label: Option<&'static str>,
+    #[prop(optional, into)]
+    label: Option<String>,
 ) -> impl IntoView {
-    let id = id.unwrap_or("field-query");
-    let label = label.unwrap_or("Query");
+    let id = id.unwrap_or_else(|| "field-query".to_owned());
+    let label = label.unwrap_or_else(|| "Query".to_owned());
     let listbox_id = format!("{id}-suggestions");
     let error_id = format!("{id}-error");
+    let option_prefix = StoredValue::new(format!("{id}-option-"));
+    let option_id = move |i: usize| format!("{}{i}", option_prefix.get_value());
     let node = NodeRef::<html::Textarea>::new();
     let known = Known::new();
     // The cursor as a byte offset into the value; `None` while suggestions are dismissed.
@@ -237,9 +239,9 @@ pub fn PromqlEditor(
 
     view! {
         <div class="field promql-editor" class:has-error=move || error.get().is_some()>
-            <label for=id>{label}</label>
+            <label for=id.clone()>{label}</label>
             <textarea
-                id=id
+                id=id.clone()
                 class="promql"
                 rows="2"
                 spellcheck="false"
@@ -250,7 +252,7 @@ pub fn PromqlEditor(
                 aria-autocomplete="list"
                 aria-controls=listbox_id.clone()
                 aria-expanded=move || open().to_string()
-                aria-activedescendant=move || open().then(|| format!("{id}-option-{}", active.get()))
+                aria-activedescendant=move || open().then(|| option_id(active.get()))
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=error_id.clone()
                 prop:value=move || value.get()
@@ -274,7 +276,7 @@ pub fn PromqlEditor(
                                 view! {
                                     <li
                                         role="option"
-                                        id=format!("{id}-option-{i}")
+                                        id=option_id(i)
                                         aria-selected=move || (active.get() == i).to_string()
                                         // Before the textarea loses focus (which closes the list).
                                         on:mousedown=move |ev| {

@@ -1,13 +1,14 @@
-//! The user's own account: details, the contact methods escalations page them through, and
-//! changing their password.
+//! The user's own account: details, their home dashboard, the contact methods escalations
+//! page them through, and changing their password.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use vigil_shared::auth::ChangePasswordRequest;
 use vigil_shared::contact::{ContactMethod, ContactMethodRequest};
+use vigil_shared::dashboard::{DashboardSummary, HomeDashboard, OwnHomeDashboard};
 use vigil_shared::notify::DeliveryStatus;
 
-use crate::api::{self, ApiError};
+use crate::api::{self, ApiError, ApiResult, DashboardFilter};
 use crate::components::{ErrorBanner, FormState, Loaded, Notice, SelectField, TextField};
 use crate::session::use_session;
 
@@ -50,6 +51,7 @@ pub fn AccountPage() -> impl IntoView {
                     </dl>
                 })}
             </div>
+            <MyHomeDashboard/>
             <ContactMethods/>
             <form class="card" on:submit=submit>
                 <h2>"Change password"</h2>
@@ -64,6 +66,68 @@ pub fn AccountPage() -> impl IntoView {
                 <button class="button primary" type="submit" disabled=move || form.pending.get()>"Change password"</button>
             </form>
         </section>
+    }
+}
+
+/// The dashboard this user lands on: their own choice, or (none chosen) their team's or
+/// role's.
+#[component]
+fn MyHomeDashboard() -> impl IntoView {
+    let loaded = LocalResource::new(|| async { home_and_dashboards().await });
+    view! {
+        <div class="card">
+            <h2>"My home dashboard"</h2>
+            <Loaded resource=loaded what="dashboards" let:answer>
+                <HomeChoice home=answer.0 dashboards=answer.1/>
+            </Loaded>
+        </div>
+    }
+}
+
+async fn home_and_dashboards() -> ApiResult<(HomeDashboard, Vec<DashboardSummary>)> {
+    let home = api::my_home_dashboard().await?;
+    let dashboards = api::list_dashboards(&DashboardFilter::default()).await?;
+    Ok((home, dashboards))
+}
+
+#[component]
+fn HomeChoice(home: HomeDashboard, dashboards: Vec<DashboardSummary>) -> impl IntoView {
+    let chosen = match (&home.dashboard, home.chosen_by.as_str()) {
+        (Some(dashboard), "user") => dashboard.id.to_string(),
+        _ => String::new(),
+    };
+    let followed = match (&home.dashboard, home.chosen_by.as_str()) {
+        (Some(dashboard), "team" | "role") => {
+            format!("Follow my team and role (now {})", dashboard.title)
+        }
+        _ => "Follow my team and role".to_owned(),
+    };
+    let pick = RwSignal::new(chosen);
+    let form = FormState::new();
+    let saved = RwSignal::new(false);
+    let options = std::iter::once((String::new(), followed))
+        .chain(dashboards.into_iter().map(|d| (d.id.to_string(), d.title)))
+        .collect();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        saved.set(false);
+        let request = OwnHomeDashboard {
+            dashboard_id: pick.get_untracked().parse().ok(),
+        };
+        form.submit(
+            async move { api::set_own_home_dashboard(&request).await },
+            move |()| saved.set(true),
+        );
+    };
+    view! {
+        <form class="inline-form" aria-label="My home dashboard" on:submit=submit novalidate=true>
+            <SelectField label="Home dashboard" name="dashboard_id" value=pick options=options error=form.field("dashboard_id")/>
+            <button class="button" type="submit" disabled=move || form.pending.get()>"Save"</button>
+        </form>
+        <ErrorBanner error=form.general()/>
+        <Show when=move || saved.get()>
+            <div class="banner banner-ok" role="status">"Home dashboard saved."</div>
+        </Show>
     }
 }
 

@@ -1,7 +1,8 @@
-//! The admin area: users, teams, API keys and the audit log.
+//! The admin area: users, teams, API keys, the audit log and the home dashboards.
 
 pub mod api_keys;
 pub mod audit_log;
+pub mod home_dashboards;
 pub mod teams;
 pub mod users;
 
@@ -25,6 +26,7 @@ pub fn AdminLayout() -> impl IntoView {
                             <A href="/admin/teams">"Teams"</A>
                             <A href="/admin/api-keys">"API keys"</A>
                             <A href="/admin/audit-log">"Audit log"</A>
+                            <A href="/admin/home-dashboards">"Home dashboards"</A>
                         </nav>
                     </header>
                     <Outlet/>
