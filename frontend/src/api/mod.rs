@@ -9,8 +9,8 @@
 mod admin;
 mod alerts;
 mod auth;
-pub mod dashboards;
 mod dashboard_edit;
+pub mod dashboards;
 mod incidents;
 mod notify;
 mod oncall;
