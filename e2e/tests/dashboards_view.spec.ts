@@ -152,9 +152,9 @@ test('a viewer lands on their home dashboard, picks a service and instances, zoo
   // The home page is the role's home dashboard, its charts drawn from the demo workload.
   await expect(page.getByRole('heading', { name: 'E2E service rates' })).toBeVisible();
   const rate = page.getByRole('article', { name: 'Requests of checkout' });
-  await expect(rate.getByTestId('panel-chart')).toHaveAttribute('data-drawn', 'true');
+  await expect(rate.getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
   await expect(rate.locator('.legend')).toContainText('checkout-0:9000');
-  await expect(page.getByRole('article', { name: 'Errors of checkout' }).getByTestId('panel-chart')).toHaveAttribute('data-drawn', 'true');
+  await expect(page.getByRole('article', { name: 'Errors of checkout' }).getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
   // The variable's options went through its regex: search is left out.
   const service = page.getByLabel('Service', { exact: true });
   await expect(service.locator('option')).toHaveText(['checkout', 'payments']);
@@ -181,7 +181,7 @@ test('a viewer lands on their home dashboard, picks a service and instances, zoo
   const payments = page.getByRole('article', { name: 'Requests of payments' });
   await expect(payments.locator('.legend')).toContainText('payments-0:9000');
   await expect(payments.locator('.legend')).not.toContainText('checkout');
-  await expect(payments.getByTestId('panel-chart')).toHaveAttribute('data-drawn', 'true');
+  await expect(payments.getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
   await page.locator('#var-instance').click();
   const instances = page.locator('.variable-options').getByRole('checkbox');
   await expect(instances).toHaveCount(3); // All, payments-0:9000, payments-1:9000
@@ -199,7 +199,7 @@ test('a viewer lands on their home dashboard, picks a service and instances, zoo
   // Dragging across a chart zooms the dashboard; "Back" returns to the range before.
   await expect(page).toHaveURL(/[?&]from=now-1h&to=now(&|$)/);
   const chart = page.getByRole('article', { name: 'Requests of payments' });
-  await expect(chart.getByTestId('panel-chart')).toHaveAttribute('data-drawn', 'true');
+  await expect(chart.getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
   const area = await chart.locator('.nsewdrag').first().boundingBox();
   expect(area).not.toBeNull();
   const y = area!.y + area!.height / 2;
@@ -222,7 +222,7 @@ test('a viewer lands on their home dashboard, picks a service and instances, zoo
   const far = page.getByRole('article', { name: 'Far below' });
   const before = asked.length;
   await far.scrollIntoViewIfNeeded();
-  await expect(far.getByTestId('panel-chart')).toHaveAttribute('data-drawn', 'true');
+  await expect(far.getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
   const later = asked.slice(before);
   expect(later.some((batch) => batch.length === 1 && batch[0] === 'count(up{job=~"payments"})')).toBe(true);
 
@@ -231,7 +231,7 @@ test('a viewer lands on their home dashboard, picks a service and instances, zoo
   await page.getByRole('button', { name: /More/ }).click();
   const folded = page.getByRole('article', { name: 'In a collapsed row' });
   await folded.scrollIntoViewIfNeeded();
-  await expect(folded.getByTestId('panel-chart')).toHaveAttribute('data-drawn', 'true');
+  await expect(folded.getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
   expect(asked.flat()).toContain('max(up{job=~"payments"})');
 
   expect(problems, 'no script errors in the console').toEqual([]);
@@ -242,13 +242,13 @@ test('a panel goes full screen and back, and opens in Explore and in a new alert
   await logIn(page, 'editor@vigil.local');
   await page.goto(`/dashboards/${uid}?var-job=payments`);
   const rate = page.getByRole('article', { name: 'Requests of payments' });
-  await expect(rate.getByTestId('panel-chart')).toHaveAttribute('data-drawn', 'true');
+  await expect(rate.getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
 
   await rate.getByRole('button', { name: 'Panel menu' }).click();
   await rate.getByRole('menuitem', { name: 'Full screen' }).click();
   await expect(page).toHaveURL(/[?&]viewPanel=rate(&|$)/);
   const dialog = page.getByRole('dialog', { name: 'Panel in full screen' });
-  await expect(dialog.getByTestId('panel-chart')).toHaveAttribute('data-drawn', 'true');
+  await expect(dialog.getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
   await expect(page.getByRole('article', { name: 'Errors of payments' })).toHaveCount(0);
   await page.keyboard.press('Escape');
   await expect(dialog).toHaveCount(0);
