@@ -58,6 +58,23 @@ fn name_len(text: &str) -> usize {
     text.find(|c: char| !is_name_char(c)).unwrap_or(text.len())
 }
 
+/// A `${name[:format]}` or `[[name[:format]]]` reference starting at `at`, `inner` being the
+/// text after its two opening characters.
+fn enclosed<'a>(inner: &'a str, close: &str, at: usize) -> Option<Reference<'a>> {
+    let end = inner.find(close)?;
+    let body = &inner[..end];
+    let (name, format) = match body.split_once(':') {
+        Some((name, format)) => (name, Some(format)),
+        None => (body, None),
+    };
+    (!name.is_empty() && name.chars().all(is_name_char)).then_some(Reference {
+        start: at,
+        end: at + 2 + end + close.len(),
+        name,
+        format,
+    })
+}
+
 /// Every reference in `text`, in order.
 fn scan(text: &str) -> Vec<Reference<'_>> {
     let mut found = Vec::new();
@@ -65,33 +82,9 @@ fn scan(text: &str) -> Vec<Reference<'_>> {
     while at < text.len() {
         let rest = &text[at..];
         let reference = if let Some(inner) = rest.strip_prefix("${") {
-            inner.find('}').and_then(|close| {
-                let body = &inner[..close];
-                let (name, format) = match body.split_once(':') {
-                    Some((name, format)) => (name, Some(format)),
-                    None => (body, None),
-                };
-                (!name.is_empty() && name.chars().all(is_name_char)).then_some(Reference {
-                    start: at,
-                    end: at + 2 + close + 1,
-                    name,
-                    format,
-                })
-            })
+            enclosed(inner, "}", at)
         } else if let Some(inner) = rest.strip_prefix("[[") {
-            inner.find("]]").and_then(|close| {
-                let body = &inner[..close];
-                let (name, format) = match body.split_once(':') {
-                    Some((name, format)) => (name, Some(format)),
-                    None => (body, None),
-                };
-                (!name.is_empty() && name.chars().all(is_name_char)).then_some(Reference {
-                    start: at,
-                    end: at + 2 + close + 2,
-                    name,
-                    format,
-                })
-            })
+            enclosed(inner, "]]", at)
         } else if let Some(inner) = rest.strip_prefix('$') {
             let len = name_len(inner);
             (len > 0).then(|| Reference {
@@ -156,10 +149,10 @@ fn value_of(reference: &Reference<'_>, scope: &Scope, format: Format) -> Option<
         return builtin;
     }
     let selection = scope.values.get(reference.name)?;
-    let format = match reference.format {
-        Some("text") => Format::Text,
-        Some("regex" | "pipe" | "csv" | "raw") | None => format,
-        Some(_) => format,
+    let format = if reference.format == Some("text") {
+        Format::Text
+    } else {
+        format
     };
     Some(match (reference.format, selection) {
         (_, Selection::Raw(text)) => text.clone(),
