@@ -10,7 +10,7 @@ use common::{Client, PASSWORD, TestApp, TestResponse};
 use serde_json::{Value, json};
 use vigil::dashboards::store;
 use vigil_shared::Role;
-use vigil_shared::admin::{CreatedApiKey, Team};
+use vigil_shared::admin::Team;
 use vigil_shared::dashboard::{
     Dashboard, DashboardModel, DashboardSummary, DashboardVersion, HomeDashboard, HomeDashboards,
 };
@@ -201,14 +201,8 @@ async fn each_role_reads_and_only_editors_and_admins_write() {
     );
 
     // API keys with the read scope read; they never write.
-    let key: CreatedApiKey = admin
-        .post(
-            "/api/v1/api-keys",
-            &json!({ "name": "grafana", "scopes": ["read"] }),
-        )
-        .await
-        .json();
-    let mut machine = app.with_api_key(&key.secret);
+    let key = app.api_key(&["read"]).await;
+    let mut machine = app.with_api_key(&key);
     assert_eq!(listed(&mut machine).await, ["Shared", "Payments latency"]);
     let read = machine
         .get(&format!("/api/v1/dashboards/{}", shared.id))
@@ -331,14 +325,8 @@ async fn hidden_dashboards_are_404_everywhere_and_teams_let_members_in() {
     );
 
     // An API key reads as a viewer in no team.
-    let key: CreatedApiKey = admin
-        .post(
-            "/api/v1/api-keys",
-            &json!({ "name": "grafana", "scopes": ["read"] }),
-        )
-        .await
-        .json();
-    let mut machine = app.with_api_key(&key.secret);
+    let key = app.api_key(&["read"]).await;
+    let mut machine = app.with_api_key(&key);
     assert_eq!(listed(&mut machine).await, ["Everyone"]);
     let response = machine
         .get(&format!("/api/v1/dashboards/{}", team_only.uid))

@@ -239,14 +239,7 @@ async fn every_built_in_query_draws_data_from_the_demo() {
     provision::provision_built_in(&app.db).await.unwrap();
 
     let mut admin = app.login("admin@vigil.local", PASSWORD).await;
-    let key: Value = admin
-        .post(
-            "/api/v1/api-keys",
-            &json!({ "name": "agent", "scopes": ["ingest", "read"] }),
-        )
-        .await
-        .json();
-    let secret = key["secret"].as_str().unwrap().to_owned();
+    let secret = app.api_key(&["ingest", "read"]).await;
     // Something pushed, something queried, something not found, as a live server sees.
     let pushed = encode(&WriteRequest {
         timeseries: vec![series(

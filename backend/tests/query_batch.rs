@@ -11,7 +11,6 @@ use vigil::config::AppConfig;
 use vigil::metrics::model::{Labels, Sample, SeriesWrite, WriteBatch};
 use vigil::promql::QueryLimits;
 use vigil_shared::Role;
-use vigil_shared::admin::CreatedApiKey;
 use vigil_shared::dashboard::BatchAnswer;
 
 /// Writes 30 minutes of a request counter (two instances) and a latency histogram, a sample
@@ -97,18 +96,6 @@ async fn counter(app: &TestApp, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("{name} is not in /metrics"))
         .parse()
         .unwrap()
-}
-
-async fn api_key(app: &TestApp, scope: &str) -> String {
-    let mut admin = app.login_as(Role::Admin).await;
-    let created: CreatedApiKey = admin
-        .post(
-            "/api/v1/api-keys",
-            &json!({ "name": format!("{scope} key"), "scopes": [scope] }),
-        )
-        .await
-        .json();
-    created.secret
 }
 
 #[tokio::test]
@@ -329,8 +316,8 @@ async fn every_role_and_read_keys_may_ask_and_nobody_else() {
     let response = app.anonymous().post("/api/v1/query/batch", &items).await;
     assert_eq!(response.status, StatusCode::UNAUTHORIZED);
 
-    let read = api_key(&app, "read").await;
-    let ingest = api_key(&app, "ingest").await;
+    let read = app.api_key(&["read"]).await;
+    let ingest = app.api_key(&["ingest"]).await;
     let response = app
         .with_api_key(&read)
         .post("/api/v1/query/batch", &items)

@@ -9,7 +9,7 @@ use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, Postgres, Transaction};
 use vigil_shared::dashboard::{
     Dashboard, DashboardModel, DashboardSummary, DashboardVersion, HomeDashboard, HomeDashboards,
     OwnHomeDashboard, RestoreDashboard, SaveDashboard,
@@ -203,6 +203,29 @@ fn audit_details(stored: &Stored, message: &str) -> Value {
             "message": message })
 }
 
+/// The end of every write that leaves a dashboard: the audit entry, the commit, and the
+/// dashboard as the caller now sees it.
+async fn written(
+    mut tx: Transaction<'_, Postgres>,
+    editor: &AuthUser,
+    who: &Who,
+    action: &str,
+    stored: Stored,
+    details: Value,
+) -> AppResult<Dashboard> {
+    audit::record(
+        &mut *tx,
+        editor.audit_actor(),
+        action,
+        Target::of("dashboard", stored.id),
+        details,
+    )
+    .await?;
+    let shown = shown(&mut tx, who, stored).await?;
+    tx.commit().await?;
+    Ok(shown)
+}
+
 async fn create(
     Editor(editor): Editor,
     State(state): State<AppState>,
@@ -219,16 +242,8 @@ async fn create(
         &request.message,
     )
     .await?;
-    audit::record(
-        &mut *tx,
-        editor.audit_actor(),
-        "dashboard.create",
-        Target::of("dashboard", stored.id),
-        audit_details(&stored, &request.message),
-    )
-    .await?;
-    let shown = shown(&mut tx, &who, stored).await?;
-    tx.commit().await?;
+    let details = audit_details(&stored, &request.message);
+    let shown = written(tx, &editor, &who, "dashboard.create", stored, details).await?;
     Ok((StatusCode::CREATED, Json(shown)))
 }
 
@@ -276,16 +291,8 @@ async fn save(
         &request.message,
     )
     .await?;
-    audit::record(
-        &mut *tx,
-        editor.audit_actor(),
-        "dashboard.update",
-        Target::of("dashboard", stored.id),
-        audit_details(&stored, &request.message),
-    )
-    .await?;
-    let shown = shown(&mut tx, &who, stored).await?;
-    tx.commit().await?;
+    let details = audit_details(&stored, &request.message);
+    let shown = written(tx, &editor, &who, "dashboard.update", stored, details).await?;
     Ok(Json(shown))
 }
 
@@ -374,17 +381,9 @@ async fn restore(
         message => message.to_owned(),
     };
     let stored = store::update(&mut tx, &current, &model, Some(editor.id), &message).await?;
-    audit::record(
-        &mut *tx,
-        editor.audit_actor(),
-        "dashboard.restore",
-        Target::of("dashboard", stored.id),
-        json!({ "uid": stored.uid, "title": stored.model.title, "version": stored.version,
-                "restored": request.version }),
-    )
-    .await?;
-    let shown = shown(&mut tx, &who, stored).await?;
-    tx.commit().await?;
+    let details = json!({ "uid": stored.uid, "title": stored.model.title,
+                          "version": stored.version, "restored": request.version });
+    let shown = written(tx, &editor, &who, "dashboard.restore", stored, details).await?;
     Ok(Json(shown))
 }
 

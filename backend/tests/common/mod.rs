@@ -265,6 +265,19 @@ impl TestApp {
         }
     }
 
+    /// A new API key with `scopes`, created through the API by a new admin; its secret.
+    pub async fn api_key(&self, scopes: &[&str]) -> String {
+        let mut admin = self.login_as(Role::Admin).await;
+        let created: vigil_shared::admin::CreatedApiKey = admin
+            .post(
+                "/api/v1/api-keys",
+                &serde_json::json!({ "name": format!("{} key", scopes.join("+")), "scopes": scopes }),
+            )
+            .await
+            .json();
+        created.secret
+    }
+
     /// Creates a user directly in the database (password [`PASSWORD`]).
     pub async fn create_user(&self, email: &str, role: Role) -> i64 {
         let user = vigil::users::NewUser::parse(&vigil_shared::admin::CreateUserRequest {
