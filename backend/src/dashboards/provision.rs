@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::Context;
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
+use tokio::io::AsyncReadExt as _;
 use tokio_util::sync::CancellationToken;
 use vigil_shared::Role;
 use vigil_shared::dashboard::DashboardModel;
@@ -317,7 +318,15 @@ fn is_dashboard_file(path: &Path) -> bool {
 
 /// A file's dashboard and its uid (the file's own, else one made from the file name).
 async fn load(path: &Path) -> anyhow::Result<(String, DashboardModel)> {
-    let bytes = tokio::fs::read(path).await.context("reading it")?;
+    // Read no more than the bound allows, so that a huge file costs no memory.
+    let mut bytes = Vec::new();
+    tokio::fs::File::open(path)
+        .await
+        .context("opening it")?
+        .take(validate::MAX_BODY_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .await
+        .context("reading it")?;
     if bytes.len() > validate::MAX_BODY_BYTES {
         anyhow::bail!("it is larger than {} bytes", validate::MAX_BODY_BYTES);
     }
@@ -356,6 +365,17 @@ fn uid_from_path(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_file_over_the_bound_is_refused() {
+        let dir = std::env::temp_dir().join(format!("vigil-provision-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("huge.json");
+        std::fs::write(&path, vec![b' '; validate::MAX_BODY_BYTES + 10]).unwrap();
+        let problem = load(&path).await.unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(problem.contains("larger than"), "{problem}");
+    }
 
     #[test]
     fn every_built_in_dashboard_is_valid() {
