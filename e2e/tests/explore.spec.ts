@@ -70,6 +70,39 @@ test('a viewer builds a query with autocomplete on Explore and sees a chart and 
   expect(problems, 'no script errors or blocked resources in the console').toEqual([]);
 });
 
+test('leaving Explore while its query is still answering is quiet, and the next page works', async ({ page }) => {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/status of 40[01]/.test(message.text())) problems.push(message.text());
+  });
+  await logIn(page, 'viewer@vigil.local');
+
+  // The instant query (the table) answers only once the user has gone elsewhere.
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let asked!: () => void;
+  const instantAsked = new Promise<void>((resolve) => (asked = resolve));
+  await page.route('**/prometheus/api/v1/query?*', async (route) => {
+    asked();
+    await held;
+    await route.continue();
+  });
+  await page.goto('/explore?query=' + encodeURIComponent('sum(rate(http_requests_total[5m]))'));
+  await expect(page.getByTestId('chart')).toHaveAttribute('data-drawn', 'true');
+  await instantAsked;
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboards' }).click();
+  await expect(page.getByRole('heading', { name: 'Explore' })).toHaveCount(0);
+  const answered = page.waitForResponse('**/prometheus/api/v1/query?*');
+  release();
+  await answered;
+  // The late answer lands nowhere, and the app still moves between pages.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Explore' }).click();
+  await expect(page.getByRole('heading', { name: 'Explore' })).toBeVisible();
+  expect(problems, 'no script errors in the console').toEqual([]);
+});
+
 test('an editor adds a scrape target, sees it scraped and up, then pauses it', async ({ page, baseURL }) => {
   await logIn(page, 'editor@vigil.local');
   await page.goto('/explore');

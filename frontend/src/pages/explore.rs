@@ -123,7 +123,8 @@ pub fn ExplorePage() -> impl IntoView {
                 Ok(_) => Some(api::query_instant(&text, end).await),
                 Err(_) => None,
             };
-            if generation.get_value() != this_run {
+            // The user may have left the page meanwhile (the value is then gone).
+            if generation.try_get_value() != Some(this_run) {
                 return;
             }
             took_ms.set(js_sys::Date::now() - began);

@@ -61,17 +61,19 @@ fn LoginForm(next: Memo<String>) -> impl IntoView {
             match api::login(&request).await {
                 Ok(user) => {
                     session.user.set(Some(user));
-                    navigate(&next.get_untracked(), Default::default());
+                    if let Some(next) = next.try_get_untracked() {
+                        navigate(&next, Default::default());
+                    }
                 }
                 Err(failure) => {
                     let email_problem = failure.fields.contains_key("email");
                     error.set(Some(failure));
                     // Put the cursor where the fix goes: usually the password, selected for retyping.
                     if email_problem {
-                        if let Some(input) = email_input.get_untracked() {
+                        if let Some(input) = email_input.try_get_untracked().flatten() {
                             let _ = input.focus();
                         }
-                    } else if let Some(input) = password_input.get_untracked() {
+                    } else if let Some(input) = password_input.try_get_untracked().flatten() {
                         let _ = input.focus();
                         input.select();
                     }

@@ -323,7 +323,7 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
         }
         set_timeout(
             move || {
-                if generation.get_value() != this_fetch {
+                if generation.try_get_value() != Some(this_fetch) {
                     return;
                 }
                 let end = now().floor();
@@ -333,7 +333,7 @@ fn RuleForm(rule: Option<AlertRule>) -> impl IntoView {
                 previewing.set(true);
                 leptos::task::spawn_local(async move {
                     let result = api::query_range(&query, start, end, step).await;
-                    if generation.get_value() != this_fetch {
+                    if generation.try_get_value() != Some(this_fetch) {
                         return;
                     }
                     previewing.set(false);

@@ -226,7 +226,9 @@ fn DashboardEditor(dashboard: Dashboard, is_new: bool) -> impl IntoView {
                 match api::save_dashboard(None, &request).await {
                     Ok(copy) => {
                         // The copy is saved: nothing to warn about on the way to it.
-                        saved_model.set(editor.model.get_untracked());
+                        if let Some(model) = editor.model.try_get_untracked() {
+                            saved_model.set(model);
+                        }
                         dialog.set(Dialog::Closed);
                         navigate(
                             &format!("/dashboards/{}/edit", api::encode_component(&copy.uid)),
@@ -280,7 +282,9 @@ fn DashboardEditor(dashboard: Dashboard, is_new: bool) -> impl IntoView {
             leptos::task::spawn_local(async move {
                 match api::delete_dashboard(target).await {
                     Ok(()) => {
-                        saved_model.set(editor.model.get_untracked());
+                        if let Some(model) = editor.model.try_get_untracked() {
+                            saved_model.set(model);
+                        }
                         navigate("/dashboards", Default::default());
                     }
                     Err(error) => editor.error.set(Some(error)),
