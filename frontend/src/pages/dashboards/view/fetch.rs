@@ -231,8 +231,10 @@ impl Fetcher {
                 batches.push(Batch::default());
             }
             let batch = batches.last_mut().expect("a batch was just added");
-            // Aligned on the step, so that successive refreshes ask the same points and the
-            // server's cache answers them.
+            // Range queries are aligned on the step, so that successive refreshes ask the same
+            // points and the server's cache answers them. An instant query (a stat's value now)
+            // is asked at the end itself, as Grafana does: aligned, it would lag by up to a step
+            // and find nothing for a series younger than that.
             let aligned_end = (end / step).floor() * step;
             let aligned_start = (start / step).floor() * step;
             // Hidden queries are not drawn: not asked either.
@@ -242,7 +244,7 @@ impl Fetcher {
                     id: batch.items.len().to_string(),
                     expr: target.expr(index, range).unwrap_or_default(),
                     start: ranged.then_some(aligned_start),
-                    end: aligned_end,
+                    end: if ranged { aligned_end } else { end.floor() },
                     step: ranged.then_some(step),
                 });
             }
