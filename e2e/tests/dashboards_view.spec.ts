@@ -15,6 +15,7 @@ const collapsedExpr = 'max(up{job=~"$job"})';
 const model = {
   title: 'E2E service rates',
   time: { range: '1h' },
+  tooltip: 'shared_tooltip',
   variables: [
     {
       name: 'job',
@@ -174,6 +175,10 @@ test('a viewer lands on their home dashboard, picks a service and instances, zoo
   const marker = rate.locator('.scatterlayer .trace').last().locator('.point').last();
   await marker.hover({ force: true });
   await expect(rate.locator('.hoverlayer')).toContainText(incidentTitle);
+  // The dashboard shares the tooltip: the other chart marks the same moment and shows its values there.
+  const errors = page.getByRole('article', { name: 'Errors of checkout' });
+  await expect(errors.locator('.panel-crosshair')).toBeVisible();
+  await expect(errors.locator('.hoverlayer .hovertext').first()).toBeAttached();
 
   // Another service: the chained instance variable follows, the panels redraw, the address keeps it.
   await service.selectOption('payments');

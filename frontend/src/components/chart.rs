@@ -41,6 +41,14 @@ export async function vigilDrawPanel(element, figure, onZoom) {
     });
     element.vigilResize.observe(element);
   }
+  if (!element.vigilHoverWatched) {
+    element.vigilHoverWatched = true;
+    element.on('plotly_hover', (event) => {
+      const point = event.points && event.points[0];
+      if (point) shareHover(element, point.x);
+    });
+    element.on('plotly_unhover', () => shareHover(element, null));
+  }
   element.vigilZoom = onZoom;
   if (!onZoom || element.vigilZoomWatched) return;
   element.vigilZoomWatched = true;
@@ -55,6 +63,44 @@ export async function vigilDrawPanel(element, figure, onZoom) {
     if (from === undefined || to === undefined || !element.vigilZoom) return;
     element.vigilZoom(seconds(from), seconds(to));
   });
+}
+// A dashboard that shares the crosshair (or the tooltip too) marks the same moment on its
+// other time charts while the pointer is over one of them.
+function shareHover(source, x) {
+  const board = source.closest('[data-chart-sync]');
+  const mode = board && board.dataset.chartSync;
+  if (mode !== 'crosshair' && mode !== 'tooltip') return;
+  for (const other of board.querySelectorAll('.panel-plot')) {
+    const layout = other._fullLayout;
+    const axis = layout && layout.xaxis;
+    if (other === source || !axis || axis.type !== 'date') continue;
+    let line = other.vigilCrosshair;
+    if (!line || !line.isConnected) {
+      line = document.createElement('div');
+      line.className = 'panel-crosshair';
+      line.setAttribute('aria-hidden', 'true');
+      other.appendChild(line);
+      other.vigilCrosshair = line;
+    }
+    const at = x === null ? NaN : axis.d2c(x);
+    const pixel = Number.isFinite(at) ? axis.c2p(at) : NaN;
+    const inside = Number.isFinite(pixel) && pixel >= 0 && pixel <= layout._size.w;
+    line.style.display = inside ? 'block' : 'none';
+    if (inside) {
+      line.style.left = `${layout._size.l + pixel}px`;
+      line.style.top = `${layout._size.t}px`;
+      line.style.height = `${layout._size.h}px`;
+    }
+    if (mode !== 'tooltip') continue;
+    // Every line's value at that moment (the charts' own mode needs a y too); the last
+    // argument keeps this hover from being announced, and so from echoing back.
+    try {
+      if (inside) window.Plotly.Fx.hover(other, { xval: at, hovermode: 'x' }, 'xy', true);
+      else window.Plotly.Fx.unhover(other);
+    } catch (_) {
+      // A chart redrawn meanwhile has nothing to hover.
+    }
+  }
 }
 export function vigilPurgeChart(element) {
   if (element.vigilResize) {

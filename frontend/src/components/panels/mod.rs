@@ -106,6 +106,8 @@ fn Plot(
             return;
         };
         let on_zoom = zoom.map(|zoom| zoom.with_value(|closure| closure.as_ref().clone()));
+        // Not drawn until this drawing is done (what tests and the benchmark wait for).
+        drawn.set(false);
         leptos::task::spawn_local(async move {
             let outcome = chart::draw(&element, &figure, on_zoom.as_ref()).await;
             let _ = drawn.try_set(outcome.is_ok());
