@@ -22,6 +22,7 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use http_body_util::BodyExt as _;
 use sqlx::PgPool;
+use tokio::io::AsyncBufReadExt as _;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 use vigil::config::AppConfig;
@@ -58,6 +59,7 @@ fn summary(kind: &str, mut ms: Vec<f64>) {
 }
 
 /// One synthetic series and how its value grows.
+#[derive(Clone)]
 struct Series {
     labels: Labels,
     /// Added every 15 s (counters), or the level (gauges).
@@ -215,12 +217,16 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// The application over `pool` with its query cache listening; stops with `shutdown`.
-async fn application(pool: &PgPool, shutdown: &CancellationToken) -> anyhow::Result<AppState> {
+async fn application(
+    pool: &PgPool,
+    config: AppConfig,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<AppState> {
     let info = ServerInfo {
         started_at: chrono::Utc::now(),
         database_mode: "external",
     };
-    let state = AppState::new(pool.clone(), AppConfig::default(), info).await?;
+    let state = AppState::new(pool.clone(), config, info).await?;
     tokio::spawn(cache::listen_worker(
         state.metrics.clone(),
         shutdown.clone(),
@@ -314,7 +320,7 @@ async fn run(cluster: &EmbeddedCluster) -> anyhow::Result<()> {
     let end = (chrono::Utc::now().timestamp_millis() - 30 * 60_000) / 60_000 * 60_000;
     let shutdown = CancellationToken::new();
     let seeding = Instant::now();
-    let state = application(&pool, &shutdown).await?;
+    let state = application(&pool, AppConfig::default(), &shutdown).await?;
     // The series are created through the store (one sample each at `end`), the history before
     // it copied in as the metrics benchmark does.
     let outcome = state
@@ -373,7 +379,7 @@ async fn run(cluster: &EmbeddedCluster) -> anyhow::Result<()> {
 
     let mut cold = Vec::new();
     for _ in 0..cold_runs.max(1) {
-        let fresh = application(&pool, &shutdown).await?;
+        let fresh = application(&pool, AppConfig::default(), &shutdown).await?;
         let app = vigil::router::router(fresh);
         cold.push(ask(&app, &key, end).await?);
     }
@@ -389,6 +395,196 @@ async fn run(cluster: &EmbeddedCluster) -> anyhow::Result<()> {
         refreshes.push(ask(&app, &key, now).await?);
     }
     summary("refresh (window slid by one step)", refreshes);
+
+    let outcome = in_chromium(&pool, &state, &series, now, &shutdown).await;
     shutdown.cancel();
+    outcome
+}
+
+/// One sample for every series at `t`.
+fn sample_at(series: &[Series], t: i64) -> WriteBatch {
+    WriteBatch {
+        series: series
+            .iter()
+            .map(|s| SeriesWrite {
+                labels: s.labels.clone(),
+                samples: vec![Sample {
+                    timestamp_ms: t,
+                    value: s.value(t),
+                }],
+            })
+            .collect(),
+        metadata: Vec::new(),
+    }
+}
+
+/// The dashboard the browser draws: the batch's 12 queries as 10 time series and 2 stats
+/// over the last 24 h, four panels to a row.
+fn dashboard_model() -> serde_json::Value {
+    let mut panels = serde_json::Map::new();
+    let mut items = Vec::new();
+    for (index, (id, expr, instant)) in PANELS.iter().enumerate() {
+        let kind = if *instant { "stat" } else { "time_series" };
+        panels.insert(
+            (*id).to_owned(),
+            serde_json::json!({
+                "kind": kind,
+                "title": id,
+                "queries": [{ "expr": expr, "instant": instant }],
+            }),
+        );
+        items.push(serde_json::json!({
+            "panel": id, "x": (index % 4) * 6, "y": (index / 4) * 6, "w": 6, "h": 6,
+        }));
+    }
+    serde_json::json!({
+        "title": "Benchmark: 12 panels over 24 h",
+        "panels": panels,
+        "layout": [{ "items": items }],
+        "time": { "range": "24h" },
+    })
+}
+
+/// Serves `state` with its web UI on a free loopback port until `shutdown`; answers the origin.
+async fn serve(state: AppState, shutdown: &CancellationToken) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let origin = format!("http://{}", listener.local_addr()?);
+    let app =
+        vigil::router::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        axum::serve(vigil::serve::tuned(listener), app)
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+    });
+    Ok(origin)
+}
+
+/// What the chromium half needs that `cargo bench` does not build; `None` when all is there.
+fn missing_for_chromium(root: &std::path::Path, chromium: &str) -> Option<String> {
+    let needs = [
+        (
+            root.join("frontend/dist/index.html"),
+            "cargo xtask build-web",
+        ),
+        (
+            root.join("e2e/node_modules/@playwright/test"),
+            "cd e2e && npm ci",
+        ),
+        (
+            std::path::PathBuf::from(chromium),
+            "apt-get install chromium",
+        ),
+    ];
+    let missing: Vec<String> = needs
+        .iter()
+        .filter(|(path, _)| !path.exists())
+        .map(|(path, fix)| format!("{} ({fix})", path.display()))
+        .collect();
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
+/// The same dashboard drawn in chromium (`e2e/bench/dashboard-draw.mjs`): each first visit on
+/// a fresh server (an empty query cache) in a fresh browser profile, then refreshes while
+/// samples keep arriving every 15 s, as from a scrape.
+async fn in_chromium(
+    pool: &PgPool,
+    state: &AppState,
+    series: &[Series],
+    written_to: i64,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the backend is in the workspace")
+        .to_path_buf();
+    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if let Some(missing) = missing_for_chromium(&root, &chromium) {
+        println!("chromium: skipped, missing {missing}");
+        return Ok(());
+    }
+    // History up to now, then a sample every 15 s while the browser works.
+    let mut last = written_to;
+    let now_ms = || chrono::Utc::now().timestamp_millis();
+    while last + 60_000 <= now_ms() {
+        state.metrics.write(minute_of(series, last)).await?;
+        last += 60_000;
+    }
+    let live = {
+        let (metrics, series, stop) = (state.metrics.clone(), series.to_vec(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(STEP_MS as u64));
+            while !stop.is_cancelled() {
+                tick.tick().await;
+                while last + STEP_MS <= now_ms() {
+                    last += STEP_MS;
+                    if let Err(error) = metrics.write(sample_at(&series, last)).await {
+                        eprintln!("live samples: {error}");
+                    }
+                }
+            }
+        })
+    };
+
+    let password = "bench password";
+    vigil::demo::seed_users(pool, password).await?;
+    let model_file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bench-dashboard-{}.json", std::process::id()));
+    std::fs::write(&model_file, dashboard_model().to_string())?;
+    let config = AppConfig {
+        web_dir: Some(root.join("frontend/dist")),
+        ..AppConfig::default()
+    };
+    let mut origins = Vec::new();
+    for _ in 0..knob("BENCH_BROWSER_COLD_RUNS", 3).max(1) {
+        let fresh = application(pool, config.clone(), shutdown).await?;
+        origins.push(serve(fresh, shutdown).await?);
+    }
+    let runs = knob("BENCH_BROWSER_RUNS", 10);
+    println!(
+        "chromium: {} first visits (each a fresh server and browser profile), then {runs} refreshes",
+        origins.len()
+    );
+    let mut child = tokio::process::Command::new("node")
+        .arg(root.join("e2e/bench/dashboard-draw.mjs"))
+        .current_dir(root.join("e2e"))
+        .env("BENCH_ORIGINS", origins.join(" "))
+        .env("BENCH_EMAIL", "editor@vigil.local")
+        .env("BENCH_PASSWORD", password)
+        .env("BENCH_DASHBOARD_FILE", &model_file)
+        .env("BENCH_PANELS", PANELS.len().to_string())
+        .env("BENCH_RUNS", runs.to_string())
+        .env("CHROMIUM_PATH", &chromium)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let (mut firsts, mut refreshes, mut answers) = (Vec::new(), Vec::new(), Vec::new());
+    while let Some(line) = lines.next_line().await? {
+        match line.split_once(' ') {
+            Some(("first", ms)) => firsts.push(ms.parse::<f64>()?),
+            Some(("refresh", times)) => {
+                let (drawn, answered) = times.split_once(' ').unwrap_or((times, times));
+                refreshes.push(drawn.parse::<f64>()?);
+                answers.push(answered.parse::<f64>()?);
+            }
+            _ => {}
+        }
+        // Progress: the browser's runs take a while.
+        eprint!(".");
+    }
+    eprintln!();
+    let status = child.wait().await?;
+    live.abort();
+    let _ = std::fs::remove_file(&model_file);
+    anyhow::ensure!(status.success(), "the chromium script failed ({status})");
+    anyhow::ensure!(
+        !firsts.is_empty() && !refreshes.is_empty(),
+        "the chromium script measured nothing"
+    );
+    summary("chromium: first visit, all 12 drawn", firsts);
+    summary("chromium: refresh, all 12 drawn again", refreshes);
+    summary("  of which until the batch was answered", answers);
     Ok(())
 }
