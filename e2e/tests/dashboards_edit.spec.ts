@@ -5,19 +5,9 @@
 // restores one; and Grafana's Node Exporter Full dashboard is checked, then imported.
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import * as path from 'node:path';
-import { logIn } from './helpers';
+import { logIn, watchConsole } from './helpers';
 
 const fixture = path.resolve(__dirname, '../../../shared/fixtures/grafana/node-exporter-full.json');
-
-/** Fails the test on script errors (the browser's own 4xx logs aside: they are answers the pages show). */
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) problems.push(message.text());
-  });
-  return problems;
-}
 
 /** Adds a panel of `kind` to the first row; its editor opens. */
 async function addPanel(page: Page, kind: 'Stat' | 'Time series', title: string, query: string, unit: string) {

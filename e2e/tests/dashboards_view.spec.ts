@@ -4,7 +4,7 @@
 // incident drawn on the charts, and off-screen or collapsed panels are fetched only once shown.
 // The dashboard is made through the API, and set as the viewer role's home, before the test.
 import { expect, test, type APIRequestContext, type Page, type Request } from '@playwright/test';
-import { demoPassword, logIn, sameOrigin } from './helpers';
+import { demoPassword, logIn, sameOrigin, watchConsole } from './helpers';
 
 const uid = 'e2e-service-rates';
 const incidentTitle = 'E2E dashboard incident';
@@ -90,16 +90,6 @@ function batches(page: Page): string[][] {
   return asked;
 }
 
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  page.on('console', (message) => {
-    // The session check before logging in answers 401.
-    if (message.type() === 'error' && !/status of 401/.test(message.text())) problems.push(message.text());
-  });
-  return problems;
-}
-
 let homesBefore: unknown;
 
 test.beforeAll(async ({ playwright, baseURL }) => {
@@ -146,7 +136,8 @@ test.afterAll(async ({ playwright, baseURL }) => {
 });
 
 test('a viewer lands on their home dashboard, picks a service and instances, zooms and goes back, and sees an incident on the charts', async ({ page }) => {
-  const problems = watchConsole(page);
+  // The session check before logging in answers 401.
+  const problems = watchConsole(page, /status of 401/);
   const asked = batches(page);
   await logIn(page, 'viewer@vigil.local');
 
@@ -243,7 +234,8 @@ test('a viewer lands on their home dashboard, picks a service and instances, zoo
 });
 
 test('a panel goes full screen and back, and opens in Explore and in a new alert rule with its query filled in', async ({ page }) => {
-  const problems = watchConsole(page);
+  // The session check before logging in answers 401.
+  const problems = watchConsole(page, /status of 401/);
   await logIn(page, 'editor@vigil.local');
   await page.goto(`/dashboards/${uid}?var-job=payments`);
   const rate = page.getByRole('article', { name: 'Requests of payments' });

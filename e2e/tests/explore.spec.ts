@@ -1,14 +1,10 @@
 // Explore: typing PromQL with autocomplete, seeing the demo workload as a chart and a table.
 import { expect, test } from '@playwright/test';
-import { logIn } from './helpers';
+import { logIn, watchConsole } from './helpers';
 
 test('a viewer builds a query with autocomplete on Explore and sees a chart and a table', async ({ page }) => {
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  page.on('console', (message) => {
-    // The browser logs every 4xx answer: the session check before logging in, and the refused query below.
-    if (message.type() === 'error' && !/status of 40[01]/.test(message.text())) problems.push(message.text());
-  });
+  // The browser logs every 4xx answer: the session check before logging in, and the refused query below.
+  const problems = watchConsole(page, /status of 40[01]/);
 
   await logIn(page, 'viewer@vigil.local');
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Explore' }).click();
@@ -71,11 +67,7 @@ test('a viewer builds a query with autocomplete on Explore and sees a chart and 
 });
 
 test('leaving Explore while its query is still answering is quiet, and the next page works', async ({ page }) => {
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 40[01]/.test(message.text())) problems.push(message.text());
-  });
+  const problems = watchConsole(page, /status of 40[01]/);
   await logIn(page, 'viewer@vigil.local');
 
   // The instant query (the table) answers only once the user has gone elsewhere.

@@ -19,6 +19,19 @@ export async function logIn(page: Page, email: string, password = demoPassword) 
   await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
 }
 
+/**
+ * Collects script errors and console errors, to fail a test on; the browser's own logs of
+ * the answers matching `expected` (4xx by default, which the pages show) are left out.
+ */
+export function watchConsole(page: Page, expected: RegExp = /status of 4\d\d/): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !expected.test(message.text())) problems.push(message.text());
+  });
+  return problems;
+}
+
 export async function logOut(page: Page) {
   await page.locator('.usermenu-button').click();
   await page.getByRole('menuitem', { name: 'Log out' }).click();

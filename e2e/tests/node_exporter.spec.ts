@@ -1,12 +1,12 @@
 // A Grafana user's first hour: Debian's real `prometheus-node-exporter` is started and scraped,
 // Grafana's Node Exporter Full export is imported as it is, and its panels draw this
 // machine's data — the stats agree with what the operating system says about itself.
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { logIn, sameOrigin } from './helpers';
+import { logIn, sameOrigin, watchConsole } from './helpers';
 
 const fixture = path.resolve(__dirname, '../../../shared/fixtures/grafana/node-exporter-full.json');
 const exporterPort = Number(process.env.VIGIL_E2E_NODE_EXPORTER_PORT ?? 19107);
@@ -37,16 +37,6 @@ test.beforeAll(async () => {
 test.afterAll(() => {
   exporter?.kill('SIGTERM');
 });
-
-/** Fails the test on script errors (the browser's own 4xx logs aside). */
-function watchConsole(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) problems.push(message.text());
-  });
-  return problems;
-}
 
 test('Grafana\'s Node Exporter Full, imported unchanged, draws a real node exporter\'s data', async ({ page }) => {
   test.setTimeout(120_000);
