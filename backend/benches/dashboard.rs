@@ -13,7 +13,12 @@
 //!   new samples is written through the store, then the window slides by one step and the
 //!   batch is asked again (through the cache, which reads only what changed).
 //!
-//! Knobs: BENCH_JOBS (3), BENCH_INSTANCES (4) per job, BENCH_ROUTES (5). The raw samples are
+//! Then the same 12 panels are drawn in chromium (`e2e/bench/dashboard-draw.mjs`): each of
+//! BENCH_BROWSER_COLD_RUNS (3) first visits on a fresh server in a fresh browser profile,
+//! then BENCH_BROWSER_RUNS (10) refreshes, timed until every panel is drawn.
+//!
+//! Knobs: BENCH_JOBS (3), BENCH_INSTANCES (4) per job, BENCH_ROUTES (5), BENCH_STEP (60, the
+//! range queries' step in seconds for the batch alone). The raw samples are
 //! read (no rollups are computed here). Prometheus has no batched endpoint to compare with.
 
 use std::time::Instant;
@@ -189,7 +194,7 @@ fn batch_body(end_ms: i64) -> String {
             if *instant {
                 serde_json::json!({ "id": id, "expr": expr, "end": end })
             } else {
-                serde_json::json!({ "id": id, "expr": expr, "start": start, "end": end, "step": 60 })
+                serde_json::json!({ "id": id, "expr": expr, "start": start, "end": end, "step": knob("BENCH_STEP", 60) })
             }
         })
         .collect();
