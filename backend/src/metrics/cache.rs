@@ -34,6 +34,9 @@ struct Entry {
     /// The invalidation log position the entry was synced at.
     synced: u64,
     used_at: Instant,
+    /// The widest window a query has read of the series: a narrower query (a stat's instant
+    /// next to a chart's day) must not trim what the wider one reads on its next refresh.
+    span_ms: i64,
 }
 
 #[derive(Default)]
@@ -199,6 +202,7 @@ impl SampleCache {
                     to_ms: end_ms,
                     synced: plan.position,
                     used_at: now,
+                    span_ms: end_ms - start_ms,
                 };
                 if let Some(old) = inner.entries.insert(id, entry) {
                     inner.bytes -= old.samples.len() * SAMPLE_BYTES;
@@ -218,18 +222,20 @@ impl SampleCache {
             let Some(&trusted_to) = tail_from.get(&id) else {
                 if let Some(entry) = entry {
                     entry.used_at = now;
+                    entry.span_ms = entry.span_ms.max(end_ms - start_ms);
                 }
                 out.push(samples);
                 continue;
             };
             let before = samples.len();
-            let cached = match entry {
+            let (cached, span_ms) = match entry {
                 Some(entry) => {
                     // Let go of the entry's reference so the vector can grow in place.
                     entry.samples = Arc::default();
-                    true
+                    entry.span_ms = entry.span_ms.max(end_ms - start_ms);
+                    (true, entry.span_ms)
                 }
-                None => false,
+                None => (false, end_ms - start_ms),
             };
             let vector = Arc::make_mut(&mut samples);
             let keep = vector.partition_point(|s| s.timestamp_ms <= trusted_to);
@@ -239,8 +245,10 @@ impl SampleCache {
                 out.push(samples);
                 continue;
             }
-            // Drop a long-unneeded prefix now and then, so entries do not grow forever.
-            let unneeded = vector.partition_point(|s| s.timestamp_ms < start_ms);
+            // Drop a long-unneeded prefix now and then, so entries do not grow forever: what
+            // even the widest window asked of the series no longer reaches.
+            let keep_from = end_ms.saturating_sub(span_ms);
+            let unneeded = vector.partition_point(|s| s.timestamp_ms < keep_from);
             let trimmed = unneeded > 1024 && unneeded * 4 > vector.len();
             if trimmed {
                 vector.drain(..unneeded);
@@ -249,7 +257,7 @@ impl SampleCache {
             if let Some(entry) = inner.entries.get_mut(&id) {
                 entry.samples = samples.clone();
                 if trimmed {
-                    entry.from_ms = start_ms;
+                    entry.from_ms = keep_from;
                 }
                 entry.to_ms = end_ms;
                 entry.synced = plan.position;
@@ -422,6 +430,53 @@ mod tests {
             vec![1],
             "the oldest went first"
         );
+    }
+
+    /// Samples every 50 ms over `[from, to]`.
+    fn every_50ms(from: i64, to: i64) -> Vec<i64> {
+        (from..=to).step_by(50).collect()
+    }
+
+    #[test]
+    fn a_narrow_query_keeps_what_a_wide_one_reads_and_a_sliding_window_is_trimmed() {
+        let cache = SampleCache::new(1 << 20);
+        cache.set_enabled(true);
+        // A chart's day (here 100 s) is read, then a stat's last second with a new tail.
+        let plan = cache.plan(&[1], 0, 100_000);
+        let wide = every_50ms(0, 100_000);
+        cache.apply(plan, &[1], 0, 100_000, HashMap::new(), fetched(1, &wide));
+        let plan = cache.plan(&[1], 99_000, 100_100);
+        assert_eq!(plan.tails, vec![(1, 100_000)]);
+        cache.apply(
+            plan,
+            &[1],
+            99_000,
+            100_100,
+            fetched(1, &[100_050, 100_100]),
+            HashMap::new(),
+        );
+        // The chart's next refresh still reads only the tail.
+        let plan = cache.plan(&[1], 100, 100_100);
+        assert!(
+            plan.misses.is_empty(),
+            "the stat trimmed the chart's samples"
+        );
+        assert!(plan.tails.is_empty());
+
+        // The day slides far on: what no window reaches any more is let go.
+        let plan = cache.plan(&[1], 60_000, 160_000);
+        assert_eq!(plan.tails, vec![(1, 100_100)]);
+        let out = cache.apply(
+            plan,
+            &[1],
+            60_000,
+            160_000,
+            fetched(1, &every_50ms(100_150, 160_000)),
+            HashMap::new(),
+        );
+        assert_eq!(times(&out)[0], 60_000);
+        assert_eq!(cache.plan(&[1], 0, 160_000).misses, vec![1]);
+        assert!(cache.plan(&[1], 60_000, 160_000).misses.is_empty());
     }
 
     #[test]
