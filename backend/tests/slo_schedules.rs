@@ -379,6 +379,28 @@ async fn bad_schedules_are_refused_field_by_field() {
         .await
         .json();
     assert_eq!(stored, saved, "nothing stored was changed");
+
+    // Schedules are bounded: past the most kept, a new one is refused saying why.
+    sqlx::query(
+        "INSERT INTO report_schedules
+             (name, cadence, time_zone, services, recipients, enabled, next_run_at)
+         SELECT 'Bulk ' || n, cadence, time_zone, services, recipients, false, next_run_at
+         FROM report_schedules, generate_series(2, $1) AS n WHERE id = $2",
+    )
+    .bind(vigil::slo::schedule::MAX_SCHEDULES)
+    .bind(saved.id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let refused = editor
+        .post("/api/v1/reports/schedules", &monthly("One too many"))
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
+    assert!(
+        refused.text().contains("1000 report schedules already"),
+        "{}",
+        refused.text()
+    );
 }
 
 #[tokio::test]

@@ -35,6 +35,8 @@ const MAX_NAME: usize = 200;
 const MAX_RECIPIENTS: usize = 50;
 const MAX_SERVICES: usize = 200;
 const MAX_SERVICE_NAME: usize = 200;
+/// Most schedules kept: each one is a report rendered and mailed every period.
+pub const MAX_SCHEDULES: i64 = 1_000;
 /// Deliveries the list shows.
 const LOG_LENGTH: i64 = 100;
 /// A run waits this long after its period ends, so that the history of the period's last
@@ -553,6 +555,13 @@ async fn create_schedule(
     let valid = validate(&request)?;
     let next_run_at = next_run_after(valid.cadence, valid.tz, Utc::now());
     let mut tx = state.db.begin().await?;
+    super::store::refuse_beyond(
+        &mut tx,
+        "report_schedules",
+        MAX_SCHEDULES,
+        "report schedules",
+    )
+    .await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO report_schedules
              (name, cadence, time_zone, services, recipients, enabled, next_run_at, updated_by)
