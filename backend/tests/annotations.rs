@@ -401,6 +401,19 @@ async fn every_role_reads_and_responders_and_up_annotate() {
             .len(),
         3
     );
+    // A `read` API key (a Grafana datasource, a script) reads them too, but writes nothing.
+    let key = app.api_key(&["read"]).await;
+    let mut machine = app.with_api_key(&key);
+    let read = machine.get("/api/v1/annotations").await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.text());
+    assert_eq!(read.json::<Vec<Annotation>>().len(), 3);
+    assert!(
+        machine
+            .post("/api/v1/annotations", &body)
+            .await
+            .status
+            .is_client_error()
+    );
     let mut stranger = app.anonymous();
     assert_eq!(
         stranger.get("/api/v1/annotations").await.status,

@@ -58,6 +58,7 @@ test('an editor builds a dashboard, a stale save is a conflict, and the versions
   const settings = page.getByRole('group', { name: 'Settings' });
   await settings.getByLabel('Title').fill(title);
   await settings.getByLabel('Tags').fill('checkout, e2e');
+  await settings.getByLabel('Pointing at a chart shows').selectOption('shared_crosshair');
   await addPanel(page, 'Stat', 'Request rate', 'sum(rate(http_requests_total[5m]))', 'reqps');
   await addPanel(page, 'Time series', 'Requests by job', 'sum by (job) (rate(http_requests_total[5m]))', 'ops');
 
@@ -90,6 +91,7 @@ test('an editor builds a dashboard, a stale save is a conflict, and the versions
   await expect(chart).toHaveAttribute('data-drawn', 'true');
   await expect(chart.locator('.scatterlayer .trace')).not.toHaveCount(0);
   await expect(page.getByRole('article', { name: 'Panel Request rate' }).locator('.grid-place')).toHaveText('7×6 at 3,0');
+  await expect(page.getByRole('group', { name: 'Settings' }).getByLabel('Pointing at a chart shows')).toHaveValue('shared_crosshair');
 
   // A second editor saves first.
   const other = await loggedInPage(browser, 'admin@vigil.local');

@@ -11,6 +11,7 @@ use vigil_shared::dashboard::{Annotation, NewAnnotation};
 
 use crate::audit::{self, Target};
 use crate::auth::{AuthUser, Responder};
+use crate::dashboards::access::Who;
 use crate::error::{AppError, AppResult, FieldErrors, Json, OnConstraint, Path};
 use crate::state::AppState;
 
@@ -141,7 +142,8 @@ pub(super) async fn create(
     let new = check(&request, Utc::now()).map_err(AppError::Validation)?;
     let mut tx = state.db.begin().await?;
     if let Some(dashboard) = new.dashboard_id {
-        super::check_dashboard(&mut tx, &user, dashboard).await?;
+        let who = Who::user(&mut tx, &user).await?;
+        super::check_dashboard(&mut tx, &who, dashboard).await?;
     }
     // Counted under a lock, so concurrent adds cannot pass the bound together.
     sqlx::query("LOCK TABLE annotations IN SHARE ROW EXCLUSIVE MODE")

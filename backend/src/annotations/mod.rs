@@ -10,7 +10,6 @@ use axum::Router;
 use axum::routing::{delete, get};
 use sqlx::PgConnection;
 
-use crate::auth::AuthUser;
 use crate::dashboards::access::Who;
 use crate::dashboards::store::{self, Key};
 use crate::error::{AppError, AppResult};
@@ -22,13 +21,11 @@ pub fn routes() -> Router<AppState> {
         .route("/annotations/{id}", delete(manual::remove))
 }
 
-/// Refuses a dashboard id that names no dashboard the caller sees (422 on `dashboard_id`, the
+/// Refuses a dashboard id that names no dashboard `who` sees (422 on `dashboard_id`, the
 /// same whether it does not exist or is hidden from them): its annotations are its own.
-async fn check_dashboard(conn: &mut PgConnection, user: &AuthUser, id: i64) -> AppResult<()> {
+async fn check_dashboard(conn: &mut PgConnection, who: &Who, id: i64) -> AppResult<()> {
     let seen = match store::find(conn, &Key::Id(id)).await? {
-        Some(dashboard) => Who::user(conn, user)
-            .await?
-            .sees(&dashboard.model.viewable_by),
+        Some(dashboard) => who.sees(&dashboard.model.viewable_by),
         None => false,
     };
     if !seen {

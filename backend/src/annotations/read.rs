@@ -8,7 +8,8 @@ use vigil_shared::dashboard::Annotation;
 
 use super::manual;
 use crate::alerting::periods::{self, FiringPeriod};
-use crate::auth::AuthUser;
+use crate::auth::ReadAccess;
+use crate::dashboards::access::Who;
 use crate::error::{AppError, AppResult, FieldErrors, Json, Query};
 use crate::incidents::{self, ServiceIncident};
 use crate::promql::api::parse_time;
@@ -191,7 +192,7 @@ fn alert_annotation(period: FiringPeriod) -> Annotation {
 /// Every annotation overlapping the range that carries the tags asked for, oldest first; when
 /// more than `limit` overlap, the newest `limit` of them.
 pub(super) async fn list(
-    user: AuthUser,
+    ReadAccess(caller): ReadAccess,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Json<Vec<Annotation>>> {
@@ -199,7 +200,8 @@ pub(super) async fn list(
     let (from, to, limit) = (filter.from, filter.to, filter.limit);
     let mut conn = state.db.acquire().await?;
     if let Some(dashboard) = filter.dashboard_id {
-        super::check_dashboard(&mut conn, &user, dashboard).await?;
+        let who = Who::caller(&mut conn, &caller).await?;
+        super::check_dashboard(&mut conn, &who, dashboard).await?;
     }
     let mut found = manual::overlapping(
         &mut conn,

@@ -1,10 +1,11 @@
 //! The dashboard's own settings: title, description, tags, folder, the time range and refresh
-//! it opens with, and who may see and change it (roles and teams).
+//! it opens with, what pointing at a chart shows on the others, and who may see and change it
+//! (roles and teams).
 
 use leptos::prelude::*;
 use vigil_shared::Role;
 use vigil_shared::auth::TeamRef;
-use vigil_shared::dashboard::{Access, DashboardModel};
+use vigil_shared::dashboard::{Access, DashboardModel, Tooltip};
 
 use super::Editor;
 use super::inputs;
@@ -16,6 +17,35 @@ const RANGES: [&str; 10] = [
 ];
 /// Refresh intervals offered; empty is none.
 const REFRESHES: [&str; 7] = ["", "10s", "30s", "1m", "5m", "15m", "1h"];
+/// What pointing at a chart shows on the others, with its label.
+const TOOLTIPS: [(Tooltip, &str, &str); 3] = [
+    (Tooltip::Single, "single", "Only the chart pointed at"),
+    (
+        Tooltip::SharedCrosshair,
+        "shared_crosshair",
+        "A crosshair on every chart",
+    ),
+    (
+        Tooltip::SharedTooltip,
+        "shared_tooltip",
+        "A crosshair and values on every chart",
+    ),
+];
+
+fn tooltip_key(tooltip: Tooltip) -> String {
+    TOOLTIPS
+        .iter()
+        .find(|(t, _, _)| *t == tooltip)
+        .map_or("single", |(_, key, _)| key)
+        .to_owned()
+}
+
+fn tooltip_of(key: &str) -> Tooltip {
+    TOOLTIPS
+        .iter()
+        .find(|(_, k, _)| *k == key)
+        .map_or(Tooltip::Single, |(t, _, _)| *t)
+}
 
 #[component]
 pub fn Settings() -> impl IntoView {
@@ -43,6 +73,10 @@ pub fn Settings() -> impl IntoView {
             ((*r).to_owned(), label)
         })
         .collect();
+    let tooltips = TOOLTIPS
+        .iter()
+        .map(|(_, key, label)| ((*key).to_owned(), (*label).to_owned()))
+        .collect();
     view! {
         <div class="card" aria-label="Settings" role="group">
             <h2>"Settings"</h2>
@@ -55,6 +89,8 @@ pub fn Settings() -> impl IntoView {
                 {inputs::select("dash-refresh".into(), "Auto-refresh", refreshes,
                     |m| m.time.refresh.clone().unwrap_or_default(),
                     |m, v| m.time.refresh = (!v.is_empty()).then_some(v), editor.field("time.refresh"))}
+                {inputs::select("dash-tooltip".into(), "Pointing at a chart shows", tooltips,
+                    |m| tooltip_key(m.tooltip), |m, v| m.tooltip = tooltip_of(&v), editor.field("tooltip"))}
             </div>
             {inputs::area("dash-description".into(), "Description", |m| m.description.clone(), |m, v| m.description = v, editor.field("description"))}
             <div class="grid two">
@@ -123,5 +159,19 @@ fn access_picker(
             {roles.collect_view()}
             {teams.collect_view()}
         </fieldset>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tooltip_keys_are_the_models_own_words() {
+        for (tooltip, key, _) in TOOLTIPS {
+            assert_eq!(tooltip_key(tooltip), key);
+            assert_eq!(tooltip_of(key), tooltip);
+            assert_eq!(serde_json::to_value(tooltip).unwrap(), key);
+        }
     }
 }
