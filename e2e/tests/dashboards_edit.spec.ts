@@ -56,9 +56,9 @@ test('an editor builds a dashboard, a stale save is a conflict, and the versions
   await expect(page).toHaveURL(/\/dashboards\/new$/);
 
   const settings = page.getByRole('group', { name: 'Settings' });
+  await settings.getByLabel('Pointing at a chart shows').selectOption('shared_crosshair');
   await settings.getByLabel('Title').fill(title);
   await settings.getByLabel('Tags').fill('checkout, e2e');
-  await settings.getByLabel('Pointing at a chart shows').selectOption('shared_crosshair');
   await addPanel(page, 'Stat', 'Request rate', 'sum(rate(http_requests_total[5m]))', 'reqps');
   await addPanel(page, 'Time series', 'Requests by job', 'sum by (job) (rate(http_requests_total[5m]))', 'ops');
 
