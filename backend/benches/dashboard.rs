@@ -276,26 +276,30 @@ async fn ask(app: &axum::Router, key: &str, end_ms: i64) -> anyhow::Result<f64> 
     Ok(elapsed)
 }
 
-/// A minute of samples for every series, from `from_ms` (exclusive), through the store.
-fn minute_of(series: &[Series], from_ms: i64) -> WriteBatch {
+/// Samples for every series at each of `times`.
+fn samples_at(series: &[Series], times: &[i64]) -> WriteBatch {
     WriteBatch {
         series: series
             .iter()
             .map(|s| SeriesWrite {
                 labels: s.labels.clone(),
-                samples: (1..=4)
-                    .map(|k| {
-                        let t = from_ms + k * STEP_MS;
-                        Sample {
-                            timestamp_ms: t,
-                            value: s.value(t),
-                        }
+                samples: times
+                    .iter()
+                    .map(|&t| Sample {
+                        timestamp_ms: t,
+                        value: s.value(t),
                     })
                     .collect(),
             })
             .collect(),
         metadata: Vec::new(),
     }
+}
+
+/// A minute of samples for every series, from `from_ms` (exclusive).
+fn minute_of(series: &[Series], from_ms: i64) -> WriteBatch {
+    let times: Vec<i64> = (1..=4).map(|k| from_ms + k * STEP_MS).collect();
+    samples_at(series, &times)
 }
 
 async fn run(cluster: &EmbeddedCluster) -> anyhow::Result<()> {
@@ -328,22 +332,7 @@ async fn run(cluster: &EmbeddedCluster) -> anyhow::Result<()> {
     let state = application(&pool, AppConfig::default(), &shutdown).await?;
     // The series are created through the store (one sample each at `end`), the history before
     // it copied in as the metrics benchmark does.
-    let outcome = state
-        .metrics
-        .write(WriteBatch {
-            series: series
-                .iter()
-                .map(|s| SeriesWrite {
-                    labels: s.labels.clone(),
-                    samples: vec![Sample {
-                        timestamp_ms: end,
-                        value: s.value(end),
-                    }],
-                })
-                .collect(),
-            metadata: Vec::new(),
-        })
-        .await?;
+    let outcome = state.metrics.write(samples_at(&series, &[end])).await?;
     anyhow::ensure!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
     let ids: std::collections::HashMap<uuid::Uuid, i64> =
         sqlx::query_as::<_, (uuid::Uuid, i64)>("SELECT fingerprint, id FROM metric_series")
@@ -404,23 +393,6 @@ async fn run(cluster: &EmbeddedCluster) -> anyhow::Result<()> {
     let outcome = in_chromium(&pool, &state, &series, now, &shutdown).await;
     shutdown.cancel();
     outcome
-}
-
-/// One sample for every series at `t`.
-fn sample_at(series: &[Series], t: i64) -> WriteBatch {
-    WriteBatch {
-        series: series
-            .iter()
-            .map(|s| SeriesWrite {
-                labels: s.labels.clone(),
-                samples: vec![Sample {
-                    timestamp_ms: t,
-                    value: s.value(t),
-                }],
-            })
-            .collect(),
-        metadata: Vec::new(),
-    }
 }
 
 /// The dashboard the browser draws: the batch's 12 queries as 10 time series and 2 stats
@@ -523,7 +495,7 @@ async fn in_chromium(
                 tick.tick().await;
                 while last + STEP_MS <= now_ms() {
                     last += STEP_MS;
-                    if let Err(error) = metrics.write(sample_at(&series, last)).await {
+                    if let Err(error) = metrics.write(samples_at(&series, &[last])).await {
                         eprintln!("live samples: {error}");
                     }
                 }
