@@ -65,6 +65,9 @@ test('a session ended elsewhere sends the user back to the login page', async ({
   await logIn(page, 'editor@vigil.local');
   // Ending the session behind the page's back, as an expiry or an admin would.
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboards' }).click();
+  // The list must have been answered first: a list still asking when the cookies go would
+  // itself find the session gone, and the page would leave before the click below.
+  await expect(page.getByRole('link', { name: 'Platform overview' })).toBeVisible();
   await page.context().clearCookies();
   // The home page asks the server for its status and learns the session is gone.
   await page.getByRole('link', { name: 'Vigil' }).first().click();
