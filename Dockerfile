@@ -9,7 +9,7 @@ RUN rustup target add wasm32-unknown-unknown \
 WORKDIR /src
 COPY . .
 # Queries are checked against the committed .sqlx/ data: no database is needed to build.
-# build-web installs plotly.js and binaryen (wasm-opt) from the npm registry.
+# build-web installs plotly.js, esbuild and binaryen (wasm-opt) from the npm registry.
 RUN cargo xtask build-web \
  && cargo build --release --package vigil \
  && strip target/release/vigil

@@ -538,9 +538,20 @@ async fn in_chromium(
     let stdout = child.stdout.take().expect("stdout is piped");
     let mut lines = tokio::io::BufReader::new(stdout).lines();
     let (mut firsts, mut refreshes, mut answers) = (Vec::new(), Vec::new(), Vec::new());
+    // Each first visit's parts, in the order the script names them.
+    let mut phases: Vec<(String, Vec<f64>)> = Vec::new();
     while let Some(line) = lines.next_line().await? {
         match line.split_once(' ') {
             Some(("first", ms)) => firsts.push(ms.parse::<f64>()?),
+            Some(("phase", part)) => {
+                let (name, ms) = part.split_once(' ').unwrap_or((part, "0"));
+                let name = name.replace('_', " ");
+                let ms = ms.parse::<f64>()?;
+                match phases.iter_mut().find(|(known, _)| *known == name) {
+                    Some((_, times)) => times.push(ms),
+                    None => phases.push((name, vec![ms])),
+                }
+            }
             Some(("refresh", times)) => {
                 let (drawn, answered) = times.split_once(' ').unwrap_or((times, times));
                 refreshes.push(drawn.parse::<f64>()?);
@@ -561,6 +572,9 @@ async fn in_chromium(
         "the chromium script measured nothing"
     );
     summary("chromium: first visit, all 12 drawn", firsts);
+    for (name, times) in phases {
+        summary(&format!("  {name} at"), times);
+    }
     summary("chromium: refresh, all 12 drawn again", refreshes);
     summary("  of which until the batch was answered", answers);
     Ok(())

@@ -6,8 +6,9 @@
 // visit; the last one also serves the refreshes), BENCH_EMAIL, BENCH_PASSWORD,
 // BENCH_DASHBOARD_FILE (a dashboard model, saved on the first server), BENCH_PANELS (how many
 // panels to wait for), BENCH_RUNS (refreshes), CHROMIUM_PATH.
-// Output: one line per measurement, `first <ms>` or `refresh <ms> <ms until the batch was
-// answered>`, then `done`.
+// Output: one line per measurement, `first <ms>` (each followed by `phase <part> <ms>`: when
+// that part of the page was in hand) or `refresh <ms> <ms until the batch was answered>`,
+// then `done`.
 import { chromium } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 
@@ -27,6 +28,22 @@ function allDrawn(count) {
   return articles.every(
     (a) => a.querySelector('.panel-plot[data-drawn="true"]') || a.querySelector('.stat-value') || a.querySelector('.panel-empty'),
   );
+}
+
+/** When the first visit's parts were in hand (ms from the navigation), from resource timing. */
+function phases() {
+  const parts = [
+    ['app WebAssembly loaded', /vigil-web-[0-9a-f]+\.wasm/],
+    ['dashboards chunk loaded', /split_dashboards-[0-9a-f]+\.wasm/],
+    ['dashboard model loaded', /\/api\/v1\/dashboards\/[^/?]+$/],
+    ['plotly.js loaded', /plotly-[0-9a-f]+\.js/],
+    ['first batch answered', /\/api\/v1\/query\/batch/],
+  ];
+  const entries = performance.getEntriesByType('resource');
+  return parts.flatMap(([phase, pattern]) => {
+    const entry = entries.find((e) => pattern.test(new URL(e.name).pathname));
+    return entry ? [[phase.replaceAll(' ', '_'), entry.responseEnd]] : [];
+  });
 }
 
 /** Clicks Refresh; resolves with the milliseconds until every panel is drawn again. */
@@ -79,6 +96,7 @@ try {
     // From the start of the navigation, as the browser counts it.
     const ms = await page.evaluate(() => performance.now());
     console.log(`first ${ms.toFixed(1)}`);
+    for (const [phase, at] of await page.evaluate(phases)) console.log(`phase ${phase} ${at.toFixed(1)}`);
   }
   for (let run = 0; run < runs; run++) {
     await page.waitForTimeout(1_000);

@@ -269,3 +269,59 @@ test('a panel goes full screen and back, and opens in Explore and in a new alert
 
   expect(problems, 'no script errors in the console').toEqual([]);
 });
+
+// plotly.js is bundled with only the trace types Vigil draws: each kind that plotly draws
+// must still find its trace (an unregistered one draws nothing, quietly).
+test('bars, stacked areas, a heatmap of histogram buckets and a gauge each draw their shapes', async ({ page, playwright, baseURL }) => {
+  const kinds = 'e2e-chart-kinds';
+  const admin = await apiAs(playwright, baseURL, 'admin@vigil.local');
+  if ((await admin.get(`/api/v1/dashboards/${kinds}`)).status() === 404) {
+    const rate = 'sum by (job) (rate(http_requests_total[$__rate_interval]))';
+    const made = await admin.post('/api/v1/dashboards', {
+      data: {
+        uid: kinds,
+        model: {
+          title: 'E2E chart kinds',
+          time: { range: '1h' },
+          panels: {
+            bars: { kind: 'time_series', title: 'As bars', draw: 'bars', queries: [{ expr: rate, legend: '{{job}}' }] },
+            stacked: { kind: 'time_series', title: 'Stacked', draw: 'stacked', queries: [{ expr: rate, legend: '{{job}}' }] },
+            heat: {
+              kind: 'heatmap',
+              title: 'Latency buckets',
+              queries: [{ expr: 'sum by (le) (rate(http_request_duration_seconds_bucket[$__rate_interval]))', legend: '{{le}}' }],
+            },
+            gauge: { kind: 'gauge', title: 'Up', unit: 'percentunit', max: 1, queries: [{ expr: 'avg(up)' }] },
+          },
+          layout: [
+            {
+              items: [
+                { panel: 'bars', x: 0, y: 0, w: 12, h: 8 },
+                { panel: 'stacked', x: 12, y: 0, w: 12, h: 8 },
+                { panel: 'heat', x: 0, y: 8, w: 12, h: 8 },
+                { panel: 'gauge', x: 12, y: 8, w: 12, h: 8 },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    expect(made.status(), await made.text()).toBe(201);
+  }
+  await admin.dispose();
+
+  const problems = watchConsole(page, /status of 401/);
+  await logIn(page, 'viewer@vigil.local');
+  await page.goto(`/dashboards/${kinds}`);
+  const panel = (name: string) => page.getByRole('article', { name });
+  for (const name of ['As bars', 'Stacked', 'Latency buckets', 'Up']) {
+    await expect(panel(name).getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
+  }
+  // What each trace type leaves in plotly's SVG.
+  await expect(panel('As bars').locator('.barlayer .point path').first()).toBeAttached();
+  await expect(panel('Stacked').locator('.scatterlayer .js-fill').first()).toBeAttached();
+  await expect(panel('Latency buckets').locator('.heatmaplayer image')).toHaveCount(1);
+  await expect(panel('Up').locator('.indicatorlayer .angular')).toHaveCount(1);
+  await expect(panel('Up').locator('.indicatorlayer')).toContainText('%');
+  expect(problems, 'no script errors in the console').toEqual([]);
+});

@@ -4,8 +4,8 @@
 //! splits it into a main module and chunks that pages download on demand (the
 //! wasm_split_cli_support library), generates the main module's JavaScript bindings with the
 //! wasm-bindgen library (no separate tool to install), installs from the npm registry what the
-//! UI loads (plotly.js) and what shrinks it (binaryen's wasm-opt), pinned by
-//! `frontend/package-lock.json`, and writes `frontend/dist/`: `index.html` plus
+//! UI loads (plotly.js, bundled by esbuild with only the traces the UI draws) and what shrinks
+//! it (binaryen's wasm-opt), pinned by `frontend/package-lock.json`, and writes `frontend/dist/`: `index.html` plus
 //! content-hashed files under `assets/`, which the server caches for good.
 
 use std::fs;
@@ -59,7 +59,10 @@ fn build_web(args: &[String]) -> anyhow::Result<()> {
     let assets = dist.join("assets");
 
     ensure_wasm_target()?;
-    let plotly = ensure_npm_packages(&frontend)?;
+    ensure_npm_packages(&frontend)?;
+    let target_dir =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let plotly = bundle_plotly(&frontend, &target_dir)?;
 
     let profile = if dev { "dev" } else { "wasm-release" };
     println!("==> compiling the frontend to WebAssembly ({profile} profile)");
@@ -87,8 +90,6 @@ fn build_web(args: &[String]) -> anyhow::Result<()> {
     if !status.success() {
         bail!("compiling the frontend failed");
     }
-    let target_dir =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let profile_dir = if dev { "debug" } else { profile };
     let wasm = target_dir
         .join(TARGET)
@@ -353,32 +354,83 @@ fn shrink_wasm(frontend: &Path, wasm: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Installs the frontend's npm packages when they are missing or differ from the lock file, and
-/// returns the path of plotly.js.
-fn ensure_npm_packages(frontend: &Path) -> anyhow::Result<PathBuf> {
-    let plotly = frontend.join("node_modules/plotly.js-dist-min/plotly.min.js");
+/// Installs the frontend's npm packages when they are missing or differ from the lock file.
+/// Their install scripts are not run: none of what the build uses needs one.
+fn ensure_npm_packages(frontend: &Path) -> anyhow::Result<()> {
+    let esbuild = frontend.join(ESBUILD);
     let lock = frontend.join("package-lock.json");
     // npm writes its own copy of the lock file into node_modules after every install.
     let installed = frontend.join("node_modules/.package-lock.json");
     let up_to_date = match (fs::metadata(&lock), fs::metadata(&installed)) {
-        (Ok(lock), Ok(installed)) => plotly.exists() && lock.modified()? <= installed.modified()?,
+        (Ok(lock), Ok(installed)) => {
+            esbuild.exists() && lock.modified()? <= installed.modified()?
+        }
         _ => false,
     };
     if !up_to_date {
-        println!("==> installing the frontend's npm packages (plotly.js, binaryen)");
+        println!("==> installing the frontend's npm packages (plotly.js, esbuild, binaryen)");
         let status = Command::new("npm")
             .current_dir(frontend)
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .args([
+                "ci",
+                "--no-audit",
+                "--no-fund",
+                "--ignore-scripts",
+                "--loglevel=error",
+            ])
             .status()
             .context("cannot run npm (install Node.js and npm: apt-get install nodejs npm)")?;
         if !status.success() {
             bail!("`npm ci` in frontend/ failed");
         }
     }
-    if !plotly.exists() {
-        bail!("{} is missing after npm ci", plotly.display());
+    if !esbuild.exists() {
+        bail!("{} is missing after npm ci", esbuild.display());
     }
-    Ok(plotly)
+    Ok(())
+}
+
+/// esbuild's WebAssembly build, run by node: the same bundler without a native binary.
+const ESBUILD: &str = "node_modules/esbuild-wasm/bin/esbuild";
+
+/// Bundles plotly.js with only the trace types the UI draws (`frontend/plotly-traces.js`)
+/// into `target/web-plotly/plotly.min.js`, unless that is newer than its inputs; returns it.
+fn bundle_plotly(frontend: &Path, target_dir: &Path) -> anyhow::Result<PathBuf> {
+    let entry = frontend.join("plotly-traces.js");
+    let out = target_dir.join("web-plotly/plotly.min.js");
+    let newest_input = [&entry, &frontend.join("node_modules/.package-lock.json")]
+        .iter()
+        .map(|path| fs::metadata(path).and_then(|m| m.modified()))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .max();
+    if let (Ok(built), Some(newest)) = (fs::metadata(&out).and_then(|m| m.modified()), newest_input)
+        && built > newest
+    {
+        return Ok(out);
+    }
+    println!("==> bundling plotly.js with the traces the UI draws (esbuild)");
+    let status = Command::new("node")
+        .current_dir(frontend)
+        .arg(ESBUILD)
+        .arg("plotly-traces.js")
+        .args([
+            "--bundle",
+            "--minify",
+            "--format=iife",
+            "--target=es2020",
+            "--log-level=warning",
+            // As plotly.js's own build: its sources were written for browserify.
+            "--define:global=window",
+            "--define:define.amd=false",
+        ])
+        .arg(format!("--outfile={}", out.display()))
+        .status()
+        .context("cannot run node (install Node.js: apt-get install nodejs)")?;
+    if !status.success() {
+        bail!("bundling plotly.js failed");
+    }
+    Ok(out)
 }
 
 fn short_hash(bytes: &[u8]) -> String {

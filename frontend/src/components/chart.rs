@@ -26,6 +26,10 @@ function loadPlotly() {
   }
   return loading;
 }
+export function vigilPreloadPlotly() {
+  // A failed load is tried again by the first chart that draws.
+  loadPlotly().catch(() => {});
+}
 export async function vigilDrawChart(element, figure) {
   await loadPlotly();
   await window.Plotly.react(element, JSON.parse(figure));
@@ -119,6 +123,8 @@ extern "C" {
         figure: &str,
         on_zoom: &JsValue,
     ) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = vigilPreloadPlotly)]
+    fn preload_plotly();
     #[wasm_bindgen(js_name = vigilPurgeChart)]
     fn purge_chart(element: &web_sys::HtmlElement);
 }
@@ -207,6 +213,13 @@ pub fn TimeSeriesChart(
             {move || problem.get().map(|p| view! { <p class="banner banner-error" role="alert">{format!("Chart: {p}.")}</p> })}
         </figure>
     }
+}
+
+/// Starts loading plotly.js (~1.5 MB gzipped, close to a second to evaluate on a slow machine)
+/// so that it is ready by the time a page's data is: call it once the page's own requests
+/// are under way, since evaluating it holds the main thread.
+pub fn preload_charts() {
+    preload_plotly();
 }
 
 /// Draws a dashboard panel's plotly figure (JSON) into `element`, loading plotly.js the first

@@ -18,7 +18,9 @@ mod time_range;
 
 pub use address::replace_address;
 pub use channel_picker::ChannelPicker;
-pub use chart::{ChartData, ChartSeries, MAX_SERIES, ShadedSpan, ThresholdLine, TimeSeriesChart};
+pub use chart::{
+    ChartData, ChartSeries, MAX_SERIES, ShadedSpan, ThresholdLine, TimeSeriesChart, preload_charts,
+};
 pub use confirm::confirm;
 pub use feedback::{ErrorBanner, FieldErrors, Loading, NotBuilt, Notice, Spinner};
 pub use field::{CheckboxField, SelectField, TextField};

@@ -299,6 +299,9 @@ impl Fetcher {
                 }
             }
         });
+        // The request above leaves first (the task starts before any script can run), then
+        // plotly.js downloads and evaluates while the server answers.
+        crate::components::preload_charts();
     }
 
     /// Draws a copy's answers, with the annotations if they came first.
