@@ -164,6 +164,63 @@ test('an editor builds a dashboard, a stale save is a conflict, and the versions
   expect(problems, 'no script errors in the console').toEqual([]);
 });
 
+test('an editor adds a link and a variable whose "All" stands for a value of their own, in the form; a bad address is refused beside its field', async ({ page }) => {
+  // The session check before logging in answers 401, the refused save 422.
+  const problems = watchConsole(page, /status of (401|422)/);
+  const title = `Linked ${Date.now()}`;
+  await logIn(page, 'editor@vigil.local');
+  await page.goto('/dashboards/new');
+  const settings = page.getByRole('group', { name: 'Settings' });
+  await settings.getByLabel('Title', { exact: true }).first().fill(title);
+
+  await settings.getByRole('button', { name: 'Add link' }).click();
+  const link = settings.getByRole('group', { name: 'Link 1' });
+  await link.getByLabel('Title').fill('Open alerts');
+  await link.getByLabel('Address').fill('javascript:alert(1)');
+
+  const variables = page.getByRole('group', { name: 'Variables' });
+  await variables.getByRole('button', { name: 'Add variable' }).click();
+  const variable = variables.getByRole('group', { name: 'Variable var1' });
+  await variable.getByLabel('Name').fill('job');
+  const job = variables.getByRole('group', { name: 'Variable job' });
+  await job.getByLabel('Values', { exact: true }).fill('checkout, payments');
+  await job.getByLabel('Values', { exact: true }).blur();
+  await job.getByLabel('Several values may be picked').check();
+  await job.getByLabel('Offer "All"').check();
+  await job.getByLabel('"All" stands for (empty: every value)').fill('.+');
+  await job.getByLabel('Default values').fill('$__all');
+  await job.getByLabel('Default values').blur();
+  await addPanel(page, 'Time series', 'Up by job', 'sum by (job) (up{job=~"$job"})', 'short');
+
+  await save(page, 'With a link');
+  await expect(link.getByLabel('Address')).toHaveAttribute('aria-invalid', 'true');
+  await expect(link.locator('#link-0-url-error')).toHaveText(/must be an http\(s\) address or a path starting with \//);
+  await expect(link.getByLabel('Address')).toHaveValue('javascript:alert(1)');
+  await page.keyboard.press('Escape');
+  await link.getByLabel('Address').fill('/alerts');
+  await save(page, 'With a link');
+  await expect(page.getByRole('status').filter({ hasText: 'Saved as version 1.' })).toBeVisible();
+  const uid = new URL(page.url()).pathname.split('/')[2];
+
+  // The view: the link beside the title, and "All" asked as the value typed for it.
+  const asked: string[] = [];
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().endsWith('/api/v1/query/batch')) {
+      asked.push(...(request.postDataJSON().queries as { expr: string }[]).map((q) => q.expr));
+    }
+  });
+  await page.goto(`/dashboards/${uid}`);
+  await expect(page.getByRole('navigation', { name: 'Dashboard links' }).getByRole('link', { name: 'Open alerts' })).toHaveAttribute('href', '/alerts');
+  await expect(page.getByRole('article', { name: 'Up by job' }).getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
+  expect(asked).toContain('sum by (job) (up{job=~".+"})');
+
+  // And the editor shows both again after a reload.
+  await page.goto(`/dashboards/${uid}/edit`);
+  await expect(page.getByRole('group', { name: 'Link 1' }).getByLabel('Address')).toHaveValue('/alerts');
+  await expect(page.getByRole('group', { name: 'Variable job' }).getByLabel('"All" stands for (empty: every value)')).toHaveValue('.+');
+  expect(problems, 'no script errors in the console').toEqual([]);
+});
+
 test('an editor checks Grafana\'s Node Exporter Full dashboard, reads the conversion report, and imports it', async ({ page }) => {
   const problems = watchConsole(page);
   await logIn(page, 'editor@vigil.local');

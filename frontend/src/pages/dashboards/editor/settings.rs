@@ -1,11 +1,11 @@
 //! The dashboard's own settings: title, description, tags, folder, the time range and refresh
-//! it opens with, what pointing at a chart shows on the others, and who may see and change it
-//! (roles and teams).
+//! it opens with, what pointing at a chart shows on the others, the links beside its title,
+//! and who may see and change it (roles and teams).
 
 use leptos::prelude::*;
 use vigil_shared::Role;
 use vigil_shared::auth::TeamRef;
-use vigil_shared::dashboard::{Access, DashboardModel, Tooltip};
+use vigil_shared::dashboard::{Access, DashboardLink, DashboardModel, Tooltip};
 
 use super::Editor;
 use super::inputs;
@@ -93,9 +93,59 @@ pub fn Settings() -> impl IntoView {
                     |m| tooltip_key(m.tooltip), |m, v| m.tooltip = tooltip_of(&v), editor.field("tooltip"))}
             </div>
             {inputs::area("dash-description".into(), "Description", |m| m.description.clone(), |m, v| m.description = v, editor.field("description"))}
+            <Links/>
             <div class="grid two">
                 {move || access_picker("viewable", "Who may see it", "Everyone when nothing is ticked.", team_list(), |m| &mut m.viewable_by, |m| m.viewable_by.clone())}
                 {move || access_picker("editable", "Who may change it", "Every editor when nothing is ticked; viewers and responders never.", team_list(), |m| &mut m.editable_by, |m| m.editable_by.clone())}
+            </div>
+        </div>
+    }
+}
+
+/// The links shown beside the dashboard's title, each a title and an address.
+#[component]
+fn Links() -> impl IntoView {
+    let editor = expect_context::<Editor>();
+    let count = Memo::new(move |_| editor.model.with(|m| m.links.len()));
+    let add = move |_| editor.edit(|m| m.links.push(DashboardLink::default()));
+    view! {
+        <fieldset class="links-editor">
+            <legend>"Links"</legend>
+            <p class="field-hint">"Shown beside the title. An address is http(s)://… or a path such as /dashboards/…"</p>
+            {move || editor.field("links").get().map(|problem| view! { <p class="field-error" role="alert">{problem}</p> })}
+            <For each=move || 0..count.get() key=|i| *i let:index>
+                <LinkRow index/>
+            </For>
+            <button class="button small" type="button" on:click=add>"Add link"</button>
+        </fieldset>
+    }
+}
+
+#[component]
+fn LinkRow(index: usize) -> impl IntoView {
+    let editor = expect_context::<Editor>();
+    let id = move |field: &str| format!("link-{index}-{field}");
+    let path = move |field: &str| format!("links[{index}].{field}");
+    let link = move |m: &DashboardModel| m.links.get(index).cloned().unwrap_or_default();
+    let with_link = move |m: &mut DashboardModel, change: &dyn Fn(&mut DashboardLink)| {
+        if let Some(link) = m.links.get_mut(index) {
+            change(link);
+        }
+    };
+    let remove = move |_| {
+        editor.edit(|m| {
+            if index < m.links.len() {
+                m.links.remove(index);
+            }
+        })
+    };
+    view! {
+        <div class="link-row form-grid" role="group" aria-label=format!("Link {}", index + 1)>
+            {inputs::text(id("title"), "Title", move |m| link(m).title, move |m, v| with_link(m, &|l| l.title = v.clone()), editor.field(path("title")))}
+            {inputs::text(id("url"), "Address", move |m| link(m).url, move |m, v| with_link(m, &|l| l.url = v.clone()), editor.field(path("url")))}
+            <div class="row-actions">
+                <button class="button small danger" type="button" aria-label=format!("Remove link {}", index + 1)
+                    on:click=remove>"Remove"</button>
             </div>
         </div>
     }

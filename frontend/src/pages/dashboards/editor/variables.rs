@@ -130,6 +130,12 @@ fn VariableRow(index: usize, count: Memo<usize>) -> impl IntoView {
             {move || source_fields(index, kind.get())}
             <div class="form-grid">
                 {inputs::list(id("default"), "Default values", move |m| var(m, index).default, move |m, v| with_var(m, index, |x| x.default = v), editor.field(path("default")))}
+                <Show when=move || editor.model.with(|m| var(m, index).include_all)>
+                    {inputs::text(id("all-value"), "\"All\" stands for (empty: every value)",
+                        move |m| var(m, index).all_value.unwrap_or_default(),
+                        move |m, v| with_var(m, index, |x| x.all_value = (!v.is_empty()).then_some(v)),
+                        editor.field(path("all_value")))}
+                </Show>
             </div>
             <div class="checks">
                 {inputs::check(id("multi"), "Several values may be picked", move |m| var(m, index).multi, move |m, v| with_var(m, index, |x| x.multi = v))}
