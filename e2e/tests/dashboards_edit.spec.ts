@@ -67,6 +67,9 @@ test('an editor builds a dashboard, a stale save is a conflict, and the versions
   await stat.getByRole('button', { name: 'Wider: Request rate' }).click();
   await stat.getByRole('button', { name: 'Taller: Request rate' }).click();
   await expect(stat.locator('.grid-place')).toHaveText('7×6 at 0,0');
+  // Grown over the time series below it, the stat pushed it down a row.
+  const series = page.getByRole('article', { name: 'Panel Requests by job' });
+  await expect(series.locator('.grid-place')).toHaveText('12×8 at 0,6');
   const header = stat.locator('.grid-panel-header .grid-panel-title');
   const box = (await header.boundingBox())!;
   const column = ((await page.locator('.dash-grid').first().boundingBox())!.width) / 24;
@@ -91,6 +94,7 @@ test('an editor builds a dashboard, a stale save is a conflict, and the versions
   await expect(chart).toHaveAttribute('data-drawn', 'true');
   await expect(chart.locator('.scatterlayer .trace')).not.toHaveCount(0);
   await expect(page.getByRole('article', { name: 'Panel Request rate' }).locator('.grid-place')).toHaveText('7×6 at 3,0');
+  await expect(page.getByRole('article', { name: 'Panel Requests by job' }).locator('.grid-place')).toHaveText('12×8 at 0,6');
   await expect(page.getByRole('group', { name: 'Settings' }).getByLabel('Pointing at a chart shows')).toHaveValue('shared_crosshair');
 
   // A second editor saves first.

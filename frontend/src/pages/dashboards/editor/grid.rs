@@ -259,17 +259,42 @@ pub fn nudged(item: &GridItem, nudge: Nudge) -> GridItem {
     out
 }
 
-/// Sets the place of panel `key` in section `at` to `place(original)`.
-fn place(editor: Editor, at: usize, key: &str, item: GridItem) {
+/// Sets the place of panel `key` in section `at` to `item`, starting from the section's
+/// places `before` (those when a drag began; by default the current ones) and pushing down
+/// whatever it then covers.
+fn place(editor: Editor, at: usize, key: &str, item: GridItem, before: Option<&[GridItem]>) {
     editor.edit(|m| {
-        if let Some(slot) = m
-            .layout
-            .get_mut(at)
-            .and_then(|s| s.items.iter_mut().find(|i| i.panel == key))
-        {
-            *slot = item;
-        }
+        let Some(section) = m.layout.get_mut(at) else {
+            return;
+        };
+        let mut items = before.map_or_else(|| section.items.clone(), <[GridItem]>::to_vec);
+        let Some(index) = items.iter().position(|i| i.panel == key) else {
+            return;
+        };
+        items[index] = item;
+        push_down(&mut items, index);
+        section.items = items;
     });
+}
+
+fn overlap(a: &GridItem, b: &GridItem) -> bool {
+    a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
+}
+
+/// Moves the panels that `items[fixed]` covers to just below it, then those that they cover
+/// in turn, as Grafana's grid does: a panel moved or grown never hides another. Panels only
+/// ever move down, below the one that pushed them, so `items[fixed]` stays where it is.
+pub fn push_down(items: &mut [GridItem], fixed: usize) {
+    let mut pushers = std::collections::VecDeque::from([fixed]);
+    while let Some(pusher) = pushers.pop_front() {
+        let above = items[pusher].clone();
+        for (other, item) in items.iter_mut().enumerate() {
+            if other != pusher && other != fixed && overlap(&above, item) {
+                item.y = above.y + above.h;
+                pushers.push_back(other);
+            }
+        }
+    }
 }
 
 /// A drag under way: where the pointer started, the item then, and whether it moves or
@@ -280,6 +305,9 @@ struct Drag {
     column_px: f64,
     item: GridItem,
     resize: bool,
+    /// The section's places when the drag began: each step of the drag starts from them, so
+    /// that panels pushed aside come back when the dragged one moves on.
+    section_items: Vec<GridItem>,
 }
 
 #[component]
@@ -325,7 +353,7 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
     };
     let nudge = move |n: Nudge| {
         if let Some(current) = item.get_untracked() {
-            key.with_value(|k| place(editor, section, k, nudged(&current, n)));
+            key.with_value(|k| place(editor, section, k, nudged(&current, n), None));
         }
     };
     let drag = StoredValue::new(None::<Drag>);
@@ -354,11 +382,18 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
         };
         ev.prevent_default();
         let _ = target.set_pointer_capture(ev.pointer_id());
+        let section_items = editor.model.with_untracked(|m| {
+            m.layout
+                .get(section)
+                .map(|s| s.items.clone())
+                .unwrap_or_default()
+        });
         drag.set_value(Some(Drag {
             pointer: (f64::from(ev.client_x()), f64::from(ev.client_y())),
             column_px: (width / f64::from(GRID_COLUMNS)).max(1.0),
             item: current,
             resize,
+            section_items,
         }));
     };
     let moved = move |ev: web_sys::PointerEvent| {
@@ -374,7 +409,7 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
         };
         let next = nudged(&d.item, n);
         if item.get_untracked().as_ref() != Some(&next) {
-            key.with_value(|k| place(editor, section, k, next));
+            key.with_value(|k| place(editor, section, k, next, Some(&d.section_items)));
         }
     };
     let end = move |_| drag.set_value(None);
@@ -478,6 +513,51 @@ mod tests {
             nudged(&item(0, 0, 4, 2), Nudge::Resize { dw: -9, dh: 1 }),
             item(0, 0, 1, 3)
         );
+    }
+
+    fn named(panel: &str, x: u32, y: u32, w: u32, h: u32) -> GridItem {
+        GridItem {
+            panel: panel.to_owned(),
+            ..item(x, y, w, h)
+        }
+    }
+
+    #[test]
+    fn a_panel_moved_or_grown_over_others_pushes_them_down_in_a_chain() {
+        // a sits above b, which sits above c; d is beside them all.
+        let mut items = vec![
+            named("a", 0, 0, 12, 4),
+            named("b", 0, 4, 12, 4),
+            named("c", 0, 8, 12, 4),
+            named("d", 12, 0, 12, 12),
+        ];
+        // a grows two rows: b goes below it, and c below b; d, beside, stays.
+        items[0].h = 6;
+        push_down(&mut items, 0);
+        let places: Vec<(u32, u32)> = items.iter().map(|i| (i.x, i.y)).collect();
+        assert_eq!(places, vec![(0, 0), (0, 6), (0, 10), (12, 0)]);
+        // d moves onto the left column's top: what it covers goes below it, it stays.
+        items[3] = named("d", 0, 0, 12, 3);
+        push_down(&mut items, 3);
+        let places: Vec<(u32, u32)> = items.iter().map(|i| (i.x, i.y)).collect();
+        assert_eq!(places, vec![(0, 3), (0, 9), (0, 13), (0, 0)]);
+        for (i, a) in items.iter().enumerate() {
+            for b in &items[i + 1..] {
+                assert!(!overlap(a, b), "{} covers {}", a.panel, b.panel);
+            }
+        }
+    }
+
+    #[test]
+    fn panels_that_only_touch_are_left_alone() {
+        let mut items = vec![
+            named("a", 0, 0, 6, 4),
+            named("b", 6, 0, 6, 4),
+            named("c", 0, 4, 6, 2),
+        ];
+        let before = items.clone();
+        push_down(&mut items, 0);
+        assert_eq!(items, before);
     }
 
     #[test]
