@@ -89,6 +89,10 @@ impl Default for TimeDefaults {
     }
 }
 
+/// Most dashboards one list answers (in order of folder and title); the UI says when a list
+/// reaches it.
+pub const MAX_LISTED: usize = 1_000;
+
 /// Whether charts share the crosshair or the tooltip as the pointer moves over one of them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,6 +101,27 @@ pub enum Tooltip {
     Single,
     SharedCrosshair,
     SharedTooltip,
+}
+
+impl Tooltip {
+    pub const ALL: [Tooltip; 3] = [
+        Tooltip::Single,
+        Tooltip::SharedCrosshair,
+        Tooltip::SharedTooltip,
+    ];
+
+    /// Its name in the model's JSON (and in forms and the page's markup).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tooltip::Single => "single",
+            Tooltip::SharedCrosshair => "shared_crosshair",
+            Tooltip::SharedTooltip => "shared_tooltip",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Tooltip> {
+        Tooltip::ALL.into_iter().find(|t| t.as_str() == name)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -554,4 +579,18 @@ pub struct BatchResult {
     pub data: Option<crate::prometheus::QueryData>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tooltip_names_are_the_models_own_words() {
+        for tooltip in Tooltip::ALL {
+            assert_eq!(serde_json::to_value(tooltip).unwrap(), tooltip.as_str());
+            assert_eq!(Tooltip::parse(tooltip.as_str()), Some(tooltip));
+        }
+        assert_eq!(Tooltip::parse("crosshair"), None);
+    }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json as SqlJson;
 use sqlx::{FromRow, PgConnection};
 use vigil_shared::Role;
-use vigil_shared::dashboard::{Access, DashboardModel};
+use vigil_shared::dashboard::{Access, DashboardModel, MAX_LISTED};
 
 use super::access::Who;
 use super::validate;
@@ -19,9 +19,6 @@ use crate::references::{self, Referrer, Table};
 
 /// Versions kept per dashboard, the newest ones (the issue asks for at least 50).
 pub const KEPT_VERSIONS: i32 = 100;
-
-/// Most dashboards one list answers.
-pub const MAX_LISTED: i64 = 1_000;
 
 /// Most dashboards kept: each list reads at most [`MAX_LISTED`] of them, and a search still
 /// has to look through them all.
@@ -442,7 +439,7 @@ pub async fn list(
     .bind(who.role == Role::Admin)
     .bind(who.role.as_str())
     .bind(&who.teams)
-    .bind(MAX_LISTED)
+    .bind(MAX_LISTED as i64)
     .fetch_all(conn)
     .await?;
     Ok(rows

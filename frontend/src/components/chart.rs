@@ -73,7 +73,7 @@ export async function vigilDrawPanel(element, figure, onZoom) {
 function shareHover(source, x) {
   const board = source.closest('[data-chart-sync]');
   const mode = board && board.dataset.chartSync;
-  if (mode !== 'crosshair' && mode !== 'tooltip') return;
+  if (mode !== 'shared_crosshair' && mode !== 'shared_tooltip') return;
   for (const other of board.querySelectorAll('.panel-plot')) {
     const layout = other._fullLayout;
     const axis = layout && layout.xaxis;
@@ -95,7 +95,7 @@ function shareHover(source, x) {
       line.style.top = `${layout._size.t}px`;
       line.style.height = `${layout._size.h}px`;
     }
-    if (mode !== 'tooltip') continue;
+    if (mode !== 'shared_tooltip') continue;
     // Every line's value at that moment (the charts' own mode needs a y too); the last
     // argument keeps this hover from being announced, and so from echoing back.
     try {

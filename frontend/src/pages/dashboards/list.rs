@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
 use vigil_shared::Role;
-use vigil_shared::dashboard::DashboardSummary;
+use vigil_shared::dashboard::{DashboardSummary, MAX_LISTED};
 
 use crate::api::{self, DashboardFilter};
 use crate::components::Loaded;
@@ -92,6 +92,8 @@ fn folders(list: Vec<DashboardSummary>) -> AnyView {
     if list.is_empty() {
         return view! { <p class="muted empty-state">"No dashboards match."</p> }.into_any();
     }
+    let cut = cut_note(list.len())
+        .map(|note| view! { <p class="banner banner-warning" role="status">{note}</p> });
     let mut by_folder: BTreeMap<String, Vec<DashboardSummary>> = BTreeMap::new();
     for dashboard in list {
         by_folder
@@ -99,7 +101,7 @@ fn folders(list: Vec<DashboardSummary>) -> AnyView {
             .or_default()
             .push(dashboard);
     }
-    by_folder
+    let folders = by_folder
         .into_iter()
         .map(|(folder, mut dashboards)| {
             dashboards.sort_by_key(|d| d.title.to_lowercase());
@@ -117,8 +119,18 @@ fn folders(list: Vec<DashboardSummary>) -> AnyView {
                 </section>
             }
         })
-        .collect_view()
-        .into_any()
+        .collect_view();
+    view! { {cut} {folders} }.into_any()
+}
+
+/// What to say when the server's list stopped at its bound.
+fn cut_note(listed: usize) -> Option<String> {
+    (listed >= MAX_LISTED).then(|| {
+        format!(
+            "Only the first {MAX_LISTED} dashboards (by folder and title) are listed: search, or \
+             pick a tag or a folder, to find the others."
+        )
+    })
 }
 
 fn row(dashboard: DashboardSummary) -> impl IntoView {
@@ -137,5 +149,20 @@ fn row(dashboard: DashboardSummary) -> impl IntoView {
                 <a class="button small" href=format!("{href}/edit") aria-label=format!("Edit {}", dashboard.title)>"Edit"</a>
             })}
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_cut_at_the_bound_says_so() {
+        assert_eq!(cut_note(MAX_LISTED - 1), None);
+        assert!(
+            cut_note(MAX_LISTED)
+                .unwrap()
+                .contains("first 1000 dashboards")
+        );
     }
 }

@@ -17,34 +17,13 @@ const RANGES: [&str; 10] = [
 ];
 /// Refresh intervals offered; empty is none.
 const REFRESHES: [&str; 7] = ["", "10s", "30s", "1m", "5m", "15m", "1h"];
-/// What pointing at a chart shows on the others, with its label.
-const TOOLTIPS: [(Tooltip, &str, &str); 3] = [
-    (Tooltip::Single, "single", "Only the chart pointed at"),
-    (
-        Tooltip::SharedCrosshair,
-        "shared_crosshair",
-        "A crosshair on every chart",
-    ),
-    (
-        Tooltip::SharedTooltip,
-        "shared_tooltip",
-        "A crosshair and values on every chart",
-    ),
-];
-
-fn tooltip_key(tooltip: Tooltip) -> String {
-    TOOLTIPS
-        .iter()
-        .find(|(t, _, _)| *t == tooltip)
-        .map_or("single", |(_, key, _)| key)
-        .to_owned()
-}
-
-fn tooltip_of(key: &str) -> Tooltip {
-    TOOLTIPS
-        .iter()
-        .find(|(_, k, _)| *k == key)
-        .map_or(Tooltip::Single, |(t, _, _)| *t)
+/// What pointing at a chart shows on the others, in words.
+fn tooltip_label(tooltip: Tooltip) -> &'static str {
+    match tooltip {
+        Tooltip::Single => "Only the chart pointed at",
+        Tooltip::SharedCrosshair => "A crosshair on every chart",
+        Tooltip::SharedTooltip => "A crosshair and values on every chart",
+    }
 }
 
 #[component]
@@ -73,9 +52,9 @@ pub fn Settings() -> impl IntoView {
             ((*r).to_owned(), label)
         })
         .collect();
-    let tooltips = TOOLTIPS
-        .iter()
-        .map(|(_, key, label)| ((*key).to_owned(), (*label).to_owned()))
+    let tooltips = Tooltip::ALL
+        .into_iter()
+        .map(|t| (t.as_str().to_owned(), tooltip_label(t).to_owned()))
         .collect();
     view! {
         <div class="card" aria-label="Settings" role="group">
@@ -90,7 +69,7 @@ pub fn Settings() -> impl IntoView {
                     |m| m.time.refresh.clone().unwrap_or_default(),
                     |m, v| m.time.refresh = (!v.is_empty()).then_some(v), editor.field("time.refresh"))}
                 {inputs::select("dash-tooltip".into(), "Pointing at a chart shows", tooltips,
-                    |m| tooltip_key(m.tooltip), |m, v| m.tooltip = tooltip_of(&v), editor.field("tooltip"))}
+                    |m| m.tooltip.as_str().to_owned(), |m, v| m.tooltip = Tooltip::parse(&v).unwrap_or_default(), editor.field("tooltip"))}
             </div>
             {inputs::area("dash-description".into(), "Description", |m| m.description.clone(), |m, v| m.description = v, editor.field("description"))}
             <Links/>
@@ -209,19 +188,5 @@ fn access_picker(
             {roles.collect_view()}
             {teams.collect_view()}
         </fieldset>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tooltip_keys_are_the_models_own_words() {
-        for (tooltip, key, _) in TOOLTIPS {
-            assert_eq!(tooltip_key(tooltip), key);
-            assert_eq!(tooltip_of(key), tooltip);
-            assert_eq!(serde_json::to_value(tooltip).unwrap(), key);
-        }
     }
 }

@@ -21,7 +21,7 @@ use leptos::prelude::*;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use vigil_shared::dashboard::vars::Selection;
-use vigil_shared::dashboard::{Dashboard, GRID_COLUMNS, Panel, Tooltip};
+use vigil_shared::dashboard::{Dashboard, GRID_COLUMNS, Panel};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
@@ -279,16 +279,6 @@ fn query_pairs(query: &leptos_router::params::ParamsMap) -> Vec<(String, String)
     pairs
 }
 
-/// How the charts of a dashboard follow the pointer on one of them, as the charts' script
-/// reads it from the page (`data-chart-sync`).
-fn chart_sync(tooltip: Tooltip) -> &'static str {
-    match tooltip {
-        Tooltip::Single => "single",
-        Tooltip::SharedCrosshair => "crosshair",
-        Tooltip::SharedTooltip => "tooltip",
-    }
-}
-
 #[component]
 fn DashboardView(dashboard: Dashboard) -> impl IntoView {
     let defaults = dashboard.model.time.clone();
@@ -372,7 +362,8 @@ fn DashboardView(dashboard: Dashboard) -> impl IntoView {
         <section
             class="page dashboard"
             aria-label=move || dashboard.with_value(|d| d.model.title.clone())
-            data-chart-sync=dashboard.with_value(|d| chart_sync(d.model.tooltip))
+            // How the charts follow the pointer on one of them, as the charts' script reads it.
+            data-chart-sync=dashboard.with_value(|d| d.model.tooltip.as_str())
         >
             <toolbar::Toolbar/>
             <bar::VariablesBar/>
