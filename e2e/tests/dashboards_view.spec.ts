@@ -325,3 +325,46 @@ test('bars, stacked areas, a heatmap of histogram buckets and a gauge each draw 
   await expect(panel('Up').locator('.indicatorlayer')).toContainText('%');
   expect(problems, 'no script errors in the console').toEqual([]);
 });
+
+test('a refresh asks a variable for its values again: a job scraped since the page opened is offered', async ({ page, baseURL }) => {
+  const fresh = 'e2e-fresh-job';
+  await logIn(page, 'editor@vigil.local');
+  const made = await page.request.post('/api/v1/dashboards', {
+    headers: sameOrigin,
+    data: {
+      model: {
+        title: 'E2E jobs',
+        time: { range: '15m' },
+        variables: [{ name: 'job', label: 'Job', source: { kind: 'query', query: 'label_values(up, job)' } }],
+        panels: { up: { kind: 'stat', title: 'Up in $job', queries: [{ expr: 'max(up{job=~"$job"})' }] } },
+        layout: [{ items: [{ panel: 'up', x: 0, y: 0, w: 8, h: 5 }] }],
+      },
+    },
+  });
+  expect(made.status(), await made.text()).toBe(201);
+  await page.goto(`/dashboards/${(await made.json()).uid}`);
+  const job = page.getByLabel('Job', { exact: true });
+  await expect(job.locator('option', { hasText: 'checkout' })).toHaveCount(1);
+  await expect(job.locator('option', { hasText: fresh })).toHaveCount(0);
+
+  // A new scrape target (Vigil's own /metrics) brings a new job.
+  const target = await page.request.post('/api/v1/scrape-targets', {
+    headers: sameOrigin,
+    data: { job: fresh, url: `${baseURL}/metrics`, interval: '2s', timeout: '1s' },
+  });
+  expect(target.status(), await target.text()).toBe(201);
+  try {
+    await expect
+      .poll(async () => {
+        const answer = await (await page.request.get(`/prometheus/api/v1/label/job/values`)).json();
+        return (answer.data as string[]).includes(fresh);
+      }, { timeout: 30_000 })
+      .toBe(true);
+    await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+    await expect(job.locator('option', { hasText: fresh })).toHaveCount(1);
+    await job.selectOption(fresh);
+    await expect(page.getByRole('article', { name: `Up in ${fresh}` }).locator('.stat-value')).toHaveText('1');
+  } finally {
+    await page.request.delete(`/api/v1/scrape-targets/${(await target.json()).id}`, { headers: sameOrigin });
+  }
+});

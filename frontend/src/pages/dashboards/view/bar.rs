@@ -108,6 +108,7 @@ pub fn resolve_variables(board: Board) {
                     .with(|choices| query_text(&variable, &all, choices, options, range))
             })
         });
+        refresh_options(board, name.clone(), regex.clone(), text);
         Effect::new(move |_| {
             let Some(query) = text.get() else {
                 return;
@@ -142,6 +143,44 @@ pub fn resolve_variables(board: Board) {
             });
         });
     }
+}
+
+/// Asks again for a resolved query variable's values on every refresh (the button or
+/// auto-refresh), as Grafana's "on time range change" does: a new host or job shows up
+/// without a reload. What is shown stays while asking, and when asking fails.
+fn refresh_options(board: Board, name: String, regex: String, text: Memo<Option<String>>) {
+    Effect::watch(
+        move || board.tick.get(),
+        move |_, _, _| {
+            let Some(query) = text.get_untracked() else {
+                return;
+            };
+            if board
+                .resolved_for
+                .with_untracked(|r| r.get(&name) != Some(&query))
+            {
+                // Being resolved for the first time (or anew): that answer is fresh.
+                return;
+            }
+            let (name, regex) = (name.clone(), regex.clone());
+            leptos::task::spawn_local(async move {
+                let Ok(values) = fetch_options(&query, &regex).await else {
+                    return;
+                };
+                if text.try_get_untracked() != Some(Some(query)) {
+                    return;
+                }
+                let fresh = Options::Ready(values);
+                let changed = board
+                    .options
+                    .try_with_untracked(|o| o.get(&name) != Some(&fresh));
+                if changed == Some(true) {
+                    board.options.try_update(|o| o.insert(name, fresh));
+                }
+            });
+        },
+        false,
+    );
 }
 
 /// A query variable's options: the label values `label_values(…)` names, through the regex.
