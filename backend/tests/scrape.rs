@@ -78,13 +78,23 @@ async fn the_worker_scrapes_targets_with_their_labels_and_marks_what_disappears_
         app.db.clone(),
         app.state.metrics.clone(),
         app.state.config.outbound.clone(),
-    );
+    )
+    .with_telemetry(app.state.telemetry.clone());
     assert_eq!(scraper.scrape_due(now).await.unwrap(), 1);
     assert_eq!(
         scraper.scrape_due(now).await.unwrap(),
         0,
         "not due again yet"
     );
+    // What the scrape stored is counted as ingested, as the Platform overview shows it: the
+    // target's three samples and the three Vigil adds (up, scrape_duration_seconds,
+    // scrape_samples_scraped).
+    let exposition = app.anonymous().get("/metrics").await.text();
+    let counted = exposition
+        .lines()
+        .find_map(|line| line.strip_prefix("vigil_ingested_samples_total{protocol=\"scrape\"} "))
+        .unwrap_or_else(|| panic!("no scrape count in {exposition}"));
+    assert_eq!(counted.parse::<f64>().unwrap(), 6.0, "{exposition}");
 
     let at = now.timestamp_millis() + 1_000;
     let load = instant(&app, "node_load1", at).await;

@@ -32,6 +32,8 @@ pub struct Scraper {
     client: reqwest::Client,
     outbound: Outbound,
     previous: Arc<Mutex<HashMap<i64, HashSet<Labels>>>>,
+    /// Where the samples stored are counted (`vigil_ingested_samples_total{protocol="scrape"}`).
+    telemetry: Option<Arc<crate::ops::metrics::Metrics>>,
 }
 
 struct Due {
@@ -65,7 +67,14 @@ impl Scraper {
             client,
             outbound,
             previous: Arc::new(Mutex::new(HashMap::new())),
+            telemetry: None,
         }
+    }
+
+    /// Counts the samples each scrape stores in Vigil's own metrics.
+    pub fn with_telemetry(mut self, telemetry: Arc<crate::ops::metrics::Metrics>) -> Self {
+        self.telemetry = Some(telemetry);
+        self
     }
 
     /// Scrapes every target due at `now`; returns how many were scraped.
@@ -211,7 +220,11 @@ impl Scraper {
                     value: stale_nan(),
                 }],
             }));
-        self.store.write_at(batch, now).await.map(|_| ())
+        let outcome = self.store.write_at(batch, now).await?;
+        if let Some(telemetry) = &self.telemetry {
+            telemetry.record_ingest("scrape", outcome.samples, outcome.rejected.samples);
+        }
+        Ok(())
     }
 }
 
