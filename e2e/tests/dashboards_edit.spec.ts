@@ -168,7 +168,7 @@ test('an editor builds a dashboard, a stale save is a conflict, and the versions
   expect(problems, 'no script errors in the console').toEqual([]);
 });
 
-test('an editor adds a link and a variable whose "All" stands for a value of their own, in the form; a bad address is refused beside its field', async ({ page }) => {
+test('an editor adds a link, a variable whose "All" stands for a value of their own and a row to put a panel in, in the form; a bad address is refused beside its field', async ({ page }) => {
   // The session check before logging in answers 401, the refused save 422.
   const problems = watchConsole(page, /status of (401|422)/);
   const title = `Linked ${Date.now()}`;
@@ -195,6 +195,11 @@ test('an editor adds a link and a variable whose "All" stands for a value of the
   await job.getByLabel('Default values').fill('$__all');
   await job.getByLabel('Default values').blur();
   await addPanel(page, 'Time series', 'Up by job', 'sum by (job) (up{job=~"$job"})', 'short');
+  // Into a row of its own, by the panel's row picker.
+  await page.getByRole('group', { name: 'Layout' }).getByRole('button', { name: 'Add row' }).click();
+  await page.getByLabel('Row of Up by job').selectOption({ label: 'Row 2' });
+  await expect(page.getByRole('region', { name: 'Row Row 2' }).getByRole('article', { name: 'Panel Up by job' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Row Untitled row' }).getByRole('article')).toHaveCount(0);
 
   await save(page, 'With a link');
   await expect(link.getByLabel('Address')).toHaveAttribute('aria-invalid', 'true');
@@ -218,8 +223,9 @@ test('an editor adds a link and a variable whose "All" stands for a value of the
   await expect(page.getByRole('article', { name: 'Up by job' }).getByTestId('panel-plot')).toHaveAttribute('data-drawn', 'true');
   expect(asked).toContain('sum by (job) (up{job=~".+"})');
 
-  // And the editor shows both again after a reload.
+  // And the editor shows them again after a reload, the panel in its row.
   await page.goto(`/dashboards/${uid}/edit`);
+  await expect(page.getByRole('region', { name: 'Row Row 2' }).getByRole('article', { name: 'Panel Up by job' })).toBeVisible();
   await expect(page.getByRole('group', { name: 'Link 1' }).getByLabel('Address')).toHaveValue('/alerts');
   await expect(page.getByRole('group', { name: 'Variable job' }).getByLabel('"All" stands for (empty: every value)')).toHaveValue('.+');
   expect(problems, 'no script errors in the console').toEqual([]);

@@ -234,6 +234,33 @@ fn title_section(model: &mut DashboardModel, at: usize) {
     }
 }
 
+/// Moves panel `key` from section `from` to the bottom of section `to`, keeping its column
+/// and size.
+fn move_to_section(model: &mut DashboardModel, from: usize, key: &str, to: usize) {
+    if from == to || to >= model.layout.len() {
+        return;
+    }
+    let Some(index) = model
+        .layout
+        .get(from)
+        .and_then(|s| s.items.iter().position(|i| i.panel == key))
+    else {
+        return;
+    };
+    let mut item = model.layout[from].items.remove(index);
+    item.y = bottom(&model.layout[to]);
+    model.layout[to].items.push(item);
+}
+
+/// A section as the row picker names it.
+fn section_name(section: &Section, index: usize) -> String {
+    match &section.title {
+        Some(title) if !title.trim().is_empty() => title.clone(),
+        Some(_) => format!("Row {}", index + 1),
+        None => "Untitled row".to_owned(),
+    }
+}
+
 /// A change to a panel's place: moved by columns and rows, or resized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Nudge {
@@ -356,6 +383,16 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
             key.with_value(|k| place(editor, section, k, nudged(&current, n), None));
         }
     };
+    // The rows' names, for moving the panel to another.
+    let rows = Memo::new(move |_| {
+        editor.model.with(|m| {
+            m.layout
+                .iter()
+                .enumerate()
+                .map(|(i, s)| section_name(s, i))
+                .collect::<Vec<_>>()
+        })
+    });
     let drag = StoredValue::new(None::<Drag>);
     let start = move |ev: web_sys::PointerEvent, resize: bool| {
         if editor.read_only || ev.button() != 0 {
@@ -466,6 +503,7 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
                 {button("Wider", "⇥", Nudge::Resize { dw: 1, dh: 0 })}
                 {button("Shorter", "⤒", Nudge::Resize { dw: 0, dh: -1 })}
                 {button("Taller", "⤓", Nudge::Resize { dw: 0, dh: 1 })}
+                {move || row_picker(section, key.get_value(), title(), rows.get())}
                 <span class="muted grid-place">{move || item.get().map(|i| format!("{}×{} at {},{}", i.w, i.h, i.x, i.y))}</span>
             </div>
             <div class="grid-panel-body">
@@ -475,6 +513,30 @@ fn GridPanel(section: usize, key: String) -> impl IntoView {
                 on:pointerdown=move |ev| start(ev, true)></span>
         </article>
     }
+}
+
+/// The row a panel sits in, as a choice of every row (none when there is only one).
+fn row_picker(section: usize, key: String, title: String, names: Vec<String>) -> Option<AnyView> {
+    let editor = expect_context::<Editor>();
+    if names.len() < 2 {
+        return None;
+    }
+    let key = StoredValue::new(key);
+    let moved = move |ev| {
+        if let Ok(to) = event_target_value(&ev).parse::<usize>() {
+            editor.edit(|m| key.with_value(|k| move_to_section(m, section, k, to)));
+        }
+    };
+    Some(
+        view! {
+            <select class="row-picker" aria-label=format!("Row of {title}") on:change=moved>
+                {names.into_iter().enumerate().map(|(i, name)| view! {
+                    <option value=i.to_string() selected=i == section>{name}</option>
+                }).collect_view()}
+            </select>
+        }
+        .into_any(),
+    )
 }
 
 #[cfg(test)]
@@ -558,6 +620,32 @@ mod tests {
         let before = items.clone();
         push_down(&mut items, 0);
         assert_eq!(items, before);
+    }
+
+    #[test]
+    fn a_panel_moved_to_another_row_goes_to_its_bottom_in_its_column() {
+        let mut model = DashboardModel::default();
+        let first = add(&mut model, 0, PanelKind::Stat).unwrap();
+        model.layout.push(Section {
+            title: Some("Details".to_owned()),
+            ..Section::default()
+        });
+        add(&mut model, 1, PanelKind::TimeSeries);
+        model.layout[0].items[0].x = 6;
+        move_to_section(&mut model, 0, &first, 1);
+        assert!(model.layout[0].items.is_empty());
+        let moved = &model.layout[1].items[1];
+        assert_eq!(
+            (moved.panel.as_str(), moved.x, moved.y, moved.w, moved.h),
+            (first.as_str(), 6, 8, 6, 5)
+        );
+        // Nowhere to go: nothing changes.
+        let before = model.clone();
+        move_to_section(&mut model, 1, &first, 7);
+        move_to_section(&mut model, 1, "no such panel", 0);
+        assert_eq!(model, before);
+        assert_eq!(section_name(&model.layout[1], 1), "Details");
+        assert_eq!(section_name(&Section::default(), 0), "Untitled row");
     }
 
     #[test]
