@@ -132,8 +132,8 @@ pub fn start(state: &AppState, shutdown: CancellationToken) -> Workers {
         state.db.clone(),
         metrics.clone(),
         state.config.outbound.clone(),
-    )
-    .with_telemetry(state.telemetry.clone());
+        state.telemetry.clone(),
+    );
     workers.supervise("scraping", move || {
         scrape::worker::scrape_worker(scraper.clone(), stop.clone())
     });

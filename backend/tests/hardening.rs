@@ -563,8 +563,12 @@ async fn a_scrape_target_redirecting_to_a_refused_address_is_not_followed() {
         .await
         .json();
     let now = chrono::Utc::now();
-    let scraper =
-        vigil::scrape::worker::Scraper::new(app.db.clone(), app.state.metrics.clone(), opened);
+    let scraper = vigil::scrape::worker::Scraper::new(
+        app.db.clone(),
+        app.state.metrics.clone(),
+        opened,
+        app.state.telemetry.clone(),
+    );
     assert_eq!(scraper.scrape_due(now).await.unwrap(), 1);
     let shown: Value = editor
         .get(&format!("/api/v1/scrape-targets/{}", target["id"]))

@@ -78,8 +78,8 @@ async fn the_worker_scrapes_targets_with_their_labels_and_marks_what_disappears_
         app.db.clone(),
         app.state.metrics.clone(),
         app.state.config.outbound.clone(),
-    )
-    .with_telemetry(app.state.telemetry.clone());
+        app.state.telemetry.clone(),
+    );
     assert_eq!(scraper.scrape_due(now).await.unwrap(), 1);
     assert_eq!(
         scraper.scrape_due(now).await.unwrap(),

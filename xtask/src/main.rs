@@ -5,8 +5,8 @@
 //! wasm_split_cli_support library), generates the main module's JavaScript bindings with the
 //! wasm-bindgen library (no separate tool to install), installs from the npm registry what the
 //! UI loads (plotly.js, bundled by esbuild with only the traces the UI draws) and what shrinks
-//! it (binaryen's wasm-opt), pinned by `frontend/package-lock.json`, and writes `frontend/dist/`: `index.html` plus
-//! content-hashed files under `assets/`, which the server caches for good.
+//! it (binaryen's wasm-opt), pinned by `frontend/package-lock.json`, and writes
+//! `frontend/dist/`: `index.html` plus content-hashed files under `assets/`, which the server caches for good.
 
 use std::fs;
 use std::io::Write as _;

@@ -33,7 +33,7 @@ pub struct Scraper {
     outbound: Outbound,
     previous: Arc<Mutex<HashMap<i64, HashSet<Labels>>>>,
     /// Where the samples stored are counted (`vigil_ingested_samples_total{protocol="scrape"}`).
-    telemetry: Option<Arc<crate::ops::metrics::Metrics>>,
+    telemetry: Arc<Metrics>,
 }
 
 struct Due {
@@ -54,8 +54,13 @@ struct Outcome {
 
 impl Scraper {
     /// Scrapes only where `outbound` allows: every address a target's name resolves to, and
-    /// every redirect, is checked.
-    pub fn new(db: PgPool, store: Arc<MetricStore>, outbound: Outbound) -> Self {
+    /// every redirect, is checked. What each scrape stores is counted in `telemetry`.
+    pub fn new(
+        db: PgPool,
+        store: Arc<MetricStore>,
+        outbound: Outbound,
+        telemetry: Arc<Metrics>,
+    ) -> Self {
         let client = outbound.http_client(
             reqwest::Client::builder()
                 .user_agent(concat!("Vigil/", env!("CARGO_PKG_VERSION")))
@@ -67,14 +72,8 @@ impl Scraper {
             client,
             outbound,
             previous: Arc::new(Mutex::new(HashMap::new())),
-            telemetry: None,
+            telemetry,
         }
-    }
-
-    /// Counts the samples each scrape stores in Vigil's own metrics.
-    pub fn with_telemetry(mut self, telemetry: Arc<crate::ops::metrics::Metrics>) -> Self {
-        self.telemetry = Some(telemetry);
-        self
     }
 
     /// Scrapes every target due at `now`; returns how many were scraped.
@@ -221,9 +220,8 @@ impl Scraper {
                 }],
             }));
         let outcome = self.store.write_at(batch, now).await?;
-        if let Some(telemetry) = &self.telemetry {
-            telemetry.record_ingest("scrape", outcome.samples, outcome.rejected.samples);
-        }
+        self.telemetry
+            .record_ingest("scrape", outcome.samples, outcome.rejected.samples);
         Ok(())
     }
 }

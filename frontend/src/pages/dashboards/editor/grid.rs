@@ -584,6 +584,11 @@ mod tests {
         }
     }
 
+    /// Where each panel's top left corner is.
+    fn places(items: &[GridItem]) -> Vec<(u32, u32)> {
+        items.iter().map(|i| (i.x, i.y)).collect()
+    }
+
     #[test]
     fn a_panel_moved_or_grown_over_others_pushes_them_down_in_a_chain() {
         // a sits above b, which sits above c; d is beside them all.
@@ -596,13 +601,11 @@ mod tests {
         // a grows two rows: b goes below it, and c below b; d, beside, stays.
         items[0].h = 6;
         push_down(&mut items, 0);
-        let places: Vec<(u32, u32)> = items.iter().map(|i| (i.x, i.y)).collect();
-        assert_eq!(places, vec![(0, 0), (0, 6), (0, 10), (12, 0)]);
+        assert_eq!(places(&items), [(0, 0), (0, 6), (0, 10), (12, 0)]);
         // d moves onto the left column's top: what it covers goes below it, it stays.
         items[3] = named("d", 0, 0, 12, 3);
         push_down(&mut items, 3);
-        let places: Vec<(u32, u32)> = items.iter().map(|i| (i.x, i.y)).collect();
-        assert_eq!(places, vec![(0, 3), (0, 9), (0, 13), (0, 0)]);
+        assert_eq!(places(&items), [(0, 3), (0, 9), (0, 13), (0, 0)]);
         for (i, a) in items.iter().enumerate() {
             for b in &items[i + 1..] {
                 assert!(!overlap(a, b), "{} covers {}", a.panel, b.panel);
