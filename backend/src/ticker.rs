@@ -46,6 +46,8 @@ impl Ticker {
     /// Waits for the next tick (the first comes at once); false once shutdown is signalled.
     pub async fn tick(&mut self) -> bool {
         tokio::select! {
+            // Shutdown first: with both ready (a tick overdue), a random pick would run once more.
+            biased;
             () = self.shutdown.cancelled() => false,
             _ = self.interval.tick() => true,
         }
